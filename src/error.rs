@@ -1,0 +1,48 @@
+//! The errors the core returns. Each has a stable `code` that the binding hands to JavaScript,
+//! so callers branch on the code, never on the prose.
+
+use thiserror::Error;
+
+/// Why a page or the options were refused as a whole. Problems with a single record never
+/// become an `Error`: they become an `invalid` action in the plan and nothing else is lost.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The options could not be read, or name a platform, key, policy or field that does not
+    /// exist, or combine settings the platform cannot honour (e.g. deleting users on Foundry).
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    /// A platform page is not valid JSON, or not the shape of any platform's list response.
+    #[error("target page {label}: {detail}")]
+    MalformedPage { label: String, detail: String },
+
+    /// A source page could not be read at all (not CSV or JSON, unreadable header row).
+    #[error("source page {label}: {detail}")]
+    MalformedSource { label: String, detail: String },
+
+    /// A source page has no column for a field the mapping (or matching) requires.
+    #[error("source page {label}: no column {column:?} for field {field}")]
+    MissingColumn { label: String, field: String, column: String },
+}
+
+impl Error {
+    /// A stable code for callers to branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidOptions(_) => "INVALID_OPTIONS",
+            Error::MalformedPage { .. } => "MALFORMED_PAGE",
+            Error::MalformedSource { .. } => "MALFORMED_SOURCE",
+            Error::MissingColumn { .. } => "MISSING_COLUMN",
+        }
+    }
+
+    /// The page label the error is about, if any.
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Error::InvalidOptions(_) => None,
+            Error::MalformedPage { label, .. }
+            | Error::MalformedSource { label, .. }
+            | Error::MissingColumn { label, .. } => Some(label),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! How values are compared: surrounding whitespace trimmed, Unicode NFC, emails without case,
+//! identifiers exactly.
+
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::model::Field;
+
+/// The longest value accepted in any field, in characters (Learnifier's external id limit,
+/// and longer than any valid email address).
+pub const MAX_FIELD_CHARS: usize = 255;
+
+/// Trims and NFC-normalises a raw value. Plain ASCII (the common case) is never copied.
+pub fn clean(raw: &str) -> Cow<'_, str> {
+    let t = raw.trim();
+    if t.is_ascii() {
+        return Cow::Borrowed(t);
+    }
+    match is_nfc_quick(t.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(t),
+        _ => Cow::Owned(t.nfc().collect()),
+    }
+}
+
+/// Checks a cleaned, non-empty value for `field`; the error says what is wrong.
+pub fn check(field: Field, value: &str) -> Result<(), String> {
+    if value.len() > MAX_FIELD_CHARS && value.chars().count() > MAX_FIELD_CHARS {
+        return Err(format!("longer than {MAX_FIELD_CHARS} characters"));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err("contains a control character".into());
+    }
+    if field == Field::Email {
+        let mut parts = value.split('@');
+        let (local, domain) = (parts.next(), parts.next());
+        let ok = matches!((local, domain, parts.next()), (Some(l), Some(d), None)
+            if !l.is_empty() && !d.is_empty() && !value.chars().any(char::is_whitespace));
+        if !ok {
+            return Err("is not an email address".into());
+        }
+    }
+    Ok(())
+}
+
+/// The form of a value used to match and compare: emails lower-cased, everything else as is.
+pub fn match_form(field: Field, value: &str) -> Cow<'_, str> {
+    if field != Field::Email {
+        return Cow::Borrowed(value);
+    }
+    if value.is_ascii() {
+        if value.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(value.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(value)
+        }
+    } else {
+        Cow::Owned(value.to_lowercase())
+    }
+}
+
+/// Whether two cleaned values of `field` are the same.
+pub fn same(field: Field, a: &str, b: &str) -> bool {
+    if field == Field::Email {
+        a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+    } else {
+        a == b
+    }
+}
+
+/// Reads a true/false cell: true/false, t/f, yes/no, y/n, 1/0, active/inactive, in any case.
+pub fn parse_bool(raw: &str) -> Option<bool> {
+    let v = raw.trim();
+    const TRUE: [&str; 6] = ["true", "t", "yes", "y", "1", "active"];
+    const FALSE: [&str; 6] = ["false", "f", "no", "n", "0", "inactive"];
+    if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if FALSE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Cuts a value for quoting in an error or plan (at most 100 characters).
+pub fn excerpt(value: &str) -> String {
+    match value.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_string(),
+    }
+}

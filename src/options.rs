@@ -1,0 +1,186 @@
+//! What a plan is made with: the platform, the matching keys in order of precedence, the
+//! orphan policy, and how source columns map to fields. Options arrive as JSON (from the CLI,
+//! a config file or a JS object) and are echoed in every plan.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::Field;
+
+/// The learning platform a plan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Foundry,
+    Learnifier,
+    Scim,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Foundry => "foundry",
+            Platform::Learnifier => "learnifier",
+            Platform::Scim => "scim",
+        }
+    }
+
+    /// Whether the platform stores `field`. Foundry has a column for every field; Learnifier
+    /// and SCIM keep the primary matching key in their external id and have no place for the
+    /// other identifiers, so those are never compared or written there.
+    pub fn stores(self, field: Field, primary: Field) -> bool {
+        match self {
+            Platform::Foundry => true,
+            Platform::Learnifier | Platform::Scim => {
+                field == primary || matches!(field, Field::Email | Field::FirstName | Field::LastName)
+            }
+        }
+    }
+
+    /// Whether users can be deleted (Foundry has no delete endpoint).
+    pub fn supports_delete(self) -> bool {
+        !matches!(self, Platform::Foundry)
+    }
+
+    /// Fields the platform requires to create a user.
+    pub fn required_for_create(self) -> &'static [Field] {
+        match self {
+            Platform::Foundry => &[Field::FirstName, Field::LastName, Field::Email],
+            // Learnifier users are found by primaryEmail; SCIM's userName is the email.
+            Platform::Learnifier | Platform::Scim => &[Field::Email],
+        }
+    }
+}
+
+/// What happens to a platform user that no learner matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanPolicy {
+    /// List it for an administrator to review; change nothing (the default).
+    #[default]
+    Review,
+    /// Deactivate it (on Learnifier: lock it with hardLock).
+    Deactivate,
+    /// Delete it (Learnifier and SCIM only).
+    Delete,
+}
+
+/// How one field is read from the source: a column name, or for `active` a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnRule {
+    Column(String),
+    #[serde(rename_all = "camelCase")]
+    Rule {
+        column: String,
+        /// Values (compared trimmed, without case) that mean active.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        active_values: Option<Vec<String>>,
+        /// Values that mean inactive. When both lists are given, any other value is invalid;
+        /// with only `activeValues`, any other non-empty value means inactive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inactive_values: Option<Vec<String>>,
+    },
+}
+
+impl ColumnRule {
+    pub fn column(&self) -> &str {
+        match self {
+            ColumnRule::Column(c) | ColumnRule::Rule { column: c, .. } => c,
+        }
+    }
+}
+
+/// Options for one plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanOptions {
+    pub platform: Platform,
+    /// Matching keys, most trusted first. The first is the primary key: the one a `link`
+    /// writes onto a platform user found by a later key.
+    #[serde(rename = "match", default = "default_match")]
+    pub match_keys: Vec<Field>,
+    #[serde(default)]
+    pub orphans: OrphanPolicy,
+    /// Field name (or `active`) to source column. Unmapped fields use their own names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mapping: BTreeMap<String, ColumnRule>,
+    /// Further role or rule-set names that mark a platform user as an administrator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_roles: Vec<String>,
+    /// Keys or platform IDs that orphan handling must never touch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protect: Vec<String>,
+}
+
+fn default_match() -> Vec<Field> {
+    vec![Field::SsoId]
+}
+
+impl PlanOptions {
+    /// Options for `platform` with every default.
+    pub fn new(platform: Platform) -> Self {
+        PlanOptions {
+            platform,
+            match_keys: default_match(),
+            orphans: OrphanPolicy::Review,
+            mapping: BTreeMap::new(),
+            admin_roles: Vec::new(),
+            protect: Vec::new(),
+        }
+    }
+
+    /// Reads options from JSON and checks them.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let opts: PlanOptions =
+            serde_json::from_slice(bytes).map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// The primary matching key.
+    pub fn primary(&self) -> Field {
+        self.match_keys[0]
+    }
+
+    /// Checks the combination of settings.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::InvalidOptions(m));
+        if self.match_keys.is_empty() {
+            return bad("match: at least one matching key is needed".into());
+        }
+        for (i, k) in self.match_keys.iter().enumerate() {
+            if !k.is_key() {
+                return bad(format!("match: {} cannot be a matching key (use ssoId, employeeId, studentId or email)", k.name()));
+            }
+            if self.match_keys[..i].contains(k) {
+                return bad(format!("match: {} is listed twice", k.name()));
+            }
+        }
+        if self.orphans == OrphanPolicy::Delete && !self.platform.supports_delete() {
+            return bad(format!(
+                "orphans: {} has no way to delete users; use \"deactivate\" or \"review\"",
+                self.platform.name()
+            ));
+        }
+        for (field, rule) in &self.mapping {
+            if field != "active" && Field::from_name(field).is_none() {
+                return bad(format!("mapping: unknown field {field:?} (fields: ssoId, employeeId, studentId, email, firstName, lastName, active)"));
+            }
+            if rule.column().trim().is_empty() {
+                return bad(format!("mapping.{field}: the column name is empty"));
+            }
+            if let ColumnRule::Rule { active_values, inactive_values, .. } = rule {
+                if field != "active" && (active_values.is_some() || inactive_values.is_some()) {
+                    return bad(format!("mapping.{field}: activeValues/inactiveValues only apply to active"));
+                }
+                if field == "active" && active_values.as_ref().is_none_or(|v| v.is_empty()) && inactive_values.is_some() {
+                    return bad("mapping.active: inactiveValues needs activeValues too".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}

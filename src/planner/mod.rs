@@ -1,0 +1,150 @@
+//! The planner: collects pages from both sides, then decides what a sync must do.
+//!
+//! ```text
+//! Planner::new(options)
+//!   -> add_source(page bytes) ...   (any number, any order, interleaved with add_target)
+//!   -> add_target(page bytes) ...
+//!   -> finish() -> Plan
+//! ```
+//!
+//! A page that cannot be read at all is refused with an [`Error`] and leaves the planner as it
+//! was; a bad row on a good page becomes an `invalid` action and the rest of the page is kept.
+
+mod fingerprint;
+mod matching;
+pub mod plan;
+
+use serde::Serialize;
+
+pub use plan::{Action, ActionKind, Change, Changes, ConflictKind, Plan, RowRef, Summary, Values, PLAN_FORMAT};
+
+use crate::error::Error;
+use crate::model::{InvalidRecord, Learner, PlatformUser, StrArena};
+use crate::options::PlanOptions;
+use crate::platform::{self, ReadContext, TargetFormat};
+use crate::source::{self, SourceFormat, SourceSchema};
+
+/// What one page held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageStats {
+    /// The label the page is known by in the plan and in errors.
+    pub label: String,
+    /// Records read (for a source page, usable learners).
+    pub records: u32,
+    /// Source rows that cannot be used (each is an `invalid` action in the plan).
+    pub invalid: u32,
+    /// Whether the platform says more pages follow; absent where the body does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+}
+
+/// Collects learners and platform users, and plans.
+pub struct Planner {
+    options: PlanOptions,
+    schema: SourceSchema,
+    arena: StrArena,
+    labels: Vec<Box<str>>,
+    learners: Vec<Learner>,
+    invalid: Vec<InvalidRecord>,
+    users: Vec<PlatformUser>,
+    source_pages: u32,
+    target_pages: u32,
+}
+
+impl Planner {
+    /// A planner for these options (checked first).
+    pub fn new(options: PlanOptions) -> Result<Self, Error> {
+        options.validate()?;
+        let schema = SourceSchema::new(&options);
+        Ok(Planner {
+            options,
+            schema,
+            arena: StrArena::default(),
+            labels: Vec::new(),
+            learners: Vec::new(),
+            invalid: Vec::new(),
+            users: Vec::new(),
+            source_pages: 0,
+            target_pages: 0,
+        })
+    }
+
+    /// The options the planner was made with.
+    pub fn options(&self) -> &PlanOptions {
+        &self.options
+    }
+
+    fn label(&mut self, label: &str, side: &str, n: u32) -> (u32, String) {
+        let label = if label.is_empty() { format!("{side} page {n}") } else { label.to_string() };
+        self.labels.push(label.clone().into_boxed_str());
+        ((self.labels.len() - 1) as u32, label)
+    }
+
+    /// Reads one page of the system of record (CSV or JSON text). An empty label is replaced
+    /// by "source page N".
+    pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        self.source_pages += 1;
+        let (page, label) = self.label(label, "source", self.source_pages);
+        let rows = match source::read_page(bytes, format, &self.schema, page, &label, &mut self.arena) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.labels.pop();
+                self.source_pages -= 1;
+                return Err(e);
+            }
+        };
+        let stats =
+            PageStats { label, records: rows.learners.len() as u32, invalid: rows.invalid.len() as u32, has_more: None };
+        self.learners.extend(rows.learners);
+        self.invalid.extend(rows.invalid);
+        Ok(stats)
+    }
+
+    /// Reads one page of platform users: the raw body of a list call, or normalised JSON.
+    pub fn add_target(&mut self, bytes: &[u8], format: TargetFormat, label: &str) -> Result<PageStats, Error> {
+        self.target_pages += 1;
+        let (_, label) = self.label(label, "target", self.target_pages);
+        let ctx = ReadContext::new(&self.options);
+        let page = match platform::read_page(bytes, format, &ctx, &label, &mut self.arena) {
+            Ok(page) => page,
+            Err(e) => {
+                self.labels.pop();
+                self.target_pages -= 1;
+                return Err(e);
+            }
+        };
+        let stats = PageStats { label, records: page.users.len() as u32, invalid: 0, has_more: page.has_more };
+        self.users.extend(page.users);
+        Ok(stats)
+    }
+
+    /// Plans the sync from everything read so far. The planner can take more pages and plan
+    /// again afterwards.
+    pub fn finish(&self) -> Plan<'_> {
+        let inputs = matching::Inputs {
+            opts: &self.options,
+            arena: &self.arena,
+            labels: &self.labels,
+            learners: &self.learners,
+            invalid: &self.invalid,
+            users: &self.users,
+        };
+        let (actions, summary) = matching::decide(&inputs);
+        Plan {
+            actions,
+            summary,
+            options: self.options.clone(),
+            fingerprint: fingerprint::of_users(&self.arena, &self.users),
+            format: PLAN_FORMAT,
+        }
+    }
+
+    /// Bytes held for records (text and record arrays), for memory reporting.
+    pub fn memory_bytes(&self) -> usize {
+        self.arena.bytes()
+            + self.learners.capacity() * std::mem::size_of::<Learner>()
+            + self.users.capacity() * std::mem::size_of::<PlatformUser>()
+            + self.invalid.capacity() * std::mem::size_of::<InvalidRecord>()
+    }
+}

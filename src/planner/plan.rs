@@ -1,0 +1,297 @@
+//! The plan: what a sync must do, and only that. It serialises to the JSON the CLI prints and
+//! the JS API returns, and reads back from it (a plan approved in the preview can be applied
+//! later). Text fields are `Cow` so a plan can borrow from the planner or own its data.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Field;
+use crate::options::PlanOptions;
+
+/// The version of the plan format, bumped on any incompatible change.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// What an action does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionKind {
+    /// A source row that cannot be used; nothing is done for it or its platform user.
+    Invalid,
+    /// Learners and platform users whose keys collide; nothing is done to any of them.
+    Conflict,
+    /// An active learner with no platform user: create one.
+    Create,
+    /// A learner found only by a later matching key: write the primary key (and any changed
+    /// fields) onto the existing user instead of creating a duplicate.
+    Link,
+    /// A matched pair whose fields differ: write the changed fields.
+    Update,
+    /// An active learner whose platform user is inactive: reactivate (and write changes).
+    Reactivate,
+    /// An inactive learner whose platform user is active, or an orphan under the deactivate
+    /// policy (`orphan: true`).
+    Deactivate,
+    /// An orphan under the delete policy.
+    Delete,
+    /// An orphan under the review policy: listed for an administrator, nothing is sent.
+    Review,
+}
+
+impl ActionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Invalid => "invalid",
+            ActionKind::Conflict => "conflict",
+            ActionKind::Create => "create",
+            ActionKind::Link => "link",
+            ActionKind::Update => "update",
+            ActionKind::Reactivate => "reactivate",
+            ActionKind::Deactivate => "deactivate",
+            ActionKind::Delete => "delete",
+            ActionKind::Review => "review",
+        }
+    }
+}
+
+/// Why a conflict was raised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConflictKind {
+    /// Two or more learners have the same value of a matching key.
+    DuplicateLearnerKey,
+    /// Two or more platform users have the same value of a matching key.
+    DuplicatePlatformKey,
+    /// One learner matches different platform users on different keys.
+    MultipleMatches,
+    /// Two or more learners match the same platform user, each by a different key.
+    SharedUser,
+    /// A learner matches a user by a later key, but the user carries a different primary key.
+    KeyMismatch,
+}
+
+/// One field's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub from: Option<T>,
+    pub to: Option<T>,
+}
+
+/// Field values, each present or absent; used for changes, created users and orphans.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>, B: Deserialize<'de>"))]
+pub struct FieldMap<T, B> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_id: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_id: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<B>,
+}
+
+impl<T, B> Default for FieldMap<T, B> {
+    fn default() -> Self {
+        FieldMap {
+            sso_id: None,
+            employee_id: None,
+            student_id: None,
+            email: None,
+            first_name: None,
+            last_name: None,
+            active: None,
+        }
+    }
+}
+
+impl<T, B> FieldMap<T, B> {
+    pub fn get(&self, f: Field) -> Option<&T> {
+        self.slot_ref(f).as_ref()
+    }
+    pub fn set(&mut self, f: Field, v: T) {
+        *self.slot(f) = Some(v);
+    }
+    fn slot_ref(&self, f: Field) -> &Option<T> {
+        match f {
+            Field::SsoId => &self.sso_id,
+            Field::EmployeeId => &self.employee_id,
+            Field::StudentId => &self.student_id,
+            Field::Email => &self.email,
+            Field::FirstName => &self.first_name,
+            Field::LastName => &self.last_name,
+        }
+    }
+    fn slot(&mut self, f: Field) -> &mut Option<T> {
+        match f {
+            Field::SsoId => &mut self.sso_id,
+            Field::EmployeeId => &mut self.employee_id,
+            Field::StudentId => &mut self.student_id,
+            Field::Email => &mut self.email,
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+        }
+    }
+    /// Whether no field and no active value is set.
+    pub fn is_empty(&self) -> bool {
+        Field::ALL.iter().all(|f| self.get(*f).is_none()) && self.active.is_none()
+    }
+}
+
+/// The fields an action writes: `{"lastName": {"from": "Smith", "to": "Smith-Evans"}}`.
+pub type Changes<'a> = FieldMap<Change<Cow<'a, str>>, Change<bool>>;
+/// Field values of a user: `{"ssoId": "686", "firstName": "Ellen", "active": true}`.
+pub type Values<'a> = FieldMap<Cow<'a, str>, bool>;
+
+/// A source row: the page's label and the row on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowRef<'a> {
+    pub source: Cow<'a, str>,
+    pub row: u32,
+}
+
+/// One thing a sync must do (or must not, with the reason).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action<'a> {
+    pub action: ActionKind,
+    /// The value of the primary matching key (the learner's, or the orphan's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Cow<'a, str>>,
+    /// The platform's user ID, for actions on an existing user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_id: Option<Cow<'a, str>>,
+    /// The source page the learner came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Cow<'a, str>>,
+    /// The learner's row on that page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+    /// For `link` (and a deactivation found the same way): the key that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<Field>,
+    /// The platform user has no learner.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orphan: bool,
+    /// For writes to an existing user: every field written, and only those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes<'a>>,
+    /// For `create`: the new user's fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Values<'a>>,
+    /// For orphans: what the platform holds, to help whoever reviews it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Values<'a>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictKind>,
+    /// For `invalid` and `conflict`: the field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Cow<'a, str>>,
+    /// For `invalid` and `conflict`: the value at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Cow<'a, str>>,
+    /// For `conflict`: the learners involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowRef<'a>>,
+    /// For `conflict`: the platform users involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform_ids: Vec<Cow<'a, str>>,
+    /// Why, in words, for `invalid`, `conflict` and `review`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+impl<'a> Action<'a> {
+    /// An action of `kind` with nothing else set.
+    pub fn new(kind: ActionKind) -> Self {
+        Action {
+            action: kind,
+            key: None,
+            platform_id: None,
+            source: None,
+            row: None,
+            matched_by: None,
+            orphan: false,
+            changes: None,
+            fields: None,
+            user: None,
+            conflict: None,
+            field: None,
+            value: None,
+            rows: Vec::new(),
+            platform_ids: Vec::new(),
+            reason: None,
+        }
+    }
+}
+
+/// Counts per action, and of what needs no action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub create: u32,
+    pub update: u32,
+    pub deactivate: u32,
+    pub reactivate: u32,
+    pub link: u32,
+    pub review: u32,
+    pub delete: u32,
+    pub conflict: u32,
+    pub invalid: u32,
+    /// Matched pairs with nothing to change.
+    pub unchanged: u32,
+    /// Records left alone for another reason: inactive learners with no user, inactive
+    /// orphans, platform users of invalid rows.
+    pub untouched: u32,
+    /// Orphans that orphan handling may not touch (administrators, unmanaged users, the
+    /// protect list).
+    pub protected: u32,
+    /// Usable learners read from the source.
+    pub learners: u32,
+    /// Users read from the platform.
+    pub platform_users: u32,
+}
+
+impl Summary {
+    pub(crate) fn count(&mut self, kind: ActionKind) {
+        let slot = match kind {
+            ActionKind::Invalid => &mut self.invalid,
+            ActionKind::Conflict => &mut self.conflict,
+            ActionKind::Create => &mut self.create,
+            ActionKind::Link => &mut self.link,
+            ActionKind::Update => &mut self.update,
+            ActionKind::Reactivate => &mut self.reactivate,
+            ActionKind::Deactivate => &mut self.deactivate,
+            ActionKind::Delete => &mut self.delete,
+            ActionKind::Review => &mut self.review,
+        };
+        *slot += 1;
+    }
+}
+
+/// A plan: the actions, their counts, the options it was made with, and a fingerprint of the
+/// platform state it was computed against.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan<'a> {
+    pub actions: Vec<Action<'a>>,
+    pub summary: Summary,
+    pub options: PlanOptions,
+    /// A hash of every platform user the plan saw (ID, fields, status, roles), independent of
+    /// page order: the same platform state gives the same fingerprint.
+    pub fingerprint: String,
+    pub format: u32,
+}
+
+impl Plan<'_> {
+    /// The plan as JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a plan always serialises")
+    }
+}
