@@ -13,15 +13,15 @@ pub enum Error {
     InvalidOptions(String),
 
     /// A platform page is not valid JSON, or not the shape of any platform's list response.
-    #[error("target page {label}: {detail}")]
+    #[error("{label}: {detail}")]
     MalformedPage { label: String, detail: String },
 
     /// A source page could not be read at all (not CSV or JSON, unreadable header row).
-    #[error("source page {label}: {detail}")]
+    #[error("{label}: {detail}")]
     MalformedSource { label: String, detail: String },
 
     /// A source page has no column for a field the mapping (or matching) requires.
-    #[error("source page {label}: no column {column:?} for field {field}")]
+    #[error("{label}: no column {column:?} for field {field}")]
     MissingColumn { label: String, field: String, column: String },
 }
 

@@ -1,0 +1,110 @@
+// The learner-sync JS API, shared by every runtime entry (node.js, browser.js, workerd.js).
+// Each entry initialises the wasm module its own way, then re-exports this file.
+//
+// Pages cross into wasm as bytes and the plan comes back as one JSON text: no learner is
+// ever converted object by object.
+import { RawPlanner } from '../pkg/learner_sync.js';
+
+const encoder = new TextEncoder();
+
+/** An error from learner-sync, with a stable `code` to branch on. */
+export class LearnerSyncError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = 'LearnerSyncError';
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+function rethrow(e) {
+  if (e && typeof e.code === 'string' && !(e instanceof LearnerSyncError)) {
+    const { code, message, label, field, column } = e;
+    const extra = {};
+    for (const [k, v] of Object.entries({ label, field, column })) if (v !== undefined) extra[k] = v;
+    throw new LearnerSyncError(code, message, extra);
+  }
+  throw e;
+}
+
+function toBytes(page, what) {
+  if (page instanceof Uint8Array) return page;
+  if (typeof page === 'string') return encoder.encode(page);
+  if (page instanceof ArrayBuffer) return new Uint8Array(page);
+  if (ArrayBuffer.isView(page)) return new Uint8Array(page.buffer, page.byteOffset, page.byteLength);
+  if (Array.isArray(page) || (page && typeof page === 'object')) return encoder.encode(JSON.stringify(page));
+  throw new LearnerSyncError('INVALID_INPUT', `${what} must be a string, bytes, or JSON-serialisable value`);
+}
+
+/**
+ * Collects pages of the system of record and of the platform, then plans.
+ * See index.d.ts for the types.
+ */
+export class Planner {
+  #raw;
+  constructor(options) {
+    if (!options || typeof options !== 'object') {
+      throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry"}');
+    }
+    try {
+      this.#raw = new RawPlanner(JSON.stringify(options));
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** Adds a page of the system of record: CSV or JSON text (string or bytes). */
+  addSource(page, { format = 'auto', label = '' } = {}) {
+    try {
+      return this.#raw.addSource(toBytes(page, 'a source page'), format, label);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** Adds a page of platform users: a raw list-response body, or normalised JSON. */
+  addTarget(page, { format = 'auto', label = '' } = {}) {
+    try {
+      return this.#raw.addTarget(toBytes(page, 'a target page'), format, label);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** The plan as JSON text (what the CLI prints). */
+  finishJson() {
+    return this.#raw.finishJson();
+  }
+
+  /** The plan as an object. */
+  finish() {
+    return JSON.parse(this.finishJson());
+  }
+
+  /** Frees the wasm memory held by this planner (it is also freed when garbage-collected). */
+  free() {
+    this.#raw.free();
+  }
+}
+
+/**
+ * Plans in one call: `plan(options, {sources: [...], targets: [...]})`. Each page is a string,
+ * bytes, or `{page, format?, label?}`.
+ */
+export function plan(options, { sources = [], targets = [] } = {}) {
+  const p = new Planner(options);
+  try {
+    const add = (list, fn) => {
+      for (const item of list) {
+        const isSpec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item;
+        if (isSpec) fn.call(p, item.page, item);
+        else fn.call(p, item);
+      }
+    };
+    add(sources, p.addSource);
+    add(targets, p.addTarget);
+    return p.finish();
+  } finally {
+    p.free();
+  }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what learner-sync needs, idempotently, and builds the wasm package into pkg/.
+#   scripts/setup.sh          the wasm target, the pinned wasm-bindgen CLI, npm packages, build
+#   scripts/setup.sh --test   also Chromium (Debian's) for the browser smoke test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# 1. Rust's wasm target.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. The wasm-bindgen CLI, at exactly the version Cargo.toml pins.
+WB_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+[ -n "$WB_VERSION" ] || { echo "Cargo.toml must pin wasm-bindgen as \"=x.y.z\"" >&2; exit 1; }
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WB_VERSION (about 2 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# 3. npm packages (binaryen's wasm-opt, miniflare, playwright-core, lodash for the benchmark).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+fi
+
+# 4. Chromium from Debian for the browser test (never a browser download from a test tool).
+if $want_test && [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+# 5. Build the wasm package.
+scripts/build.sh

@@ -1,0 +1,50 @@
+//! `Planner` for JavaScript: pages go in as bytes (`Uint8Array`), the plan comes out as JSON
+//! text, so no learner ever crosses the boundary as a JS object.
+
+use wasm_bindgen::prelude::*;
+
+use super::errors::{coded, to_js};
+use crate::options::PlanOptions;
+use crate::planner::Planner;
+use crate::platform::TargetFormat;
+use crate::source::SourceFormat;
+
+#[wasm_bindgen(js_name = RawPlanner)]
+pub struct JsPlanner(Planner);
+
+#[wasm_bindgen(js_class = RawPlanner)]
+impl JsPlanner {
+    /// Makes a planner from options as JSON text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options_json: &str) -> Result<JsPlanner, JsValue> {
+        let opts = PlanOptions::from_json(options_json.as_bytes()).map_err(|e| to_js(&e))?;
+        Planner::new(opts).map(JsPlanner).map_err(|e| to_js(&e))
+    }
+
+    /// Reads a source page; returns `{label, records, invalid}`.
+    #[wasm_bindgen(js_name = addSource)]
+    pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+        let format = SourceFormat::from_name(format)
+            .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
+        let stats = self.0.add_source(page, format, label).map_err(|e| to_js(&e))?;
+        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
+    }
+
+    /// Reads a platform page; returns `{label, records, invalid, hasMore?}`.
+    #[wasm_bindgen(js_name = addTarget)]
+    pub fn add_target(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+        let format = TargetFormat::from_name(format).ok_or_else(|| {
+            coded("INVALID_OPTIONS", &format!("unknown target format {format:?} (auto, foundry, learnifier, scim, normalised)"))
+        })?;
+        let stats = self.0.add_target(page, format, label).map_err(|e| to_js(&e))?;
+        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
+    }
+
+    /// The plan as JSON text.
+    #[wasm_bindgen(js_name = finishJson)]
+    pub fn finish_json(&self) -> String {
+        let json = self.0.finish().to_json();
+        // serde_json writes UTF-8 only.
+        String::from_utf8(json).expect("JSON is UTF-8")
+    }
+}
