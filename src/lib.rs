@@ -25,7 +25,7 @@ pub mod platform;
 pub mod source;
 
 #[cfg(target_arch = "wasm32")]
-mod binding;
+pub mod binding;
 
 pub use error::Error;
 pub use model::Field;

@@ -3,4 +3,4 @@
 //! stable `code`. The friendly JS API (`js/core.js`) wraps these exports.
 
 mod errors;
-mod planner;
+pub mod planner;

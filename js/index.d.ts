@@ -1,0 +1,290 @@
+// Types of the learner-sync JS API (every runtime entry exports the same API).
+
+/** A learning platform. */
+export type Platform = 'foundry' | 'learnifier' | 'scim';
+
+/** A learner field the planner compares and writes. */
+export type Field = 'ssoId' | 'employeeId' | 'studentId' | 'email' | 'firstName' | 'lastName';
+
+/** A field that can be a matching key. */
+export type MatchKey = 'ssoId' | 'employeeId' | 'studentId' | 'email';
+
+/**
+ * What happens to a platform user no learner matches: `review` (listed, nothing sent; the
+ * default), `deactivate` (on Learnifier: lock with hardLock), or `delete` (Learnifier and SCIM).
+ */
+export type OrphanPolicy = 'review' | 'deactivate' | 'delete';
+
+/** How the `active` field is read from a source column. */
+export interface ActiveColumnRule {
+  column: string;
+  /** Values (trimmed, without case) that mean active. */
+  activeValues?: string[];
+  /**
+   * Values that mean inactive. With both lists, any other value makes the row invalid; with
+   * only `activeValues`, any other non-empty value means inactive.
+   */
+  inactiveValues?: string[];
+}
+
+/**
+ * Source column for each field. Unmapped fields use their own names (matched without case).
+ * Example: `{ssoId: "Employee SSO", active: {column: "Status", activeValues: ["Active"]}}`.
+ */
+export type Mapping = Partial<Record<Field, string>> & { active?: string | ActiveColumnRule };
+
+/** Options for a plan. */
+export interface PlanOptions {
+  platform: Platform;
+  /**
+   * Matching keys, most trusted first (default `["ssoId"]`). A learner found only by a later
+   * key (e.g. `email` on a first sync) gives a `link` that writes the first key onto the user.
+   */
+  match?: MatchKey[];
+  orphans?: OrphanPolicy;
+  mapping?: Mapping;
+  /** Further role or rule-set names that mark a platform user as an administrator. */
+  adminRoles?: string[];
+  /** Keys or platform IDs that orphan handling must never touch. */
+  protect?: string[];
+}
+
+/** A page: text, bytes, or (for JSON pages) a value to serialise. */
+export type Page = string | Uint8Array | ArrayBuffer | ArrayBufferView | unknown[] | Record<string, unknown>;
+
+export type SourceFormat = 'auto' | 'csv' | 'json';
+export type TargetFormat = 'auto' | 'foundry' | 'learnifier' | 'scim' | 'normalised';
+
+export interface PageOptions<F> {
+  /** Default `auto`: JSON for `[`/`{`, CSV otherwise (source); the platform's list format (target). */
+  format?: F;
+  /** The name the page goes by in the plan and in errors (e.g. the file name). */
+  label?: string;
+}
+
+/** What one page held. */
+export interface PageStats {
+  label: string;
+  /** Records read (for a source page, usable learners). */
+  records: number;
+  /** Source rows that cannot be used; each is an `invalid` action in the plan. */
+  invalid: number;
+  /** Whether the platform says more pages follow (absent where the body does not say). */
+  hasMore?: boolean;
+}
+
+export interface Change<T> {
+  from: T | null;
+  to: T | null;
+}
+
+/** Fields written by an action: every change, and only those. */
+export type Changes = Partial<Record<Field, Change<string>>> & { active?: Change<boolean> };
+
+/** Field values of a user. */
+export type Values = Partial<Record<Field, string>> & { active?: boolean };
+
+export interface RowRef {
+  source: string;
+  row: number;
+}
+
+export type ActionKind =
+  | 'invalid'
+  | 'conflict'
+  | 'create'
+  | 'link'
+  | 'update'
+  | 'reactivate'
+  | 'deactivate'
+  | 'delete'
+  | 'review';
+
+export type ConflictKind =
+  | 'duplicateLearnerKey'
+  | 'duplicatePlatformKey'
+  | 'multipleMatches'
+  | 'sharedUser'
+  | 'keyMismatch';
+
+interface ActionBase {
+  /** The primary matching key's value (the learner's, or the orphan's). */
+  key?: string;
+  /** The source page the learner came from, and its row (CSV: spreadsheet row, header = 1). */
+  source?: string;
+  row?: number;
+}
+
+/** An active learner with no platform user. */
+export interface CreateAction extends ActionBase {
+  action: 'create';
+  fields: Values;
+}
+
+/** A matched pair whose fields differ. */
+export interface UpdateAction extends ActionBase {
+  action: 'update';
+  platformId: string;
+  changes: Changes;
+}
+
+/** An active learner whose user is inactive (changes include `active`). */
+export interface ReactivateAction extends ActionBase {
+  action: 'reactivate';
+  platformId: string;
+  changes: Changes;
+}
+
+/** A learner found only by a later key: writes the primary key (and changes) onto the user. */
+export interface LinkAction extends ActionBase {
+  action: 'link';
+  platformId: string;
+  matchedBy: MatchKey;
+  changes: Changes;
+}
+
+/** A leaver, or an orphan under the deactivate policy (`orphan: true`). */
+export interface DeactivateAction extends ActionBase {
+  action: 'deactivate';
+  platformId: string;
+  changes: { active: Change<boolean> };
+  orphan?: true;
+  matchedBy?: MatchKey;
+  user?: Values;
+}
+
+/** An orphan under the delete policy. */
+export interface DeleteAction extends ActionBase {
+  action: 'delete';
+  platformId: string;
+  orphan: true;
+  user: Values;
+}
+
+/** An orphan under the review policy: nothing is sent. */
+export interface ReviewAction extends ActionBase {
+  action: 'review';
+  platformId: string;
+  orphan: true;
+  user: Values;
+  reason: string;
+}
+
+/** Records whose keys collide; nothing is done to any of them. */
+export interface ConflictAction extends ActionBase {
+  action: 'conflict';
+  conflict: ConflictKind;
+  field?: string;
+  value?: string;
+  rows?: RowRef[];
+  platformIds?: string[];
+  reason: string;
+}
+
+/** A source row that cannot be used. */
+export interface InvalidAction extends ActionBase {
+  action: 'invalid';
+  source: string;
+  row: number;
+  field: string;
+  value?: string;
+  reason: string;
+}
+
+export type Action =
+  | CreateAction
+  | UpdateAction
+  | ReactivateAction
+  | LinkAction
+  | DeactivateAction
+  | DeleteAction
+  | ReviewAction
+  | ConflictAction
+  | InvalidAction;
+
+export interface Summary {
+  create: number;
+  update: number;
+  deactivate: number;
+  reactivate: number;
+  link: number;
+  review: number;
+  delete: number;
+  conflict: number;
+  invalid: number;
+  /** Matched pairs with nothing to change. */
+  unchanged: number;
+  /** Left alone for another reason (inactive with no user, inactive orphans, users of invalid rows). */
+  untouched: number;
+  /** Orphans orphan handling may not touch (administrators, unmanaged users, the protect list). */
+  protected: number;
+  learners: number;
+  platformUsers: number;
+}
+
+/** What a sync must do, and only that. Deterministic: the same inputs give the same JSON. */
+export interface Plan {
+  /** Sorted by key, platform ID, source row. */
+  actions: Action[];
+  summary: Summary;
+  options: PlanOptions;
+  /** A hash of the platform state the plan saw (16 hex digits), independent of page order. */
+  fingerprint: string;
+  /** The plan format version. */
+  format: number;
+}
+
+/** Stable error codes. */
+export type ErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'INVALID_INPUT'
+  | 'MALFORMED_PAGE'
+  | 'MALFORMED_SOURCE'
+  | 'MISSING_COLUMN';
+
+/** An error from learner-sync. Branch on `code`, not on the message. */
+export class LearnerSyncError extends Error {
+  readonly name: 'LearnerSyncError';
+  readonly code: ErrorCode;
+  /** The page the error is about. */
+  readonly label?: string;
+  /** For MISSING_COLUMN: the field and the column expected. */
+  readonly field?: string;
+  readonly column?: string;
+}
+
+/** Collects pages of the system of record and of the platform, then plans. */
+export class Planner {
+  /** @throws LearnerSyncError INVALID_OPTIONS */
+  constructor(options: PlanOptions);
+  /**
+   * Adds a page of the system of record (CSV with a header row, or a JSON array of objects).
+   * Bad rows become `invalid` actions; a page that cannot be read at all throws and leaves the
+   * planner as it was.
+   * @throws LearnerSyncError MALFORMED_SOURCE, MISSING_COLUMN
+   */
+  addSource(page: Page, options?: PageOptions<SourceFormat>): PageStats;
+  /**
+   * Adds a page of platform users: the raw body of a list call (Foundry JSON:API page,
+   * Learnifier array, SCIM ListResponse) or a normalised JSON array.
+   * @throws LearnerSyncError MALFORMED_PAGE
+   */
+  addTarget(page: Page, options?: PageOptions<TargetFormat>): PageStats;
+  /** The plan as JSON text. */
+  finishJson(): string;
+  /** The plan as an object. */
+  finish(): Plan;
+  /** Frees the planner's wasm memory now. */
+  free(): void;
+}
+
+/** A page with its options, for `plan()`. */
+export interface PageSpec<F> extends PageOptions<F> {
+  page: Page;
+}
+
+/** Plans in one call. */
+export function plan(
+  options: PlanOptions,
+  pages: { sources?: Array<Page | PageSpec<SourceFormat>>; targets?: Array<Page | PageSpec<TargetFormat>> },
+): Plan;

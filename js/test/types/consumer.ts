@@ -1,0 +1,43 @@
+// Compiled with `tsc --noEmit --strict` by js/test/types.test.js: the published types must
+// describe what a consumer writes.
+import { Planner, plan, LearnerSyncError, type Plan, type Action, type PlanOptions } from 'learner-sync';
+
+const options: PlanOptions = {
+  platform: 'foundry',
+  match: ['ssoId', 'email'],
+  orphans: 'deactivate',
+  mapping: { ssoId: 'Employee SSO', active: { column: 'Status', activeValues: ['Active'] } },
+};
+
+const planner = new Planner(options);
+const stats = planner.addSource('ssoId\n1\n', { format: 'csv', label: 'hr.csv' });
+const n: number = stats.records + stats.invalid;
+planner.addTarget(new Uint8Array([91, 93]), { format: 'normalised' });
+const p: Plan = planner.finish();
+planner.free();
+
+function describe(a: Action): string {
+  switch (a.action) {
+    case 'update':
+      return `${a.platformId}: ${Object.keys(a.changes).join(', ')} ${a.changes.lastName?.to ?? ''}`;
+    case 'create':
+      return `create ${a.fields.email}`;
+    case 'conflict':
+      return `${a.conflict}: ${a.reason}`;
+    case 'invalid':
+      return `${a.source}:${a.row} ${a.field} ${a.reason}`;
+    case 'deactivate':
+      return `${a.platformId} ${a.changes.active.to} ${a.orphan ?? false}`;
+    default:
+      return a.action;
+  }
+}
+
+const again: Plan = plan({ platform: 'scim' }, { sources: [{ page: 'ssoId\n1\n', label: 'x' }], targets: ['{"Resources":[]}'] });
+console.log(n, p.actions.map(describe), again.summary.create, p.fingerprint.length);
+
+try {
+  new Planner({ platform: 'learnifier' });
+} catch (e) {
+  if (e instanceof LearnerSyncError && e.code === 'INVALID_OPTIONS') console.log(e.message);
+}

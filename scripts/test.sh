@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (scripts/setup.sh --test), then
+#   1. native cargo tests (planner, sources, walkthrough, properties),
+#   2. the wasm binding's conversions inside wasm (wasm-bindgen-test-runner, in Node),
+#   3. JS tests on the built package in Node (API, CLI, types, packaging),
+#   4. one smoke test per runtime: workerd (Miniflare) and headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --test
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "native tests"
+cargo test --quiet --all-targets
+
+step "wasm binding tests"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --test wasm_binding
+
+step "JS tests (Node, workerd, Chromium)"
+node --test --test-concurrency=1 js/test/
