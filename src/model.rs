@@ -77,7 +77,7 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 /// length bound long before they get here.
 #[derive(Default)]
 pub struct StrArena {
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<String>,
 }
 
 impl StrArena {
@@ -92,12 +92,12 @@ impl StrArena {
             None => true,
         };
         if need_new {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            self.chunks.push(String::with_capacity(CHUNK));
         }
         let idx = self.chunks.len() - 1;
         let chunk = &mut self.chunks[idx];
         let start = ((idx as u32) << CHUNK_BITS) | chunk.len() as u32;
-        chunk.extend_from_slice(s.as_bytes());
+        chunk.push_str(s);
         Span { start, len: s.len() as u32 }
     }
 
@@ -108,8 +108,9 @@ impl StrArena {
         }
         let chunk = &self.chunks[(span.start >> CHUNK_BITS) as usize];
         let at = (span.start as usize) & (CHUNK - 1);
-        // Only whole `&str`s are pushed, so every span covers valid UTF-8.
-        std::str::from_utf8(&chunk[at..at + span.len as usize]).expect("arena holds UTF-8")
+        // Chunks are `String`s, so slicing checks only the two char boundaries (O(1)), not
+        // the whole text as `from_utf8` would on every comparison.
+        &chunk[at..at + span.len as usize]
     }
 
     /// The text of a span, or `None` for the empty span.

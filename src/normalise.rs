@@ -76,7 +76,12 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
     if value.len() > MAX_FIELD_CHARS && value.chars().count() > MAX_FIELD_CHARS {
         return Err(format!("longer than {MAX_FIELD_CHARS} characters"));
     }
-    if value.chars().any(|c| c.is_control()) {
+    let control = if value.is_ascii() {
+        value.bytes().any(|b| b.is_ascii_control())
+    } else {
+        value.chars().any(char::is_control)
+    };
+    if control {
         return Err("contains a control character".into());
     }
     if field == Field::Email {

@@ -76,7 +76,7 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
             Scalar::Text(s) => ADMIN_RULE_SETS.contains(&s.as_ref()) || ctx.is_admin_role(s),
             _ => false,
         });
-        users.push(d.finish(arena, &format!("data[{i}]"))?);
+        users.push(d.finish(arena, || format!("data[{i}]"))?);
     }
     let has_more = page.links.map(|l| !matches!(l.next, Scalar::Null));
     Ok(TargetPage { users, has_more })

@@ -57,7 +57,7 @@ pub(crate) fn read(
     let list: Vec<User> = serde_json::from_slice(bytes).map_err(|e| json_error("JSON array of users", e))?;
     let mut users = Vec::with_capacity(list.len());
     for (i, u) in list.into_iter().enumerate() {
-        let record = format!("[{i}]");
+        let record = || format!("[{i}]");
         let wire = !normalised_only
             && (u.external_id.is_some() || u.primary_email.is_some() || u.hard_lock.is_some() || u.back_office_roles.is_some());
         let mut d = UserDraft::new();
@@ -81,13 +81,13 @@ pub(crate) fn read(
             d.active = match u.active {
                 Scalar::Null => true,
                 Scalar::Bool(b) => b,
-                Scalar::Text(t) => normalise::parse_bool(&t).ok_or_else(|| format!("{record}.active: {t:?} is not true or false"))?,
-                Scalar::Nested => return Err(format!("{record}.active: is an object or array")),
+                Scalar::Text(t) => normalise::parse_bool(&t).ok_or_else(|| format!("{}.active: {t:?} is not true or false", record()))?,
+                Scalar::Nested => return Err(format!("{}.active: is an object or array", record())),
             };
             d.admin = u.admin.unwrap_or(false);
             d.managed = u.managed.unwrap_or(true);
         }
-        users.push(d.finish(arena, &record)?);
+        users.push(d.finish(arena, record)?);
     }
     Ok(TargetPage { users, has_more: None })
 }

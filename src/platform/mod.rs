@@ -88,10 +88,11 @@ impl<'a> UserDraft<'a> {
 
     /// Stores the user. Platform values are kept as the platform has them (cleaned, not
     /// judged); only a missing ID makes the page unusable.
-    pub(crate) fn finish(self, arena: &mut StrArena, record: &str) -> Result<PlatformUser, String> {
+    /// `record` names the user in an error (`data[3]`); it is only called on error.
+    pub(crate) fn finish(self, arena: &mut StrArena, record: impl FnOnce() -> String) -> Result<PlatformUser, String> {
         let id = self.id.as_deref().map(normalise::clean).filter(|id| !id.is_empty());
         let Some(id) = id else {
-            return Err(format!("{record}: the user has no id"));
+            return Err(format!("{}: the user has no id", record()));
         };
         let id = arena.push(&id);
         let mut fields = Fields::default();

@@ -85,7 +85,7 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
             d.set(Field::LastName, n.family_name.into_text());
         }
         d.admin = u.roles.iter().any(|r| matches!(&r.value, Scalar::Text(s) if ctx.is_admin_role(s)));
-        users.push(d.finish(arena, &format!("Resources[{i}]"))?);
+        users.push(d.finish(arena, || format!("Resources[{i}]"))?);
     }
     let has_more = page.total_results.map(|total| page.start_index.unwrap_or(1).saturating_sub(1) + count < total && count > 0);
     Ok(TargetPage { users, has_more })
