@@ -20,6 +20,10 @@ pub enum Error {
     #[error("{label}: {detail}")]
     MalformedSource { label: String, detail: String },
 
+    /// The platform refused the credentials, or none were given for it.
+    #[error("authentication failed: {0}")]
+    AuthFailed(String),
+
     /// A source page has no column for a field the mapping (or matching) requires.
     #[error("{label}: no column {column:?} for field {field}")]
     MissingColumn { label: String, field: String, column: String },
@@ -33,13 +37,14 @@ impl Error {
             Error::MalformedPage { .. } => "MALFORMED_PAGE",
             Error::MalformedSource { .. } => "MALFORMED_SOURCE",
             Error::MissingColumn { .. } => "MISSING_COLUMN",
+            Error::AuthFailed(_) => "AUTH_FAILED",
         }
     }
 
     /// The page label the error is about, if any.
     pub fn label(&self) -> Option<&str> {
         match self {
-            Error::InvalidOptions(_) => None,
+            Error::InvalidOptions(_) | Error::AuthFailed(_) => None,
             Error::MalformedPage { label, .. }
             | Error::MalformedSource { label, .. }
             | Error::MissingColumn { label, .. } => Some(label),

@@ -23,6 +23,7 @@ pub mod options;
 pub mod planner;
 pub mod platform;
 pub mod source;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod binding;

@@ -152,6 +152,8 @@ pub struct Learner {
     pub origin: Origin,
     pub fields: Fields,
     pub active: bool,
+    /// The platform user ID the system of record stored (delta sync); empty when unknown.
+    pub platform_id: Span,
 }
 
 /// One user of the learning platform, normalised.

@@ -166,8 +166,8 @@ impl PlanOptions {
             ));
         }
         for (field, rule) in &self.mapping {
-            if field != "active" && Field::from_name(field).is_none() {
-                return bad(format!("mapping: unknown field {field:?} (fields: ssoId, employeeId, studentId, email, firstName, lastName, active)"));
+            if field != "active" && field != "platformId" && Field::from_name(field).is_none() {
+                return bad(format!("mapping: unknown field {field:?} (fields: ssoId, employeeId, studentId, email, firstName, lastName, active, platformId)"));
             }
             if rule.column().trim().is_empty() {
                 return bad(format!("mapping.{field}: the column name is empty"));

@@ -32,8 +32,9 @@ pub fn of_user(arena: &StrArena, u: &PlatformUser) -> u64 {
     fnv(h, &[u.active as u8, u.admin as u8, u.managed as u8])
 }
 
-/// The fingerprint of a set of users, as 16 hex digits.
-pub fn of_users(arena: &StrArena, users: &[PlatformUser]) -> String {
-    let sum = users.iter().fold(mix(users.len() as u64), |acc, u| acc.wrapping_add(mix(of_user(arena, u))));
-    format!("{sum:016x}")
+/// The fingerprint of a set of users (those not superseded), as 16 hex digits.
+pub fn of_users(arena: &StrArena, users: &[PlatformUser], superseded: &[bool]) -> String {
+    let live = users.iter().zip(superseded).filter(|(_, &gone)| !gone).map(|(u, _)| u);
+    let (count, sum) = live.fold((0u64, 0u64), |(n, acc), u| (n + 1, acc.wrapping_add(mix(of_user(arena, u)))));
+    format!("{:016x}", sum.wrapping_add(mix(count)))
 }

@@ -28,6 +28,9 @@ pub(crate) struct Inputs<'p> {
     pub learners: &'p [Learner],
     pub invalid: &'p [InvalidRecord],
     pub users: &'p [PlatformUser],
+    /// Users listed again on a later page (paging is not a snapshot): only the last copy of
+    /// each ID counts.
+    pub superseded: Vec<bool>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,11 @@ struct Tally {
 }
 
 impl<'p> Inputs<'p> {
+    /// Whether node `n` is a superseded copy of a platform user.
+    fn gone(&self, n: u32) -> bool {
+        matches!(self.node(n), Node::User(u) if self.superseded[u])
+    }
+
     fn node(&self, n: u32) -> Node {
         let (l, i) = (self.learners.len(), self.invalid.len());
         let n = n as usize;
@@ -128,6 +136,9 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
         let mut seen: FxHashMap<Cow<'p, str>, u32> = FxHashMap::default();
         seen.reserve(total);
         for n in 0..total as u32 {
+            if inp.gone(n) {
+                continue;
+            }
             let Some(v) = inp.text(inp.fields_of(inp.node(n)), key) else { continue };
             match seen.entry(match_form(key, v)) {
                 std::collections::hash_map::Entry::Occupied(e) => groups.join(n, *e.get()),
@@ -143,6 +154,9 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
     for n in 0..total as u32 {
         let r = groups.find(n);
         roots[n as usize] = r;
+        if inp.gone(n) {
+            continue;
+        }
         let t = &mut tally[r as usize];
         match inp.node(n) {
             Node::Learner(_) => {
@@ -160,10 +174,13 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
 
     let mut out = Decisions { inp, actions: Vec::new(), summary: Summary::default() };
     out.summary.learners = inp.learners.len() as u32;
-    out.summary.platform_users = inp.users.len() as u32;
+    out.summary.platform_users = inp.superseded.iter().filter(|&&gone| !gone).count() as u32;
 
     let mut conflicted: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     for n in 0..total as u32 {
+        if inp.gone(n) {
+            continue;
+        }
         let t = tally[roots[n as usize] as usize];
         let node = inp.node(n);
         if t.invalid > 0 {
@@ -198,7 +215,7 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
 }
 
 /// The order of actions in a plan: by key, platform ID, source row, then kind.
-fn order(a: &Action, b: &Action) -> std::cmp::Ordering {
+pub(crate) fn order(a: &Action, b: &Action) -> std::cmp::Ordering {
     fn k<'x>(x: &'x Action) -> (Option<&'x str>, Option<&'x str>, Option<&'x str>, Option<u32>, ActionKind) {
         (x.key.as_deref(), x.platform_id.as_deref(), x.source.as_deref(), x.row, x.action)
     }

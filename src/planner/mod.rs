@@ -10,6 +10,7 @@
 //! A page that cannot be read at all is refused with an [`Error`] and leaves the planner as it
 //! was; a bad row on a good page becomes an `invalid` action and the rest of the page is kept.
 
+mod delta;
 mod fingerprint;
 mod matching;
 pub mod plan;
@@ -122,6 +123,8 @@ impl Planner {
     /// Plans the sync from everything read so far. The planner can take more pages and plan
     /// again afterwards.
     pub fn finish(&self) -> Plan<'_> {
+        let superseded = self.superseded();
+        let fingerprint = fingerprint::of_users(&self.arena, &self.users, &superseded);
         let inputs = matching::Inputs {
             opts: &self.options,
             arena: &self.arena,
@@ -129,15 +132,36 @@ impl Planner {
             learners: &self.learners,
             invalid: &self.invalid,
             users: &self.users,
+            superseded,
         };
         let (actions, summary) = matching::decide(&inputs);
         Plan {
             actions,
             summary,
             options: self.options.clone(),
-            fingerprint: fingerprint::of_users(&self.arena, &self.users),
+            fingerprint,
             format: PLAN_FORMAT,
         }
+    }
+
+    /// Plans a delta sync: the source rows are the learners that changed, carrying the
+    /// platform ID stored for them (`platformId`). No platform users are needed.
+    pub fn finish_delta(&self) -> Plan<'_> {
+        let (actions, summary) = delta::decide(&self.options, &self.arena, &self.labels, &self.learners, &self.invalid);
+        Plan { actions, summary, options: self.options.clone(), fingerprint: String::new(), format: PLAN_FORMAT }
+    }
+
+    /// Marks each user that a later page lists again (same ID): only the last copy counts.
+    fn superseded(&self) -> Vec<bool> {
+        let mut last: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+        last.reserve(self.users.len());
+        let mut superseded = vec![false; self.users.len()];
+        for (i, u) in self.users.iter().enumerate() {
+            if let Some(before) = last.insert(self.arena.get(u.id), i) {
+                superseded[before] = true;
+            }
+        }
+        superseded
     }
 
     /// Bytes held for records (text and record arrays), for memory reporting.

@@ -207,7 +207,52 @@ pub struct Action<'a> {
     pub reason: Option<Cow<'a, str>>,
 }
 
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn own_change(c: Change<Cow<'_, str>>) -> Change<Cow<'static, str>> {
+    Change { from: c.from.map(own), to: c.to.map(own) }
+}
+
+impl<T, B> FieldMap<T, B> {
+    /// The same map with every value converted.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> FieldMap<U, B> {
+        FieldMap {
+            sso_id: self.sso_id.map(&mut f),
+            employee_id: self.employee_id.map(&mut f),
+            student_id: self.student_id.map(&mut f),
+            email: self.email.map(&mut f),
+            first_name: self.first_name.map(&mut f),
+            last_name: self.last_name.map(&mut f),
+            active: self.active,
+        }
+    }
+}
+
 impl<'a> Action<'a> {
+    /// The action with all its text owned, free of the planner it came from.
+    pub fn into_owned(self) -> Action<'static> {
+        Action {
+            action: self.action,
+            key: self.key.map(own),
+            platform_id: self.platform_id.map(own),
+            source: self.source.map(own),
+            row: self.row,
+            matched_by: self.matched_by,
+            orphan: self.orphan,
+            changes: self.changes.map(|c| c.map(own_change)),
+            fields: self.fields.map(|v| v.map(own)),
+            user: self.user.map(|v| v.map(own)),
+            conflict: self.conflict,
+            field: self.field.map(own),
+            value: self.value.map(own),
+            rows: self.rows.into_iter().map(|r| RowRef { source: own(r.source), row: r.row }).collect(),
+            platform_ids: self.platform_ids.into_iter().map(own).collect(),
+            reason: self.reason.map(own),
+        }
+    }
+
     /// An action of `kind` with nothing else set.
     pub fn new(kind: ActionKind) -> Self {
         Action {
@@ -290,6 +335,17 @@ pub struct Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// The plan with all its text owned.
+    pub fn into_owned(self) -> Plan<'static> {
+        Plan {
+            actions: self.actions.into_iter().map(Action::into_owned).collect(),
+            summary: self.summary,
+            options: self.options,
+            fingerprint: self.fingerprint,
+            format: self.format,
+        }
+    }
+
     /// The plan as JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a plan always serialises")

@@ -8,6 +8,7 @@
 pub mod foundry;
 pub mod learnifier;
 pub mod scim;
+pub mod wire;
 
 use std::borrow::Cow;
 
@@ -136,7 +137,7 @@ pub(crate) fn read_page(
         TargetFormat::Scim => scim::read(bytes, ctx, arena),
         TargetFormat::Learnifier => learnifier::read(bytes, ctx, arena, false),
         TargetFormat::Normalised => learnifier::read(bytes, ctx, arena, true),
-        TargetFormat::Auto => unreachable!(),
+        TargetFormat::Auto => unreachable!("auto was resolved above"),
     };
     result.map_err(|detail| Error::MalformedPage { label: label.into(), detail })
 }

@@ -45,10 +45,7 @@ pub(super) fn read(
         let mut draft = RowDraft::default();
         for (cell, target) in record.iter().zip(&targets) {
             let Some(target) = target else { continue };
-            let name = match target {
-                Target::Field(f) => f.name(),
-                Target::Active => "active",
-            };
+            let name = target.name();
             let text = match std::str::from_utf8(cell) {
                 Ok(t) => Cow::Borrowed(t),
                 Err(_) => {
@@ -59,6 +56,7 @@ pub(super) fn read(
             match target {
                 Target::Field(f) => draft.set(*f, text),
                 Target::Active => draft.set_active(ActiveRaw::Text(text)),
+                Target::PlatformId => draft.set_platform_id(text),
             }
         }
         // The header is spreadsheet row 1, so data row i is row i + 1.

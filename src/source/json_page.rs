@@ -89,7 +89,7 @@ struct Ctx<'s> {
     page: u32,
     arena: &'s mut StrArena,
     out: SourceRows,
-    /// Whether any record so far carried an `active` key.
+    /// Elements read so far.
     rows: u32,
 }
 
@@ -163,14 +163,15 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                 }
                 (Target::Active, Scalar::Null) => has_active = true,
                 (t, Scalar::Nested) => {
-                    let name = match t {
-                        Target::Field(f) => f.name(),
-                        Target::Active => "active",
-                    };
                     if t == Target::Active {
                         has_active = true;
                     }
-                    draft.fault(name, None, "is an object or array, not a single value");
+                    draft.fault(t.name(), None, "is an object or array, not a single value");
+                }
+                (Target::PlatformId, v) => {
+                    if let Some(t) = v.into_text() {
+                        draft.set_platform_id(t);
+                    }
                 }
                 (Target::Field(f), v) => {
                     if let Some(t) = v.into_text() {

@@ -42,6 +42,18 @@ impl SourceFormat {
 pub(crate) enum Target {
     Field(Field),
     Active,
+    /// The platform user ID the system of record stored (used by delta sync).
+    PlatformId,
+}
+
+impl Target {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Target::Field(f) => f.name(),
+            Target::Active => "active",
+            Target::PlatformId => "platformId",
+        }
+    }
 }
 
 /// The column layout the options describe.
@@ -74,6 +86,10 @@ impl SourceSchema {
             }
             None => columns.push(("active".to_string(), Target::Active, false)),
         }
+        match opts.mapping.get("platformId") {
+            Some(rule) => columns.push((rule.column().to_string(), Target::PlatformId, true)),
+            None => columns.push(("platformId".to_string(), Target::PlatformId, false)),
+        }
         SourceSchema { columns, active_values, inactive_values, primary: opts.primary() }
     }
 
@@ -98,10 +114,7 @@ impl SourceSchema {
         for (name, target, mapped) in &self.columns {
             let needed = *mapped || *target == Target::Field(self.primary);
             if needed && !present.contains(target) {
-                let field = match target {
-                    Target::Field(f) => f.name(),
-                    Target::Active => "active",
-                };
+                let field = target.name();
                 return Err(Error::MissingColumn { label: label.into(), field: field.into(), column: name.clone() });
             }
         }
@@ -132,6 +145,7 @@ pub(crate) enum ActiveRaw<'a> {
 pub(crate) struct RowDraft<'a> {
     values: [Option<Cow<'a, str>>; 6],
     active: Option<ActiveRaw<'a>>,
+    platform_id: Option<Cow<'a, str>>,
     /// The first fault found while reading (field, value, reason).
     fault: Option<(String, Option<String>, String)>,
 }
@@ -142,6 +156,9 @@ impl<'a> RowDraft<'a> {
     }
     pub(crate) fn set_active(&mut self, v: ActiveRaw<'a>) {
         self.active = Some(v);
+    }
+    pub(crate) fn set_platform_id(&mut self, v: Cow<'a, str>) {
+        self.platform_id = Some(v);
     }
     pub(crate) fn fault(&mut self, field: &str, value: Option<&str>, reason: &str) {
         if self.fault.is_none() {
@@ -198,8 +215,12 @@ impl<'a> RowDraft<'a> {
         if fields.get(schema.primary).is_empty() && fault.is_none() {
             fault = Some((schema.primary.name().into(), None, "is empty; it is the primary matching key".into()));
         }
+        let platform_id = match self.platform_id.as_deref().map(normalise::clean) {
+            Some(id) if !id.is_empty() => arena.push(&id),
+            _ => Default::default(),
+        };
         match (fault, active) {
-            (None, Some(active)) => out.learners.push(Learner { origin, fields, active }),
+            (None, Some(active)) => out.learners.push(Learner { origin, fields, active, platform_id }),
             (Some((field, value, reason)), _) => {
                 out.invalid.push(InvalidRecord { origin, field, value, reason, fields })
             }

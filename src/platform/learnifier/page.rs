@@ -6,7 +6,7 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::{json_error, ReadContext, TargetPage, UserDraft};
+use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
 use crate::normalise;
 use crate::source::Scalar;

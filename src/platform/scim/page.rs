@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{json_error, ReadContext, TargetPage, UserDraft};
+use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
 use crate::source::Scalar;
 

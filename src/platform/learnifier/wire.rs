@@ -1,0 +1,131 @@
+//! Learnifier's Public API: HTTP Basic, `GET /users?limit&offset` with `X-More`, `POST /users`
+//! (200 `{userId}`), `PATCH /users/{id}` (201; deactivation is `hardLock: true`),
+//! `DELETE /users/{id}`, `GET /extuser?extid=` to look a user up by external id.
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use crate::model::Field;
+use crate::planner::{Action, ActionKind};
+use crate::platform::wire::{body_excerpt, enc, scalar, Auth, Cursor, Lookup, Wire, WireContext};
+use crate::sync::config::Credentials;
+use crate::sync::http::{Method, Request, Response};
+
+/// Learnifier's documented default page size (no larger maximum is documented).
+pub const PAGE: u32 = 5000;
+
+pub struct LearnifierWire {
+    pub ctx: WireContext,
+}
+
+impl LearnifierWire {
+    fn limit(&self) -> u32 {
+        self.ctx.page_size.unwrap_or(PAGE).max(1)
+    }
+
+    /// Learnifier's key for a field (the primary matching key travels in `externalId`).
+    fn key_for(&self, f: Field) -> Option<&'static str> {
+        if f == self.ctx.primary {
+            return Some("externalId");
+        }
+        match f {
+            Field::Email => Some("primaryEmail"),
+            Field::FirstName => Some("firstName"),
+            Field::LastName => Some("lastName"),
+            _ => None,
+        }
+    }
+
+    fn body(&self, a: &Action) -> Map<String, Value> {
+        let mut body = Map::new();
+        for f in Field::ALL {
+            let value = match (&a.fields, &a.changes) {
+                (Some(v), _) => v.get(f).map(|s| s.as_ref()),
+                (None, Some(c)) => c.get(f).and_then(|c| c.to.as_deref()),
+                _ => None,
+            };
+            if let (Some(k), Some(v)) = (self.key_for(f), value) {
+                body.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(active) = a.changes.as_ref().and_then(|c| c.active.as_ref()).and_then(|c| c.to) {
+            body.insert("hardLock".into(), json!(!active));
+        }
+        body
+    }
+}
+
+impl Wire for LearnifierWire {
+    fn auth(&self, c: &Credentials) -> Auth {
+        let pair = format!("{}:{}", c.key.as_deref().unwrap_or_default(), c.secret.as_deref().unwrap_or_default());
+        Auth::Fixed(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
+    }
+
+    fn first_page(&self) -> Cursor {
+        Cursor { pass: 0, position: 0 }
+    }
+
+    fn list_request(&self, c: Cursor) -> Request {
+        Request::new(Method::Get, format!("{}/users?limit={}&offset={}", self.ctx.base, self.limit(), c.position))
+            .header("accept", "application/json")
+    }
+
+    fn next_page(&self, c: Cursor, response: &Response, records: u32, _: Option<bool>) -> Option<Cursor> {
+        // Paging state is in the headers; without X-More, a full page means there may be more.
+        let more = match response.header("x-more") {
+            Some(v) => v.trim().eq_ignore_ascii_case("true"),
+            None => records >= self.limit(),
+        };
+        (more && records > 0).then_some(Cursor { pass: 0, position: c.position + records as u64 })
+    }
+
+    fn write_request(&self, a: &Action) -> Option<Request> {
+        let base = &self.ctx.base;
+        let id = a.platform_id.as_deref().map(enc);
+        let r = match (a.action, id) {
+            (ActionKind::Create, _) => {
+                Request::new(Method::Post, format!("{base}/users")).json(&Value::Object(self.body(a)))
+            }
+            (ActionKind::Update | ActionKind::Link | ActionKind::Reactivate | ActionKind::Deactivate, Some(id)) => {
+                Request::new(Method::Patch, format!("{base}/users/{id}")).json(&Value::Object(self.body(a)))
+            }
+            (ActionKind::Delete, Some(id)) => Request::new(Method::Delete, format!("{base}/users/{id}")),
+            _ => return None,
+        };
+        Some(r.header("accept", "application/json"))
+    }
+
+    fn created_id(&self, response: &Response) -> Option<String> {
+        let v: Value = serde_json::from_slice(&response.body).ok()?;
+        v.get("userId").or_else(|| v.get("id")).and_then(scalar)
+    }
+
+    fn lookup_request(&self, key: &str) -> Request {
+        Request::new(Method::Get, format!("{}/extuser?extid={}", self.ctx.base, enc(key))).header("accept", "application/json")
+    }
+
+    fn read_lookup(&self, response: &Response) -> Lookup {
+        if response.status == 404 {
+            return Lookup::Absent;
+        }
+        match serde_json::from_slice::<Value>(&response.body).ok().and_then(|v| v.get("id").and_then(scalar)) {
+            Some(id) => Lookup::Found(id),
+            None => Lookup::Unreadable("the lookup answer has no id".into()),
+        }
+    }
+
+    fn error_detail(&self, response: &Response) -> String {
+        let v: Option<Value> = serde_json::from_slice(&response.body).ok();
+        let msg = v.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str);
+        let field = v.as_ref().and_then(|v| v.get("field")).and_then(Value::as_str);
+        match (field, msg) {
+            (Some(f), Some(m)) => format!("{f}: {m}"),
+            (None, Some(m)) => m.to_string(),
+            _ => body_excerpt(response),
+        }
+    }
+
+    fn is_uniqueness_error(&self, response: &Response) -> bool {
+        response.status == 409
+    }
+}

@@ -1,0 +1,104 @@
+//! What the executor needs from a platform's HTTP API: list pages, write requests for plan
+//! actions, a lookup by key (to settle a create whose answer was lost), and how to read the
+//! answers. Each platform implements [`Wire`] in its `wire.rs`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+use crate::model::Field;
+use crate::planner::Action;
+use crate::sync::config::{Credentials, FoundryConfig};
+use crate::sync::http::{Request, Response};
+
+/// Where a listing is: `pass` for platforms listed in more than one pass (Foundry lists
+/// inactive users separately), `position` is the page number, offset or start index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub pass: u8,
+    pub position: u64,
+}
+
+/// The answer to a lookup by key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(String),
+    Absent,
+    /// The answer could not be read (the text says why).
+    Unreadable(String),
+}
+
+/// How requests are signed.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// Foundry: a bearer token fetched with client credentials.
+    OAuthClient,
+    /// A fixed `Authorization` header value (HTTP Basic, or a SCIM bearer token).
+    Fixed(String),
+}
+
+/// What every platform's wire format is given.
+#[derive(Clone, Debug)]
+pub struct WireContext {
+    /// The base URL without a trailing slash.
+    pub base: String,
+    pub primary: Field,
+    pub page_size: Option<u32>,
+    pub foundry: FoundryConfig,
+}
+
+/// One platform's HTTP API.
+pub trait Wire {
+    /// How requests are signed, from the credentials.
+    fn auth(&self, credentials: &Credentials) -> Auth;
+    /// The token request (OAuth platforms only).
+    fn token_request(&self, _credentials: &Credentials) -> Option<Request> {
+        None
+    }
+    /// Reads a token answer: the token and its lifetime in seconds.
+    fn read_token(&self, _response: &Response) -> Option<(String, u64)> {
+        None
+    }
+    fn first_page(&self) -> Cursor;
+    fn list_request(&self, cursor: Cursor) -> Request;
+    /// The page after `cursor`, given the answer and what the planner read from it.
+    fn next_page(&self, cursor: Cursor, response: &Response, records: u32, has_more: Option<bool>) -> Option<Cursor>;
+    /// The request that carries out a plan action (None for actions that send nothing).
+    fn write_request(&self, action: &Action) -> Option<Request>;
+    /// The new user's ID from a create's answer.
+    fn created_id(&self, response: &Response) -> Option<String>;
+    /// Looks a user up by the primary key's value.
+    fn lookup_request(&self, key: &str) -> Request;
+    fn read_lookup(&self, response: &Response) -> Lookup;
+    /// The platform's error message from an error answer.
+    fn error_detail(&self, response: &Response) -> String;
+    /// Whether an error answer says a unique value (email, key) is already taken.
+    fn is_uniqueness_error(&self, response: &Response) -> bool;
+}
+
+/// Characters left as they are in a query value (RFC 3986 unreserved).
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes a query or path value.
+pub fn enc(value: &str) -> String {
+    utf8_percent_encode(value, QUERY).to_string()
+}
+
+/// The first of a JSON error body's messages, or the body's start, or the status alone.
+pub(crate) fn body_excerpt(response: &Response) -> String {
+    let text = String::from_utf8_lossy(&response.body);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("HTTP {}", response.status)
+    } else {
+        crate::normalise::excerpt(text)
+    }
+}
+
+/// A JSON string or number as text (IDs come as either).
+pub(crate) fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

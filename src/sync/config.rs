@@ -1,0 +1,225 @@
+//! How a sync runs: where, as whom, how fast, how persistently. Read from JSON (the CLI, a
+//! config file, a Worker's environment); credentials are never echoed back.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::options::Platform;
+
+/// Full reconciliation (list the platform, plan, apply) or delta (apply the changes the
+/// system of record reports, by stored platform ID, without listing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Full,
+    Delta,
+}
+
+/// Secrets. `Debug` shows which are set, never their values.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Credentials {
+    /// Foundry OAuth2 client credentials.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Learnifier Back Office key and secret (HTTP Basic).
+    pub key: Option<String>,
+    pub secret: Option<String>,
+    /// SCIM bearer token.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "[set]" } else { "[unset]" };
+        f.debug_struct("Credentials")
+            .field("client_id", &set(&self.client_id))
+            .field("client_secret", &set(&self.client_secret))
+            .field("key", &set(&self.key))
+            .field("secret", &set(&self.secret))
+            .field("token", &set(&self.token))
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Every secret value, for redaction.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        [&self.client_secret, &self.secret, &self.token, &self.client_id, &self.key]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|s| s.len() >= 4)
+    }
+}
+
+/// The platform's request budget, and this client's share of it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateConfig {
+    /// Requests allowed in any window, for the whole organisation.
+    pub limit: u32,
+    pub window_ms: u64,
+    /// The fraction of the budget this client may use when others share the organisation.
+    #[serde(default = "one")]
+    pub share: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl RateConfig {
+    /// The platform's default: Foundry's documented 200 per rolling 60 s; none known elsewhere.
+    pub fn default_for(platform: Platform) -> Option<RateConfig> {
+        match platform {
+            Platform::Foundry => Some(RateConfig { limit: 200, window_ms: 60_000, share: 1.0 }),
+            Platform::Learnifier | Platform::Scim => None,
+        }
+    }
+
+    /// Requests this client may send per window.
+    pub fn effective_limit(&self) -> u32 {
+        ((self.limit as f64) * self.share).floor().max(1.0) as u32
+    }
+}
+
+/// How failed requests are retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Attempts per request for 5xx and network failures, the first included.
+    pub max_attempts: u32,
+    /// 429s tolerated for one request before it is given up.
+    pub max_rate_limited: u32,
+    pub base_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig { max_attempts: 6, max_rate_limited: 20, base_ms: 1_000, max_ms: 60_000 }
+    }
+}
+
+/// Foundry specifics: the learner rule set and role new users are registered with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FoundryConfig {
+    pub rule_set: String,
+    pub role: String,
+}
+
+impl Default for FoundryConfig {
+    fn default() -> Self {
+        FoundryConfig { rule_set: "cc_learner".into(), role: "default".into() }
+    }
+}
+
+/// Everything about a sync run but the plan options.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncConfig {
+    /// The platform's API root, e.g. `https://api.fifoundry.net` or a SCIM base ending `/v2`.
+    pub base_url: String,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub credentials: Credentials,
+    /// The request budget; the platform's default when absent.
+    #[serde(default)]
+    pub rate: Option<RateConfig>,
+    /// Requests in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Users per list page; the platform's maximum when absent.
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Read the platform and plan, but send no write.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Seeds the retry jitter, so runs can be reproduced.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub foundry: FoundryConfig,
+}
+
+fn default_concurrency() -> u32 {
+    4
+}
+
+impl SyncConfig {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let c: SyncConfig = serde_json::from_slice(bytes).map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        Ok(c)
+    }
+
+    /// Checks the settings against the platform.
+    pub fn validate(&self, platform: Platform) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::InvalidOptions(m));
+        check_base_url(&self.base_url)?;
+        if self.concurrency == 0 {
+            return bad("concurrency must be at least 1".into());
+        }
+        if let Some(r) = self.rate {
+            if r.limit == 0 || r.window_ms == 0 || !(r.share > 0.0 && r.share <= 1.0) {
+                return bad("rate: limit and windowMs must be positive and share in (0, 1]".into());
+            }
+        }
+        if self.retry.max_attempts == 0 {
+            return bad("retry.maxAttempts must be at least 1".into());
+        }
+        let c = &self.credentials;
+        let missing = match platform {
+            Platform::Foundry if c.client_id.is_none() || c.client_secret.is_none() => {
+                Some("Foundry needs credentials.clientId and credentials.clientSecret (FOUNDRY_CLIENT_ID, FOUNDRY_CLIENT_SECRET)")
+            }
+            Platform::Learnifier if c.key.is_none() || c.secret.is_none() => {
+                Some("Learnifier needs credentials.key and credentials.secret (LEARNIFIER_KEY, LEARNIFIER_SECRET)")
+            }
+            Platform::Scim if c.token.is_none() => Some("SCIM needs credentials.token (SCIM_TOKEN)"),
+            _ => None,
+        };
+        if let Some(m) = missing {
+            return Err(Error::AuthFailed(m.into()));
+        }
+        Ok(())
+    }
+
+    /// The request budget in force.
+    pub fn rate_for(&self, platform: Platform) -> Option<RateConfig> {
+        self.rate.or_else(|| RateConfig::default_for(platform))
+    }
+}
+
+/// A base URL must be https, except on the loopback interface (local simulators and tests).
+pub fn check_base_url(url: &str) -> Result<(), Error> {
+    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {url:?}: {m}")));
+    let rest = if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else if let Some(r) = url.strip_prefix("http://") {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let name = if host.starts_with('[') { host.split(']').next().map(|h| &h[1..]).unwrap_or("") } else { host.split(':').next().unwrap_or("") };
+        let loopback = name == "localhost" || name == "::1" || name.starts_with("127.");
+        if !loopback {
+            return bad("must be https (plain http is allowed only on loopback: localhost, 127.x, ::1)");
+        }
+        r
+    } else {
+        return bad("must start with https://");
+    };
+    if rest.split(['/', '?', '#']).next().unwrap_or("").contains('@') {
+        return bad("must not carry credentials; pass them in credentials");
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("has no host");
+    }
+    Ok(())
+}

@@ -1,0 +1,668 @@
+//! The sync state machine. See the module docs of [`crate::sync`] for the protocol.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::config::{Mode, SyncConfig};
+use super::http::{Request, RequestId, Response, TransportError};
+use super::pace::{retry_after_ms, Backoff, RateWindow};
+use super::report::{Counts, Created, Outcome, Report, RunError, State};
+use crate::error::Error;
+use crate::options::{PlanOptions, Platform};
+use crate::planner::{Action, ActionKind, PageStats, Plan, Planner, Summary};
+use crate::platform::foundry::FoundryWire;
+use crate::platform::learnifier::LearnifierWire;
+use crate::platform::scim::ScimWire;
+use crate::platform::wire::{Auth, Cursor, Lookup, Wire, WireContext};
+use crate::platform::TargetFormat;
+use crate::source::SourceFormat;
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Taking source pages; nothing sent yet.
+    Reading,
+    /// Reading every platform user (full reconciliation).
+    Listing,
+    /// Sending the plan's writes.
+    Applying,
+    Done,
+}
+
+/// Something the host may show: a phase change or progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Event {
+    Phase { phase: Phase },
+    /// `done` of `total` (total unknown while listing: users read so far).
+    Progress { phase: Phase, done: u32, total: Option<u32> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobKind {
+    Token,
+    List(Cursor),
+    Write(usize),
+    Lookup(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Job {
+    kind: JobKind,
+    /// Attempts of this job that failed with a 5xx or a transport error.
+    failures: u32,
+    rate_limited: u32,
+    auth_retries: u32,
+}
+
+impl Job {
+    fn new(kind: JobKind) -> Self {
+        Job { kind, failures: 0, rate_limited: 0, auth_retries: 0 }
+    }
+}
+
+struct Delayed {
+    at: u64,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+struct Token {
+    value: String,
+    expires_at: u64,
+    generation: u64,
+}
+
+/// Per planned action.
+#[derive(Default)]
+struct ActionState {
+    outcome: Option<Outcome>,
+    /// Requests sent for it.
+    attempts: u32,
+    /// Creates sent whose answer never came: a lookup must settle them before any resend.
+    uncertain: bool,
+}
+
+/// A sync run as a state machine: feed it source pages, then poll it for requests to send,
+/// hand it their answers with the time, and sleep until [`SyncEngine::poll_timeout`].
+pub struct SyncEngine {
+    platform: Platform,
+    plan_options: PlanOptions,
+    config: SyncConfig,
+    wire: Box<dyn Wire + Send>,
+    auth: Auth,
+    planner: Option<Planner>,
+    actions: Vec<Action<'static>>,
+    states: Vec<ActionState>,
+    plan_summary: Option<Summary>,
+    fingerprint: String,
+    phase: Phase,
+    token: Option<Token>,
+    token_generation: u64,
+    next_id: RequestId,
+    in_flight: FxHashMap<RequestId, (Job, u64)>,
+    ready: VecDeque<Job>,
+    delayed: BinaryHeap<Reverse<Delayed>>,
+    seq: u64,
+    paused_until: u64,
+    rate: Option<RateWindow>,
+    backoff: Backoff,
+    events: VecDeque<Event>,
+    writes_total: u32,
+    writes_settled: u32,
+    requests: u32,
+    retries: u32,
+    rate_limited: u32,
+    pages_read: u32,
+    users_read: u32,
+    started_at: Option<u64>,
+    finished_at: Option<u64>,
+    error: Option<RunError>,
+}
+
+impl SyncEngine {
+    /// A run with these plan options and settings (both checked).
+    pub fn new(options: PlanOptions, config: SyncConfig) -> Result<Self, Error> {
+        options.validate()?;
+        config.validate(options.platform)?;
+        let platform = options.platform;
+        let ctx = WireContext {
+            base: config.base_url.trim_end_matches('/').to_string(),
+            primary: options.primary(),
+            page_size: config.page_size,
+            foundry: config.foundry.clone(),
+        };
+        let wire: Box<dyn Wire + Send> = match platform {
+            Platform::Foundry => Box::new(FoundryWire { ctx }),
+            Platform::Learnifier => Box::new(LearnifierWire { ctx }),
+            Platform::Scim => Box::new(ScimWire { ctx }),
+        };
+        let auth = wire.auth(&config.credentials);
+        let rate = config.rate_for(platform).map(|r| RateWindow::new(r.effective_limit(), r.window_ms));
+        let backoff = Backoff::new(config.retry.base_ms, config.retry.max_ms, config.seed);
+        Ok(SyncEngine {
+            platform,
+            plan_options: options.clone(),
+            wire,
+            auth,
+            planner: Some(Planner::new(options)?),
+            actions: Vec::new(),
+            states: Vec::new(),
+            plan_summary: None,
+            fingerprint: String::new(),
+            phase: Phase::Reading,
+            token: None,
+            token_generation: 0,
+            next_id: 1,
+            in_flight: FxHashMap::default(),
+            ready: VecDeque::new(),
+            delayed: BinaryHeap::new(),
+            seq: 0,
+            paused_until: 0,
+            rate,
+            backoff,
+            events: VecDeque::new(),
+            writes_total: 0,
+            writes_settled: 0,
+            requests: 0,
+            retries: 0,
+            rate_limited: 0,
+            pages_read: 0,
+            users_read: 0,
+            started_at: None,
+            finished_at: None,
+            error: None,
+            config,
+        })
+    }
+
+    /// Adds a page of the system of record (before [`start`](Self::start)).
+    pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        match (&mut self.planner, self.phase) {
+            (Some(p), Phase::Reading) => p.add_source(bytes, format, label),
+            _ => Err(Error::InvalidOptions("source pages must be added before the sync starts".into())),
+        }
+    }
+
+    /// Starts the run: a full sync starts listing the platform; a delta sync plans at once.
+    pub fn start(&mut self, now: u64) {
+        if self.phase != Phase::Reading {
+            return;
+        }
+        self.started_at = Some(now);
+        match self.config.mode {
+            Mode::Full => {
+                self.set_phase(Phase::Listing);
+                self.ready.push_back(Job::new(JobKind::List(self.wire.first_page())));
+            }
+            Mode::Delta => {
+                let planner = self.planner.take().expect("planner until planned");
+                let plan = planner.finish_delta().into_owned();
+                self.apply(plan, now);
+            }
+        }
+    }
+
+    /// The plan, once made (after listing in a full sync).
+    pub fn plan(&self) -> Option<Plan<'_>> {
+        let summary = self.plan_summary.clone()?;
+        Some(Plan {
+            actions: self.actions.clone(),
+            summary,
+            options: self.options().clone(),
+            fingerprint: self.fingerprint.clone(),
+            format: crate::planner::PLAN_FORMAT,
+        })
+    }
+
+    fn options(&self) -> &PlanOptions {
+        &self.plan_options
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// The next event for the host, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.events.push_back(Event::Phase { phase });
+    }
+
+    fn later(&mut self, job: Job, at: u64) {
+        self.seq += 1;
+        self.delayed.push(Reverse(Delayed { at, seq: self.seq, job }));
+    }
+
+    fn needs_token(&self, now: u64) -> bool {
+        matches!(self.auth, Auth::OAuthClient)
+            && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
+    }
+
+    fn token_in_flight(&self) -> bool {
+        self.in_flight.values().any(|(j, _)| j.kind == JobKind::Token)
+    }
+
+    /// The next request to send now, if one may go: within the concurrency cap, the rate
+    /// window, any 429 pause, and after a token where one is needed.
+    pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
+        if self.phase == Phase::Done || self.phase == Phase::Reading || now < self.paused_until {
+            return None;
+        }
+        while self.delayed.peek().is_some_and(|d| d.0.at <= now) {
+            let Reverse(d) = self.delayed.pop().expect("peeked");
+            self.ready.push_back(d.job);
+        }
+        if self.in_flight.len() as u32 >= self.config.concurrency {
+            return None;
+        }
+        let job = if self.needs_token(now) {
+            if self.token_in_flight() || self.ready.is_empty() {
+                return None;
+            }
+            Job::new(JobKind::Token)
+        } else {
+            // Listing is one page at a time: each page says whether another follows.
+            *self.ready.front()?
+        };
+        if let Some(rate) = &mut self.rate {
+            if rate.next_slot(now) != Some(now) {
+                return None;
+            }
+        }
+        if job.kind != JobKind::Token {
+            self.ready.pop_front();
+        }
+        let mut req = match job.kind {
+            JobKind::Token => self.wire.token_request(&self.config.credentials).expect("OAuth platforms have a token request"),
+            JobKind::List(c) => self.wire.list_request(c),
+            JobKind::Write(i) => self.wire.write_request(&self.actions[i]).expect("only writes are queued"),
+            JobKind::Lookup(i) => {
+                let key = self.actions[i].key.as_deref().unwrap_or_default();
+                self.wire.lookup_request(key)
+            }
+        };
+        match (&self.auth, job.kind) {
+            (_, JobKind::Token) => {}
+            (Auth::OAuthClient, _) => {
+                let t = self.token.as_ref().expect("token checked above");
+                req.headers.push(("authorization".into(), format!("Bearer {}", t.value)));
+            }
+            (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
+        }
+        if let JobKind::Write(i) | JobKind::Lookup(i) = job.kind {
+            self.states[i].attempts += 1;
+        }
+        req.id = self.next_id;
+        self.next_id += 1;
+        let generation = self.token.as_ref().map_or(0, |t| t.generation);
+        self.in_flight.insert(req.id, (job, generation));
+        if let Some(rate) = &mut self.rate {
+            rate.on_send();
+        }
+        self.requests += 1;
+        Some(req)
+    }
+
+    /// When the host should call [`poll_transmit`](Self::poll_transmit) again if no answer
+    /// arrives first: `now` when a request could go at once, `None` when only answers to
+    /// requests in flight can move the run on (or it is finished).
+    pub fn poll_timeout(&mut self, now: u64) -> Option<u64> {
+        if matches!(self.phase, Phase::Done | Phase::Reading) {
+            return None;
+        }
+        let mut wake: Option<u64> = self.delayed.peek().map(|d| d.0.at);
+        let has_work = !self.ready.is_empty() || wake.is_some_and(|t| t <= now);
+        if has_work && (self.in_flight.len() as u32) < self.config.concurrency {
+            let slot = match &mut self.rate {
+                Some(r) => r.next_slot(now),
+                None => Some(now),
+            };
+            let blocked_by_token = self.needs_token(now) && self.token_in_flight();
+            if let (Some(s), false) = (slot, blocked_by_token) {
+                wake = Some(wake.map_or(s, |w| w.min(s)));
+            }
+        }
+        wake.map(|w| w.max(self.paused_until).max(now))
+    }
+
+    /// Hands back the answer to request `id`, or why none came, at time `now`.
+    pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
+        let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
+        if let Some(rate) = &mut self.rate {
+            rate.on_answer(now);
+        }
+        match result {
+            Err(e) => self.on_transport_error(job, e, now),
+            Ok(resp) if resp.status == 429 => {
+                self.rate_limited += 1;
+                job.rate_limited += 1;
+                if job.rate_limited > self.config.retry.max_rate_limited {
+                    let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
+                    self.give_up(job, Some(429), detail, now);
+                } else {
+                    // Pause every request, not just this one: the budget is the organisation's.
+                    let wait = retry_after_ms(resp.header("retry-after")).unwrap_or_else(|| self.backoff.delay(job.rate_limited));
+                    self.paused_until = self.paused_until.max(now + wait);
+                    self.retries += 1;
+                    self.later(job, now + wait);
+                }
+            }
+            Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
+                job.auth_retries += 1;
+                if job.auth_retries > 2 {
+                    self.give_up(job, Some(401), "the platform refused the access token".into(), now);
+                } else {
+                    if self.token.as_ref().is_some_and(|t| t.generation == generation) {
+                        self.token = None;
+                    }
+                    self.retries += 1;
+                    self.ready.push_front(job);
+                }
+            }
+            Ok(resp) if resp.status >= 500 => {
+                let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
+                self.retry_or_give_up(job, Some(resp.status), detail, now);
+            }
+            Ok(resp) => self.on_answer(job, resp, now),
+        }
+        self.check_done(now);
+    }
+
+    fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
+        job.failures += 1;
+        if job.failures < self.config.retry.max_attempts {
+            self.retries += 1;
+            let wait = self.backoff.delay(job.failures);
+            self.later(job, now + wait);
+        } else {
+            self.give_up(job, status, detail, now);
+        }
+    }
+
+    fn on_transport_error(&mut self, job: Job, e: TransportError, now: u64) {
+        match job.kind {
+            JobKind::Write(i) if self.actions[i].action == ActionKind::Create => {
+                // The create may have taken effect: look before sending it again.
+                self.states[i].uncertain = true;
+                let mut lookup = Job::new(JobKind::Lookup(i));
+                lookup.failures = job.failures;
+                self.retry_or_give_up_as(job, lookup, e.to_string(), now);
+            }
+            _ => self.retry_or_give_up(job, None, e.to_string(), now),
+        }
+    }
+
+    /// Counts a failure against `failed` and queues `next` in its place.
+    fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: u64) {
+        next.failures = failed.failures + 1;
+        if next.failures < self.config.retry.max_attempts {
+            self.retries += 1;
+            let wait = self.backoff.delay(next.failures);
+            self.later(next, now + wait);
+        } else {
+            self.give_up(failed, None, format!("{detail}; whether the user was created is unknown"), now);
+        }
+    }
+
+    fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: u64) {
+        match job.kind {
+            JobKind::Token => self.stop("AUTH_FAILED", format!("could not get an access token: {detail}"), now),
+            JobKind::List(_) => self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now),
+            JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
+        }
+    }
+
+    /// Ends the run early: every action without an outcome fails with the reason.
+    fn stop(&mut self, code: &str, message: String, now: u64) {
+        let message = self.redact(&message);
+        self.error = Some(RunError { code: code.into(), message: message.clone() });
+        self.ready.clear();
+        self.delayed.clear();
+        for i in 0..self.states.len() {
+            if self.states[i].outcome.is_none() {
+                self.settle(i, State::Failed, None, None, Some(format!("not sent: {message}")), None);
+            }
+        }
+        self.finish(now);
+    }
+
+    fn finish(&mut self, now: u64) {
+        if self.phase != Phase::Done {
+            self.finished_at = Some(now);
+            self.set_phase(Phase::Done);
+        }
+    }
+
+    fn check_done(&mut self, now: u64) {
+        if self.phase == Phase::Applying && self.writes_settled == self.writes_total && self.in_flight.is_empty() {
+            self.finish(now);
+        }
+    }
+
+    fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
+        match job.kind {
+            JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
+                (true, Some((value, ttl))) => {
+                    self.token_generation += 1;
+                    self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
+                }
+                (true, None) => self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now),
+                (false, _) => self.stop(
+                    "AUTH_FAILED",
+                    format!("the platform refused the client credentials (HTTP {}): {}", resp.status, self.wire.error_detail(&resp)),
+                    now,
+                ),
+            },
+            JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
+            JobKind::Write(i) => self.on_write(job, i, resp, now),
+            JobKind::Lookup(i) => self.on_lookup(job, i, resp, now),
+        }
+    }
+
+    fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: u64) {
+        if !resp.is_success() {
+            let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
+            return self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now);
+        }
+        let label = format!("{} users page {}{}", self.platform.name(), cursor.position, if cursor.pass > 0 { " (inactive)" } else { "" });
+        let planner = self.planner.as_mut().expect("planner while listing");
+        match planner.add_target(&resp.body, TargetFormat::Auto, &label) {
+            Ok(stats) => {
+                self.pages_read += 1;
+                self.users_read += stats.records;
+                self.events.push_back(Event::Progress { phase: Phase::Listing, done: self.users_read, total: None });
+                match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
+                    Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
+                    None => {
+                        let planner = self.planner.take().expect("planner while listing");
+                        let plan = planner.finish().into_owned();
+                        self.apply(plan, now);
+                    }
+                }
+            }
+            // A garbled page may be a passing fault: read it again.
+            Err(e) => self.retry_or_give_up(job, Some(resp.status), e.to_string(), now),
+        }
+    }
+
+    fn on_write(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+        let kind = self.actions[i].action;
+        if resp.is_success() {
+            if kind == ActionKind::Create {
+                match self.wire.created_id(&resp) {
+                    Some(id) => self.settle(i, State::Done, Some(id), None, None, None),
+                    // Created, but the answer has no ID: find it.
+                    None => self.ready.push_back(Job::new(JobKind::Lookup(i))),
+                }
+            } else {
+                let id = self.actions[i].platform_id.as_deref().map(str::to_string);
+                self.settle(i, State::Done, id, None, None, None);
+            }
+            return;
+        }
+        let uncertain = self.states[i].uncertain;
+        if kind == ActionKind::Create && uncertain && self.wire.is_uniqueness_error(&resp) {
+            // Probably our own earlier create: check.
+            return self.ready.push_back(Job::new(JobKind::Lookup(i)));
+        }
+        if kind == ActionKind::Delete && resp.status == 404 && uncertain {
+            let id = self.actions[i].platform_id.as_deref().map(str::to_string);
+            return self.settle(i, State::Done, id, None, None, Some("already deleted (an earlier answer was lost)".into()));
+        }
+        let _ = (job, now);
+        let detail = self.wire.error_detail(&resp);
+        self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+    }
+
+    fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+        if !resp.is_success() && resp.status != 404 {
+            let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
+            return self.retry_or_give_up(job, Some(resp.status), detail, now);
+        }
+        match self.wire.read_lookup(&resp) {
+            Lookup::Found(id) => {
+                let note = self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
+                self.settle(i, State::Done, Some(id), None, None, note)
+            }
+            Lookup::Absent => {
+                // Not there: the earlier create did not take effect. Send it again.
+                self.states[i].uncertain = false;
+                let mut again = Job::new(JobKind::Write(i));
+                again.failures = job.failures;
+                self.ready.push_back(again);
+            }
+            Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
+        }
+    }
+
+    /// Gives action `i` its terminal state.
+    fn settle(&mut self, i: usize, state: State, id: Option<String>, status: Option<u16>, error: Option<String>, reason: Option<String>) {
+        if self.states[i].outcome.is_some() {
+            return;
+        }
+        let a = &self.actions[i];
+        let error = error.map(|e| self.redact(&e));
+        self.states[i].outcome = Some(Outcome {
+            action: a.action,
+            key: a.key.as_deref().map(str::to_string),
+            platform_id: id.or_else(|| a.platform_id.as_deref().map(str::to_string)),
+            source: a.source.as_deref().map(str::to_string),
+            row: a.row,
+            state,
+            status,
+            error,
+            reason,
+            attempts: self.states[i].attempts,
+        });
+        if self.wire.write_request(a).is_some() && !self.config.dry_run {
+            self.writes_settled += 1;
+            self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.writes_settled, total: Some(self.writes_total) });
+        }
+    }
+
+    /// Takes the plan and queues its writes; the rest are skipped with their reason.
+    fn apply(&mut self, plan: Plan<'static>, now: u64) {
+        self.plan_summary = Some(plan.summary);
+        self.fingerprint = plan.fingerprint;
+        self.actions = plan.actions;
+        self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
+        self.set_phase(Phase::Applying);
+        for i in 0..self.actions.len() {
+            let a = &self.actions[i];
+            let writes = self.wire.write_request(a).is_some();
+            if writes && !self.config.dry_run {
+                self.writes_total += 1;
+                self.ready.push_back(Job::new(JobKind::Write(i)));
+                continue;
+            }
+            let reason = match a.action {
+                _ if writes => "dry run: nothing is sent".to_string(),
+                ActionKind::Review => "orphan listed for review; nothing is sent".to_string(),
+                ActionKind::Conflict | ActionKind::Invalid => a.reason.as_deref().unwrap_or("not usable").to_string(),
+                other => format!("{} is not possible on {}", other.name(), self.platform.name()),
+            };
+            self.settle(i, State::Skipped, None, None, None, Some(reason));
+        }
+        self.check_done(now);
+    }
+
+    /// Removes every credential from a text bound for a report.
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.config.credentials.secrets() {
+            out = out.replace(s, "[redacted]");
+        }
+        if let Some(t) = &self.token {
+            out = out.replace(&t.value, "[redacted]");
+        }
+        out
+    }
+
+    /// The report so far (final once [`is_finished`](Self::is_finished)).
+    pub fn report(&self, now: u64) -> Report {
+        let mut counts = Counts::default();
+        let mut outcomes = Vec::with_capacity(self.states.len());
+        let mut created = Vec::new();
+        for s in &self.states {
+            let Some(o) = &s.outcome else { continue };
+            match o.state {
+                State::Done => counts.done += 1,
+                State::Failed => counts.failed += 1,
+                State::Skipped => counts.skipped += 1,
+            }
+            if o.action == ActionKind::Create && o.state == State::Done {
+                if let Some(id) = &o.platform_id {
+                    created.push(Created { key: o.key.clone(), platform_id: id.clone(), source: o.source.clone(), row: o.row });
+                }
+            }
+            outcomes.push(o.clone());
+        }
+        let end = self.finished_at.unwrap_or(now);
+        Report {
+            mode: self.config.mode,
+            dry_run: self.config.dry_run,
+            finished: self.phase == Phase::Done,
+            error: self.error.clone(),
+            counts,
+            plan: self.plan_summary.clone(),
+            fingerprint: self.fingerprint.clone(),
+            requests: self.requests,
+            retries: self.retries,
+            rate_limited: self.rate_limited,
+            pages_read: self.pages_read,
+            elapsed_ms: end.saturating_sub(self.started_at.unwrap_or(end)),
+            created,
+            outcomes,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The sync executor: a sans-IO state machine that carries out a sync through HTTP the host
+//! supplies. It never opens a connection and never reads a clock: the host passes the time to
+//! every call.
+//!
+//! ```text
+//! let mut sync = SyncEngine::new(plan_options, sync_config)?;
+//! sync.add_source(page, format, label)?;          // the system of record, any number of pages
+//! sync.start(now);
+//! loop {
+//!     while let Some(request) = sync.poll_transmit(now) { send(request) }   // the host's fetch
+//!     while let Some(event) = sync.poll_event() { show(event) }
+//!     if sync.is_finished() { break }
+//!     wait for an answer or until sync.poll_timeout(now);
+//!     sync.handle_response(id, now, answer_or_transport_error);
+//! }
+//! let report = sync.report(now);
+//! ```
+//!
+//! A full sync gets a token where the platform needs one (Foundry), lists every platform user
+//! page by page (inactive ones too), plans, then sends one request per write action. A delta
+//! sync plans from the changed rows and their stored platform IDs and sends only the writes.
+//! Requests are paced by a rolling [`pace::RateWindow`], capped in flight by `concurrency`;
+//! a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter);
+//! 5xx and transport failures are retried with backoff up to `retry.maxAttempts`. A create
+//! whose answer was lost is never sent blindly again: the user is looked up by key first.
+
+pub mod config;
+mod engine;
+pub mod http;
+pub mod pace;
+pub mod report;
+
+pub use config::{Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
+pub use engine::{Event, Phase, SyncEngine};
+pub use http::{Method, Request, RequestId, Response, TransportError};
+pub use report::{Outcome, Report, State};

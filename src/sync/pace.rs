@@ -1,0 +1,131 @@
+//! Pacing: the rolling request window ([`RateWindow`]) and retry backoff ([`Backoff`]).
+//! Both take the time from the caller; neither reads a clock.
+
+use std::collections::VecDeque;
+
+/// At most `limit` requests in any `window_ms`, counted the way the platform counts them but
+/// conservatively: a request holds its slot while in flight and for `window_ms` after its answer
+/// came back (the platform saw it earlier than that), so a lone client never exceeds the limit.
+#[derive(Clone, Debug)]
+pub struct RateWindow {
+    limit: u32,
+    window_ms: u64,
+    in_flight: u32,
+    /// When each answered request's slot frees, oldest first.
+    frees_at: VecDeque<u64>,
+}
+
+impl RateWindow {
+    pub fn new(limit: u32, window_ms: u64) -> Self {
+        RateWindow { limit: limit.max(1), window_ms, in_flight: 0, frees_at: VecDeque::new() }
+    }
+
+    fn expire(&mut self, now: u64) {
+        while self.frees_at.front().is_some_and(|&t| t <= now) {
+            self.frees_at.pop_front();
+        }
+    }
+
+    /// When the next request may be sent: `now` if a slot is free, the time one frees
+    /// otherwise, or `None` when every slot is held by a request still in flight.
+    pub fn next_slot(&mut self, now: u64) -> Option<u64> {
+        self.expire(now);
+        if self.in_flight + (self.frees_at.len() as u32) < self.limit {
+            Some(now)
+        } else {
+            self.frees_at.front().copied()
+        }
+    }
+
+    /// Takes a slot for a request sent now.
+    pub fn on_send(&mut self) {
+        self.in_flight += 1;
+    }
+
+    /// The request's answer (or failure) arrived at `now`.
+    pub fn on_answer(&mut self, now: u64) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        // +1: the platform may count a request at exactly `window_ms` ago as still inside.
+        self.frees_at.push_back(now + self.window_ms + 1);
+    }
+
+    /// Slots held (in flight or inside the window), for checkpoints and reports.
+    pub fn held(&self) -> u32 {
+        self.in_flight + self.frees_at.len() as u32
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+}
+
+/// Exponential backoff with jitter, from a seeded generator so runs are reproducible.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    pub base_ms: u64,
+    pub max_ms: u64,
+    state: u64,
+}
+
+impl Backoff {
+    pub fn new(base_ms: u64, max_ms: u64, seed: u64) -> Self {
+        Backoff { base_ms, max_ms, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.state.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// The delay before retry number `attempt` (1 for the first retry): between half and all
+    /// of `base * 2^(attempt-1)`, capped at `max_ms`.
+    pub fn delay(&mut self, attempt: u32) -> u64 {
+        let full = self.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.max_ms);
+        let half = full / 2;
+        half + if full > half { self.next_u64() % (full - half + 1) } else { 0 }
+    }
+}
+
+/// Reads `Retry-After` given in seconds (an HTTP date is not read: the caller backs off).
+pub fn retry_after_ms(value: Option<&str>) -> Option<u64> {
+    let v = value?.trim();
+    let secs: f64 = v.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).ceil() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_holds_slots_until_a_window_after_the_answer() {
+        let mut w = RateWindow::new(2, 1000);
+        assert_eq!(w.next_slot(0), Some(0));
+        w.on_send();
+        w.on_send();
+        assert_eq!(w.next_slot(0), None, "both slots in flight");
+        w.on_answer(10);
+        assert_eq!(w.next_slot(10), Some(1011));
+        w.on_answer(20);
+        assert_eq!(w.next_slot(1011), Some(1011));
+        assert_eq!(w.held(), 1);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let mut b = Backoff::new(1000, 8000, 7);
+        for attempt in 1..10 {
+            let full = (1000u64 << (attempt - 1)).min(8000);
+            let d = b.delay(attempt);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d}");
+        }
+        assert_eq!(retry_after_ms(Some("2")), Some(2000));
+        assert_eq!(retry_after_ms(Some("0.5")), Some(500));
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+}

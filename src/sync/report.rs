@@ -1,0 +1,100 @@
+//! The report of a sync: every planned action in exactly one terminal state, with the
+//! figures of the run. Nothing in it carries a credential.
+
+use serde::{Deserialize, Serialize};
+
+use crate::planner::{ActionKind, Summary};
+use crate::sync::config::Mode;
+
+/// Where an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum State {
+    /// The platform confirmed it.
+    Done,
+    /// It was tried and did not happen (`status` and `error` say why).
+    Failed,
+    /// Nothing was sent for it (`reason` says why: review, conflict, invalid, dry run…).
+    Skipped,
+}
+
+/// What happened to one planned action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub action: ActionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The user acted on; for a create, the new user's ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+    pub state: State,
+    /// The last HTTP status, for failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The platform's error, for failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why it was skipped, or a note on how it was done (e.g. confirmed by a lookup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Requests sent for it.
+    pub attempts: u32,
+}
+
+/// A user the sync created, for the host to store its platform ID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    pub key: Option<String>,
+    pub platform_id: String,
+    pub source: Option<String>,
+    pub row: Option<u32>,
+}
+
+/// Counts of terminal states.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub done: u32,
+    pub failed: u32,
+    pub skipped: u32,
+}
+
+/// A failure that stopped the run before or while planning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunError {
+    /// `AUTH_FAILED`, `LISTING_FAILED`, `MALFORMED_PAGE`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The report of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub mode: Mode,
+    pub dry_run: bool,
+    /// Whether every action reached a terminal state (false while running or after a stop).
+    pub finished: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    pub counts: Counts,
+    /// The plan's own counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Summary>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    pub requests: u32,
+    pub retries: u32,
+    /// 429 answers seen.
+    pub rate_limited: u32,
+    pub pages_read: u32,
+    pub elapsed_ms: u64,
+    pub created: Vec<Created>,
+    /// One per planned action, in plan order.
+    pub outcomes: Vec<Outcome>,
+}
