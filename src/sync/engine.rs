@@ -120,6 +120,8 @@ pub struct SyncEngine {
     phase: Phase,
     token: Option<Token>,
     token_generation: u64,
+    token_failures: u32,
+    token_not_before: u64,
     next_id: RequestId,
     in_flight: FxHashMap<RequestId, (Job, u64)>,
     ready: VecDeque<Job>,
@@ -174,6 +176,8 @@ impl SyncEngine {
             phase: Phase::Reading,
             token: None,
             token_generation: 0,
+            token_failures: 0,
+            token_not_before: 0,
             next_id: 1,
             in_flight: FxHashMap::default(),
             ready: VecDeque::new(),
@@ -286,10 +290,12 @@ impl SyncEngine {
             return None;
         }
         let job = if self.needs_token(now) {
-            if self.token_in_flight() || self.ready.is_empty() {
+            if self.token_in_flight() || self.ready.is_empty() || now < self.token_not_before {
                 return None;
             }
-            Job::new(JobKind::Token)
+            let mut token = Job::new(JobKind::Token);
+            token.failures = self.token_failures;
+            token
         } else {
             // Listing is one page at a time: each page says whether another follows.
             *self.ready.front()?
@@ -340,14 +346,19 @@ impl SyncEngine {
         if matches!(self.phase, Phase::Done | Phase::Reading) {
             return None;
         }
-        let mut wake: Option<u64> = self.delayed.peek().map(|d| d.0.at);
-        let has_work = !self.ready.is_empty() || wake.is_some_and(|t| t <= now);
+        let next_delayed = self.delayed.peek().map(|d| d.0.at);
+        let has_work = !self.ready.is_empty() || next_delayed.is_some_and(|t| t <= now);
+        // A job that is due but blocked (token, concurrency, window) wakes nobody by itself.
+        let mut wake: Option<u64> = next_delayed.filter(|&t| t > now);
+        if self.needs_token(now) && !self.token_in_flight() && self.token_not_before > now && has_work {
+            wake = Some(wake.map_or(self.token_not_before, |w| w.min(self.token_not_before)));
+        }
         if has_work && (self.in_flight.len() as u32) < self.config.concurrency {
             let slot = match &mut self.rate {
                 Some(r) => r.next_slot(now),
                 None => Some(now),
             };
-            let blocked_by_token = self.needs_token(now) && self.token_in_flight();
+            let blocked_by_token = self.needs_token(now) && (self.token_in_flight() || self.token_not_before > now);
             if let (Some(s), false) = (slot, blocked_by_token) {
                 wake = Some(wake.map_or(s, |w| w.min(s)));
             }
@@ -374,7 +385,14 @@ impl SyncEngine {
                     let wait = retry_after_ms(resp.header("retry-after")).unwrap_or_else(|| self.backoff.delay(job.rate_limited));
                     self.paused_until = self.paused_until.max(now + wait);
                     self.retries += 1;
-                    self.later(job, now + wait);
+                    if let Some(rate) = &mut self.rate {
+                        rate.on_rate_limited();
+                    }
+                    if job.kind == JobKind::Token {
+                        self.token_not_before = now + wait;
+                    } else {
+                        self.later(job, now + wait);
+                    }
                 }
             }
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
@@ -400,6 +418,17 @@ impl SyncEngine {
 
     fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
         job.failures += 1;
+        if job.kind == JobKind::Token {
+            // The token is fetched when a request needs it, never queued: note when to try.
+            self.token_failures = job.failures;
+            if job.failures < self.config.retry.max_attempts {
+                self.retries += 1;
+                self.token_not_before = now + self.backoff.delay(job.failures);
+            } else {
+                self.give_up(job, status, detail, now);
+            }
+            return;
+        }
         if job.failures < self.config.retry.max_attempts {
             self.retries += 1;
             let wait = self.backoff.delay(job.failures);
@@ -473,6 +502,7 @@ impl SyncEngine {
         match job.kind {
             JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
                 (true, Some((value, ttl))) => {
+                    self.token_failures = 0;
                     self.token_generation += 1;
                     self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
                 }

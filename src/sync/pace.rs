@@ -6,10 +6,17 @@ use std::collections::VecDeque;
 /// At most `limit` requests in any `window_ms`, counted the way the platform counts them but
 /// conservatively: a request holds its slot while in flight and for `window_ms` after its answer
 /// came back (the platform saw it earlier than that), so a lone client never exceeds the limit.
+///
+/// When the platform answers 429 anyway (other clients share the budget, or the budget is
+/// smaller than configured), the window learns: the limit drops to 90% of the slots held at
+/// that moment, and climbs back by one per window without a 429, up to the configured limit.
 #[derive(Clone, Debug)]
 pub struct RateWindow {
     limit: u32,
+    configured: u32,
     window_ms: u64,
+    /// When the limit may next grow by one.
+    grow_at: u64,
     in_flight: u32,
     /// When each answered request's slot frees, oldest first.
     frees_at: VecDeque<u64>,
@@ -17,7 +24,8 @@ pub struct RateWindow {
 
 impl RateWindow {
     pub fn new(limit: u32, window_ms: u64) -> Self {
-        RateWindow { limit: limit.max(1), window_ms, in_flight: 0, frees_at: VecDeque::new() }
+        let limit = limit.max(1);
+        RateWindow { limit, configured: limit, window_ms, grow_at: 0, in_flight: 0, frees_at: VecDeque::new() }
     }
 
     fn expire(&mut self, now: u64) {
@@ -30,6 +38,10 @@ impl RateWindow {
     /// otherwise, or `None` when every slot is held by a request still in flight.
     pub fn next_slot(&mut self, now: u64) -> Option<u64> {
         self.expire(now);
+        if self.limit < self.configured && now >= self.grow_at {
+            self.limit += 1;
+            self.grow_at = now + self.window_ms;
+        }
         if self.in_flight + (self.frees_at.len() as u32) < self.limit {
             Some(now)
         } else {
@@ -47,6 +59,17 @@ impl RateWindow {
         self.in_flight = self.in_flight.saturating_sub(1);
         // +1: the platform may count a request at exactly `window_ms` ago as still inside.
         self.frees_at.push_back(now + self.window_ms + 1);
+    }
+
+    /// The platform answered 429: the real budget is below what this window allows.
+    pub fn on_rate_limited(&mut self) {
+        let held = self.held();
+        self.limit = (held * 9 / 10).clamp(1, self.limit);
+        // Climb back only after a whole window has passed at the lower limit.
+        self.grow_at = u64::MAX;
+        if let Some(&last) = self.frees_at.back() {
+            self.grow_at = last + self.window_ms;
+        }
     }
 
     /// Slots held (in flight or inside the window), for checkpoints and reports.
@@ -114,6 +137,22 @@ mod tests {
         w.on_answer(20);
         assert_eq!(w.next_slot(1011), Some(1011));
         assert_eq!(w.held(), 1);
+    }
+
+    #[test]
+    fn a_429_lowers_the_limit_and_it_climbs_back() {
+        let mut w = RateWindow::new(100, 1000);
+        for _ in 0..50 {
+            w.on_send();
+            w.on_answer(0);
+        }
+        w.on_rate_limited();
+        assert_eq!(w.limit(), 45);
+        assert_eq!(w.next_slot(0), Some(1001), "45 slots are held until the window passes");
+        assert_eq!(w.next_slot(2001), Some(2001));
+        assert_eq!(w.limit(), 46);
+        assert_eq!(w.next_slot(2500), Some(2500));
+        assert_eq!(w.limit(), 46, "one step per window");
     }
 
     #[test]
