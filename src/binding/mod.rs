@@ -4,3 +4,4 @@
 
 mod errors;
 pub mod planner;
+pub mod sync;

@@ -1,0 +1,113 @@
+// The sync driver: runs the engine's state machine with the host's fetch and clock.
+// The engine decides what to send and when; this file only sends, waits and hands back.
+import { RawSync } from '../pkg/learner_sync.js';
+import { LearnerSyncError, rethrow, toBytes } from './errors.js';
+
+/** Option keys that belong to the plan; every other key is a sync setting. */
+const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect']);
+
+/** Environment variables that hold each platform's credentials. */
+const ENV = {
+  foundry: { clientId: 'FOUNDRY_CLIENT_ID', clientSecret: 'FOUNDRY_CLIENT_SECRET' },
+  learnifier: { key: 'LEARNIFIER_KEY', secret: 'LEARNIFIER_SECRET' },
+  scim: { token: 'SCIM_TOKEN' },
+};
+
+/** Credentials for `platform` from an environment object (process.env, a Worker's env). */
+export function credentialsFromEnv(platform, env = globalThis.process?.env ?? {}) {
+  const out = {};
+  for (const [key, name] of Object.entries(ENV[platform] ?? {})) if (env[name]) out[key] = env[name];
+  return out;
+}
+
+function split(options) {
+  const plan = {};
+  const config = {};
+  for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
+  return { plan, config };
+}
+
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function send(fetchFn, req, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const res = await fetchFn(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: controller.signal,
+    });
+    const body = new Uint8Array(await res.arrayBuffer());
+    const headers = [];
+    res.headers.forEach((value, name) => headers.push([name, value]));
+    return { id: req.id, status: res.status, headers, body };
+  } catch (e) {
+    const kind = controller.signal.aborted ? 'timeout' : 'network';
+    return { id: req.id, failure: kind, message: String(e?.cause?.code ?? e?.message ?? e) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a sync. `options` holds the plan options (platform, match, orphans, mapping…) and the
+ * sync settings (baseUrl, mode, credentials, rate, concurrency, retry, dryRun…). Credentials
+ * missing from `options` are read from the environment (`env`, default process.env).
+ * Resolves to the report; rejects only for bad options or sources.
+ */
+export async function sync(options, {
+  sources = [],
+  fetch: fetchFn = globalThis.fetch,
+  now = () => Date.now(),
+  sleep = defaultSleep,
+  onEvent = () => {},
+  timeoutMs = 30_000,
+  env,
+} = {}) {
+  if (!options || typeof options !== 'object') {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
+  }
+  const { plan, config } = split(options);
+  config.credentials = { ...credentialsFromEnv(plan.platform, env), ...(config.credentials ?? {}) };
+  let raw;
+  try {
+    raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
+    for (const item of sources) {
+      const spec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item ? item : { page: item };
+      raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
+    }
+  } catch (e) {
+    raw?.free();
+    rethrow(e);
+  }
+  try {
+    raw.start(now());
+    const inFlight = new Map();
+    for (;;) {
+      for (let req = raw.pollTransmit(now()); req; req = raw.pollTransmit(now())) {
+        inFlight.set(req.id, send(fetchFn, req, timeoutMs));
+      }
+      for (let e = raw.pollEvent(); e; e = raw.pollEvent()) onEvent(e);
+      if (raw.isFinished()) break;
+      const wake = raw.pollTimeout(now());
+      const waiting = [...inFlight.values()];
+      if (wake !== undefined) waiting.push(sleep(Math.max(0, wake - now())).then(() => null));
+      if (waiting.length === 0) throw new LearnerSyncError('INTERNAL', 'the sync stalled: nothing in flight and nothing to wait for');
+      const answer = await Promise.race(waiting);
+      if (!answer) continue;
+      inFlight.delete(answer.id);
+      if (answer.failure) raw.handleFailure(answer.id, now(), answer.failure, answer.message);
+      else raw.handleResponse(answer.id, now(), answer.status, answer.headers, answer.body);
+    }
+    const report = JSON.parse(raw.reportJson(now()));
+    if (options.dryRun) {
+      const planJson = raw.planJson();
+      if (planJson) report.planned = JSON.parse(planJson);
+    }
+    return report;
+  } finally {
+    raw.free();
+  }
+}

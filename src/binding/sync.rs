@@ -1,0 +1,113 @@
+//! `SyncEngine` for JavaScript. Requests go out as plain objects whose body is a
+//! `Uint8Array`; answers come back as status, header pairs and body bytes. The JS driver
+//! (`js/sync.js`) owns fetch and timers; this only converts.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::errors::{coded, to_js};
+use crate::options::PlanOptions;
+use crate::source::SourceFormat;
+use crate::sync::{Response, SyncConfig, SyncEngine, TransportError};
+
+#[wasm_bindgen(js_name = RawSync)]
+pub struct JsSync(SyncEngine);
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+#[wasm_bindgen(js_class = RawSync)]
+impl JsSync {
+    /// A run from plan options and sync settings, both as JSON text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(plan_options_json: &str, config_json: &str) -> Result<JsSync, JsValue> {
+        let opts = PlanOptions::from_json(plan_options_json.as_bytes()).map_err(|e| to_js(&e))?;
+        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
+        SyncEngine::new(opts, config).map(JsSync).map_err(|e| to_js(&e))
+    }
+
+    #[wasm_bindgen(js_name = addSource)]
+    pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+        let format = SourceFormat::from_name(format)
+            .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
+        let stats = self.0.add_source(page, format, label).map_err(|e| to_js(&e))?;
+        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
+    }
+
+    pub fn start(&mut self, now: f64) {
+        self.0.start(now as u64);
+    }
+
+    /// The next request to send now: `{id, method, url, headers: [[name, value]], body}`.
+    #[wasm_bindgen(js_name = pollTransmit)]
+    pub fn poll_transmit(&mut self, now: f64) -> JsValue {
+        let Some(req) = self.0.poll_transmit(now as u64) else { return JsValue::UNDEFINED };
+        let obj = Object::new();
+        set(&obj, "id", &JsValue::from_f64(req.id as f64));
+        set(&obj, "method", &JsValue::from_str(req.method.as_str()));
+        set(&obj, "url", &JsValue::from_str(&req.url));
+        let headers = Array::new();
+        for (k, v) in &req.headers {
+            headers.push(&Array::of2(&JsValue::from_str(k), &JsValue::from_str(v)));
+        }
+        set(&obj, "headers", &headers);
+        if !req.body.is_empty() {
+            set(&obj, "body", &Uint8Array::from(req.body.as_slice()));
+        }
+        obj.into()
+    }
+
+    /// Hands back an answer. `headers` is an array of `[name, value]` pairs.
+    #[wasm_bindgen(js_name = handleResponse)]
+    pub fn handle_response(&mut self, id: f64, now: f64, status: u16, headers: Array, body: &[u8]) {
+        let mut resp = Response::new(status, body.to_vec());
+        for pair in headers.iter() {
+            let pair = Array::from(&pair);
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                resp = resp.with_header(&k, &v);
+            }
+        }
+        self.0.handle_response(id as u64, now as u64, Ok(resp));
+    }
+
+    /// Says no answer came: `kind` is "timeout" or "network".
+    #[wasm_bindgen(js_name = handleFailure)]
+    pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) {
+        let e = if kind == "timeout" { TransportError::Timeout } else { TransportError::Network(message.to_string()) };
+        self.0.handle_response(id as u64, now as u64, Err(e));
+    }
+
+    /// When to poll again if nothing arrives (undefined: wait for answers only).
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&mut self, now: f64) -> Option<f64> {
+        self.0.poll_timeout(now as u64).map(|t| t as f64)
+    }
+
+    /// The next event (`{type: "phase", phase}` or `{type: "progress", phase, done, total}`).
+    #[wasm_bindgen(js_name = pollEvent)]
+    pub fn poll_event(&mut self) -> JsValue {
+        match self.0.poll_event() {
+            Some(e) => serde_wasm_bindgen::to_value(&e).unwrap_or(JsValue::UNDEFINED),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    #[wasm_bindgen(js_name = isFinished)]
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+
+    /// The report as JSON text.
+    #[wasm_bindgen(js_name = reportJson)]
+    pub fn report_json(&self, now: f64) -> String {
+        serde_json::to_string(&self.0.report(now as u64)).expect("reports serialise")
+    }
+
+    /// The plan as JSON text, once made.
+    #[wasm_bindgen(js_name = planJson)]
+    pub fn plan_json(&self) -> Option<String> {
+        self.0.plan().map(|p| String::from_utf8(p.to_json()).expect("JSON is UTF-8"))
+    }
+}
