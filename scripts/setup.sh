@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what learner-sync needs, idempotently, and builds the wasm package into pkg/.
 #   scripts/setup.sh          the wasm target, the pinned wasm-bindgen CLI, npm packages, build
-#   scripts/setup.sh --test   also Chromium (Debian's) for the browser smoke test
+#   scripts/setup.sh --test   also Chromium (Debian's) for the browser smoke test and
+#                             scim2-server (PyPI, in .venv) for the SCIM end-to-end test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,5 +39,13 @@ if $want_test && [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-# 5. Build the wasm package.
+# 5. A real SCIM 2.0 server for the end-to-end tests, in a virtualenv.
+SCIM2_SERVER_VERSION=0.8.3
+if $want_test && ! .venv/bin/pip show scim2-server 2>/dev/null | grep -qx "Version: $SCIM2_SERVER_VERSION"; then
+  say "installing scim2-server $SCIM2_SERVER_VERSION into .venv"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "scim2-server==$SCIM2_SERVER_VERSION"
+fi
+
+# 6. Build the wasm package.
 scripts/build.sh

@@ -398,7 +398,7 @@ impl SyncEngine {
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
-                    self.give_up(job, Some(401), "the platform refused the access token".into(), now);
+                    self.stop("AUTH_FAILED", "the platform refuses every access token it issues (HTTP 401)".into(), now);
                 } else {
                     if self.token.as_ref().is_some_and(|t| t.generation == generation) {
                         self.token = None;
@@ -406,6 +406,12 @@ impl SyncEngine {
                     self.retries += 1;
                     self.ready.push_front(job);
                 }
+            }
+            Ok(resp) if resp.status == 401 && job.kind != JobKind::Token => {
+                // Fixed credentials that the platform refuses will not get better: stop rather
+                // than repeat them (repeated failures can get credentials disabled).
+                let detail = self.wire.error_detail(&resp);
+                self.stop("AUTH_FAILED", format!("the platform refused the credentials (HTTP 401): {detail}"), now);
             }
             Ok(resp) if resp.status >= 500 => {
                 let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
