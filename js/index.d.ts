@@ -240,7 +240,9 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'MALFORMED_PAGE'
   | 'MALFORMED_SOURCE'
-  | 'MISSING_COLUMN';
+  | 'MISSING_COLUMN'
+  | 'AUTH_FAILED'
+  | 'INTERNAL';
 
 /** An error from learner-sync. Branch on `code`, not on the message. */
 export class LearnerSyncError extends Error {
@@ -288,3 +290,128 @@ export function plan(
   options: PlanOptions,
   pages: { sources?: Array<Page | PageSpec<SourceFormat>>; targets?: Array<Page | PageSpec<TargetFormat>> },
 ): Plan;
+
+/** Platform credentials. Missing ones are read from FOUNDRY_CLIENT_ID / FOUNDRY_CLIENT_SECRET,
+ * LEARNIFIER_KEY / LEARNIFIER_SECRET or SCIM_TOKEN. They never appear in reports or errors. */
+export interface Credentials {
+  clientId?: string;
+  clientSecret?: string;
+  key?: string;
+  secret?: string;
+  token?: string;
+}
+
+/** A request budget: at most `limit` requests in any `windowMs`, of which this client uses `share`. */
+export interface RateConfig {
+  limit: number;
+  windowMs: number;
+  /** In (0, 1]; default 1. Leave room for other clients of the same organisation. */
+  share?: number;
+}
+
+export interface RetryConfig {
+  /** Attempts per request on 5xx and network failures, the first included (default 6). */
+  maxAttempts: number;
+  /** 429 answers tolerated for one request (default 20). */
+  maxRateLimited: number;
+  /** Backoff base and cap in ms (default 1000 and 60000); jittered. */
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Settings of a sync run, beside the plan options. */
+export interface SyncOptions extends PlanOptions {
+  /** The API root: https, or http on loopback only. */
+  baseUrl: string;
+  /** `full` (default): list the platform, plan, apply. `delta`: apply changed rows by their `platformId`. */
+  mode?: 'full' | 'delta';
+  credentials?: Credentials;
+  /** Default: Foundry 200 per 60 s; none known for Learnifier and SCIM. */
+  rate?: RateConfig;
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  retry?: RetryConfig;
+  /** Users per list page (default: the platform's maximum). */
+  pageSize?: number;
+  /** Read the platform and plan; send no write. The plan is in `report.planned`. */
+  dryRun?: boolean;
+  /** Seeds the retry jitter. */
+  seed?: number;
+  /** Foundry: the learner rule set and role new users get (default cc_learner / default). */
+  foundry?: { ruleSet: string; role: string };
+}
+
+export type Phase = 'reading' | 'listing' | 'applying' | 'done';
+
+export type SyncEvent =
+  | { type: 'phase'; phase: Phase }
+  /** While listing, `done` counts users read and `total` is absent. */
+  | { type: 'progress'; phase: Phase; done: number; total?: number };
+
+/** What happened to one planned action. */
+export interface Outcome {
+  action: ActionKind;
+  key?: string;
+  /** The user acted on; for a create, the new user's ID. */
+  platformId?: string;
+  source?: string;
+  row?: number;
+  state: 'done' | 'failed' | 'skipped';
+  status?: number;
+  /** The platform's error, for failures. */
+  error?: string;
+  /** Why it was skipped, or how it was settled. */
+  reason?: string;
+  attempts: number;
+}
+
+export interface SyncReport {
+  mode: 'full' | 'delta';
+  dryRun: boolean;
+  finished: boolean;
+  /** A failure that stopped the run (AUTH_FAILED, LISTING_FAILED). */
+  error?: { code: string; message: string };
+  counts: { done: number; failed: number; skipped: number };
+  /** The plan's counts. */
+  plan?: Summary;
+  fingerprint?: string;
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  pagesRead: number;
+  elapsedMs: number;
+  /** Users created, so the host can store their platform IDs. */
+  created: Array<{ key?: string; platformId: string; source?: string; row?: number }>;
+  /** One per planned action, in plan order. */
+  outcomes: Outcome[];
+  /** With `dryRun`: the plan. */
+  planned?: Plan;
+}
+
+/** A Response-like value: what `fetch` resolves to. */
+export interface FetchResponse {
+  status: number;
+  headers: { forEach(cb: (value: string, name: string) => void): void };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export interface SyncHost {
+  /** The system of record's pages (CSV or JSON), or `{page, format, label}`. */
+  sources?: Array<Page | PageSpec<SourceFormat>>;
+  /** Default globalThis.fetch. */
+  fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; signal: AbortSignal }) => Promise<FetchResponse>;
+  /** Milliseconds; default Date.now. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  onEvent?: (event: SyncEvent) => void;
+  /** Per-request timeout in ms (default 30000). */
+  timeoutMs?: number;
+  /** Where missing credentials are read from (default process.env where there is one). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Runs a sync through the host's fetch. Resolves to the report; rejects only on bad options or sources. */
+export function sync(options: SyncOptions, host?: SyncHost): Promise<SyncReport>;
+
+/** The credentials the environment holds for a platform. */
+export function credentialsFromEnv(platform: Platform, env?: Record<string, string | undefined>): Credentials;

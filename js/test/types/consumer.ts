@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` by js/test/types.test.js: the published types must
 // describe what a consumer writes.
-import { Planner, plan, LearnerSyncError, type Plan, type Action, type PlanOptions } from 'learner-sync';
+import { Planner, plan, sync, LearnerSyncError, type Plan, type Action, type PlanOptions, type SyncReport } from 'learner-sync';
 
 const options: PlanOptions = {
   platform: 'foundry',
@@ -41,3 +41,13 @@ try {
 } catch (e) {
   if (e instanceof LearnerSyncError && e.code === 'INVALID_OPTIONS') console.log(e.message);
 }
+
+async function run(): Promise<number> {
+  const report: SyncReport = await sync(
+    { platform: 'foundry', baseUrl: 'https://api.fifoundry.net', rate: { limit: 200, windowMs: 60000, share: 0.5 }, mode: 'delta' },
+    { sources: ['ssoId\n1\n'], onEvent: (e) => (e.type === 'progress' ? e.done : 0), timeoutMs: 5000 },
+  );
+  for (const o of report.outcomes) if (o.state === 'failed') console.log(o.status, o.error);
+  return report.created.length + (report.error ? 1 : 0);
+}
+void run;
