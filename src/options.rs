@@ -93,6 +93,44 @@ impl ColumnRule {
     }
 }
 
+/// Which SCIM attribute holds the primary matching key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScimKey {
+    #[default]
+    #[serde(rename = "externalId")]
+    ExternalId,
+    #[serde(rename = "userName")]
+    UserName,
+}
+
+/// What SCIM's `userName` holds when it is not the key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ScimUserName {
+    /// The email (the default).
+    #[default]
+    Email,
+    /// The primary matching key's value.
+    Key,
+}
+
+/// Where learner fields travel on a SCIM platform. Names always go in `name.givenName` /
+/// `name.familyName` and the email in the primary `emails` entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScimMapping {
+    #[serde(default)]
+    pub key: ScimKey,
+    #[serde(default)]
+    pub user_name: ScimUserName,
+}
+
+impl ScimMapping {
+    fn is_default(&self) -> bool {
+        *self == ScimMapping::default()
+    }
+}
+
 /// Options for one plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -113,6 +151,9 @@ pub struct PlanOptions {
     /// Keys or platform IDs that orphan handling must never touch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protect: Vec<String>,
+    /// SCIM only: which attributes carry the key and the email.
+    #[serde(default, skip_serializing_if = "ScimMapping::is_default")]
+    pub scim: ScimMapping,
 }
 
 fn default_match() -> Vec<Field> {
@@ -129,6 +170,7 @@ impl PlanOptions {
             mapping: BTreeMap::new(),
             admin_roles: Vec::new(),
             protect: Vec::new(),
+            scim: ScimMapping::default(),
         }
     }
 

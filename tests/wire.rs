@@ -163,3 +163,37 @@ fn base_urls_must_be_https_except_on_loopback() {
         assert!(check_base_url(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn scim_mapping_can_carry_the_key_in_user_name() {
+    let list = json!({"totalResults": 1, "startIndex": 1, "itemsPerPage": 1, "Resources": [
+        {"id": "s1", "userName": "1", "name": {"givenName": "Ann", "familyName": "Leigh"}, "emails": [{"value": "ann@x.org", "primary": true}], "active": true}
+    ]});
+    let opts = r#"{"platform":"scim","scim":{"key":"userName"}}"#;
+    let cfg = json!({"baseUrl": "https://scim.test/v2", "credentials": {"token": "tok-abcdef"}});
+    let (report, sent) = run(opts, cfg, SRC, |r| match r.method {
+        Method::Get => Response::new(200, list.to_string()),
+        Method::Patch => Response::new(204, ""),
+        _ => Response::new(201, r#"{"id":"s3"}"#),
+    });
+    assert_eq!(body(&sent[1])["Operations"], json!([{"op": "replace", "path": "name.familyName", "value": "Lee"}]), "s1 matched by userName");
+    let created = body(&sent[2]);
+    assert_eq!((created["userName"].as_str(), created.get("externalId")), (Some("3"), None));
+    assert_eq!(created["emails"][0]["value"], "cy@x.org");
+    assert_eq!(report.counts.done, 2);
+}
+
+#[test]
+fn learnifier_auto_clear_email_is_sent_as_query_and_body_when_enabled() {
+    let page = json!([{"id": "L1", "externalId": "1", "firstName": "Ann", "lastName": "Lee", "primaryEmail": "old@x.org", "hardLock": false}]);
+    let src = "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n";
+    for (enabled, url, flag) in [(true, "https://l.test/users/L1?autoClearEmail=true", Some(true)), (false, "https://l.test/users/L1", None)] {
+        let cfg = json!({"baseUrl": "https://l.test", "credentials": {"key": "k", "secret": "s"}, "autoClearEmail": enabled});
+        let (_, sent) = run(r#"{"platform":"learnifier"}"#, cfg, src, |r| match r.method {
+            Method::Get => Response::new(200, page.to_string()).with_header("X-More", "false"),
+            _ => Response::new(201, ""),
+        });
+        assert_eq!(sent[1].url, url);
+        assert_eq!(body(&sent[1]).get("autoClearEmail").and_then(Value::as_bool), flag);
+    }
+}

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use crate::error::Error;
 use crate::model::{Field, Fields, PlatformUser, StrArena};
 use crate::normalise;
-use crate::options::{PlanOptions, Platform};
+use crate::options::{PlanOptions, Platform, ScimMapping};
 
 /// The format of a target page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,11 +47,12 @@ pub(crate) struct ReadContext<'o> {
     pub platform: Platform,
     pub primary: Field,
     pub admin_roles: &'o [String],
+    pub scim: ScimMapping,
 }
 
 impl<'o> ReadContext<'o> {
     pub(crate) fn new(opts: &'o PlanOptions) -> Self {
-        ReadContext { platform: opts.platform, primary: opts.primary(), admin_roles: &opts.admin_roles }
+        ReadContext { platform: opts.platform, primary: opts.primary(), admin_roles: &opts.admin_roles, scim: opts.scim }
     }
 
     /// Whether a role or rule-set name marks an administrator: one the options list, or (by

@@ -6,6 +6,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::model::Field;
+use crate::options::ScimMapping;
 use crate::planner::Action;
 use crate::sync::config::{Credentials, FoundryConfig};
 use crate::sync::http::{Request, Response};
@@ -44,6 +45,9 @@ pub struct WireContext {
     pub primary: Field,
     pub page_size: Option<u32>,
     pub foundry: FoundryConfig,
+    pub scim: ScimMapping,
+    /// Learnifier: send `autoClearEmail` with updates that set an email.
+    pub auto_clear_email: bool,
 }
 
 /// One platform's HTTP API.

@@ -148,6 +148,10 @@ pub struct SyncConfig {
     pub seed: u64,
     #[serde(default)]
     pub foundry: FoundryConfig,
+    /// Learnifier: let an update take an email another user holds, clearing it there
+    /// (`autoClearEmail`). Off by default: the other user loses their email.
+    #[serde(default)]
+    pub auto_clear_email: bool,
 }
 
 fn default_concurrency() -> u32 {

@@ -154,6 +154,8 @@ impl SyncEngine {
             primary: options.primary(),
             page_size: config.page_size,
             foundry: config.foundry.clone(),
+            scim: options.scim,
+            auto_clear_email: config.auto_clear_email,
         };
         let wire: Box<dyn Wire + Send> = match platform {
             Platform::Foundry => Box::new(FoundryWire { ctx }),

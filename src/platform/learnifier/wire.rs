@@ -87,7 +87,14 @@ impl Wire for LearnifierWire {
                 Request::new(Method::Post, format!("{base}/users")).json(&Value::Object(self.body(a)))
             }
             (ActionKind::Update | ActionKind::Link | ActionKind::Reactivate | ActionKind::Deactivate, Some(id)) => {
-                Request::new(Method::Patch, format!("{base}/users/{id}")).json(&Value::Object(self.body(a)))
+                let mut body = self.body(a);
+                // Whether the flag is a query parameter or a body field is unknown: send both.
+                let clear = self.ctx.auto_clear_email && body.contains_key("primaryEmail");
+                if clear {
+                    body.insert("autoClearEmail".into(), json!(true));
+                }
+                let query = if clear { "?autoClearEmail=true" } else { "" };
+                Request::new(Method::Patch, format!("{base}/users/{id}{query}")).json(&Value::Object(body))
             }
             (ActionKind::Delete, Some(id)) => Request::new(Method::Delete, format!("{base}/users/{id}")),
             _ => return None,

@@ -1,11 +1,13 @@
 //! SCIM 2.0 list pages (`GET /Users`): a ListResponse with `Resources[]`. The primary matching
-//! key travels in `externalId`, the email in the primary entry of `emails` (else `userName`),
-//! names in `name.givenName` / `name.familyName`.
+//! key travels in `externalId` (or `userName`, by the options' `scim.key`), the email in the
+//! primary entry of `emails` (else `userName` when it holds the email), names in
+//! `name.givenName` / `name.familyName`.
 
 use serde::Deserialize;
 
 use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
+use crate::options::{ScimKey, ScimUserName};
 use crate::source::Scalar;
 
 #[derive(Deserialize)]
@@ -69,15 +71,19 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
         let mut d = UserDraft::new();
         d.id = u.id.into_text();
         d.active = u.active.unwrap_or(true);
-        let key = u.external_id.into_text();
+        let user_name = u.user_name.into_text();
+        let (key, user_name) = match ctx.scim.key {
+            ScimKey::ExternalId => (u.external_id.into_text(), user_name),
+            ScimKey::UserName => (user_name, None),
+        };
         d.managed = key.is_some();
         d.set(ctx.primary, key);
+        let user_name = user_name.filter(|_| ctx.scim.user_name == ScimUserName::Email);
         let mut emails = u.emails;
         let primary_email = match emails.iter().position(|e| e.primary == Some(true)) {
             Some(p) => Some(emails.swap_remove(p)),
             None => emails.into_iter().next(),
         };
-        let user_name = u.user_name.into_text();
         let email = primary_email.and_then(|e| e.value.into_text()).or(user_name.filter(|n| n.contains('@')));
         d.set(Field::Email, email);
         if let Some(n) = u.name {

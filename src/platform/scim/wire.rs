@@ -1,11 +1,13 @@
 //! SCIM 2.0 (RFC 7644): `GET /Users?startIndex&count`, `POST /Users` (201), `PATCH /Users/{id}`
 //! with a PatchOp (200 with the resource or 204), `DELETE /Users/{id}` (204), and
-//! `filter=externalId eq "…"` to look a user up. The primary key travels in `externalId`, the
-//! email is `userName` and the primary work email, names in `name.givenName`/`familyName`.
+//! `filter=<key attribute> eq "…"` to look a user up. By default the primary key travels in
+//! `externalId`, the email is `userName` and the primary work email, names in
+//! `name.givenName`/`familyName`; `scim.key` and `scim.userName` in the options change that.
 
 use serde_json::{json, Value};
 
 use crate::model::Field;
+use crate::options::{ScimKey, ScimUserName};
 use crate::planner::{Action, ActionKind};
 use crate::platform::wire::{body_excerpt, enc, scalar, Auth, Cursor, Lookup, Wire, WireContext};
 use crate::sync::config::Credentials;
@@ -35,14 +37,29 @@ impl ScimWire {
         }
     }
 
+    /// The attribute holding the key, and whether `userName` holds the email.
+    fn layout(&self) -> (&'static str, bool) {
+        match (self.ctx.scim.key, self.ctx.scim.user_name) {
+            (ScimKey::UserName, _) => ("userName", false),
+            (ScimKey::ExternalId, ScimUserName::Email) => ("externalId", true),
+            (ScimKey::ExternalId, ScimUserName::Key) => ("externalId", false),
+        }
+    }
+
     fn patch(&self, a: &Action) -> Value {
+        let (key_attr, user_name_is_email) = self.layout();
         let mut ops = Vec::new();
         let mut replace = |path: &str, value: Value| ops.push(json!({"op": "replace", "path": path, "value": value}));
         if let Some(k) = Self::value(a, self.ctx.primary) {
-            replace("externalId", json!(k));
+            replace(key_attr, json!(k));
+            if key_attr == "externalId" && !user_name_is_email {
+                replace("userName", json!(k));
+            }
         }
         if let Some(e) = Self::value(a, Field::Email) {
-            replace("userName", json!(e));
+            if user_name_is_email {
+                replace("userName", json!(e));
+            }
             replace("emails", json!([{"value": e, "type": "work", "primary": true}]));
         }
         if let Some(v) = Self::value(a, Field::FirstName) {
@@ -58,13 +75,19 @@ impl ScimWire {
     }
 
     fn resource(&self, a: &Action) -> Value {
+        let (key_attr, user_name_is_email) = self.layout();
         let mut user = json!({"schemas": [USER_SCHEMA], "active": true});
         let o = user.as_object_mut().expect("an object");
         if let Some(k) = Self::value(a, self.ctx.primary) {
-            o.insert("externalId".into(), json!(k));
+            o.insert(key_attr.into(), json!(k));
+            if !user_name_is_email {
+                o.insert("userName".into(), json!(k));
+            }
         }
         if let Some(e) = Self::value(a, Field::Email) {
-            o.insert("userName".into(), json!(e));
+            if user_name_is_email {
+                o.insert("userName".into(), json!(e));
+            }
             o.insert("emails".into(), json!([{"value": e, "type": "work", "primary": true}]));
         }
         let mut name = serde_json::Map::new();
@@ -127,7 +150,7 @@ impl Wire for ScimWire {
     }
 
     fn lookup_request(&self, key: &str) -> Request {
-        let filter = format!("externalId eq \"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""));
+        let filter = format!("{} eq \"{}\"", self.layout().0, key.replace('\\', "\\\\").replace('"', "\\\""));
         Request::new(Method::Get, format!("{}/Users?filter={}", self.ctx.base, enc(&filter))).header("accept", MEDIA)
     }
 
