@@ -97,7 +97,12 @@ impl Planner {
         };
         let stats =
             PageStats { label, records: rows.learners.len() as u32, invalid: rows.invalid.len() as u32, has_more: None };
-        self.learners.extend(rows.learners);
+        // The first page (often the only one) is taken as it is rather than copied.
+        if self.learners.is_empty() {
+            self.learners = rows.learners;
+        } else {
+            self.learners.extend(rows.learners);
+        }
         self.invalid.extend(rows.invalid);
         Ok(stats)
     }
