@@ -131,6 +131,62 @@ impl ScimMapping {
     }
 }
 
+/// Safety guards, on by default. See [`crate::planner::guards`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Guards {
+    /// Hold a plan that deactivates or deletes more than this percentage of the managed
+    /// platform users…
+    #[serde(default = "default_percent")]
+    pub max_deactivate_percent: f64,
+    /// …or more than this many, whichever is larger.
+    #[serde(default = "default_count")]
+    pub max_deactivate_count: u32,
+    /// The fingerprint of a held plan that an administrator approved: it goes through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve: Option<String>,
+    /// The learners the last successful run read. A source with far fewer withholds every
+    /// deactivation (creates and updates go ahead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_learners: Option<u32>,
+    /// How far below `expectedLearners` a source may fall (0.1: 10% fewer) before it counts
+    /// as incomplete.
+    #[serde(default = "default_tolerance")]
+    pub source_tolerance: f64,
+    /// The host says a source page failed to load: withhold every deactivation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_incomplete: bool,
+}
+
+fn default_percent() -> f64 {
+    5.0
+}
+fn default_count() -> u32 {
+    50
+}
+fn default_tolerance() -> f64 {
+    0.1
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards {
+            max_deactivate_percent: default_percent(),
+            max_deactivate_count: default_count(),
+            approve: None,
+            expected_learners: None,
+            source_tolerance: default_tolerance(),
+            source_incomplete: false,
+        }
+    }
+}
+
+impl Guards {
+    fn is_default(&self) -> bool {
+        *self == Guards::default()
+    }
+}
+
 /// Options for one plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -154,6 +210,8 @@ pub struct PlanOptions {
     /// SCIM only: which attributes carry the key and the email.
     #[serde(default, skip_serializing_if = "ScimMapping::is_default")]
     pub scim: ScimMapping,
+    #[serde(default, skip_serializing_if = "Guards::is_default")]
+    pub guards: Guards,
 }
 
 fn default_match() -> Vec<Field> {
@@ -171,6 +229,7 @@ impl PlanOptions {
             admin_roles: Vec::new(),
             protect: Vec::new(),
             scim: ScimMapping::default(),
+            guards: Guards::default(),
         }
     }
 
@@ -206,6 +265,10 @@ impl PlanOptions {
                 "orphans: {} has no way to delete users; use \"deactivate\" or \"review\"",
                 self.platform.name()
             ));
+        }
+        let g = &self.guards;
+        if !(0.0..=100.0).contains(&g.max_deactivate_percent) || !(0.0..1.0).contains(&g.source_tolerance) {
+            return bad("guards: maxDeactivatePercent must be in [0, 100] and sourceTolerance in [0, 1)".into());
         }
         for (field, rule) in &self.mapping {
             if field != "active" && field != "platformId" && Field::from_name(field).is_none() {

@@ -37,6 +37,12 @@ pub fn of_user(arena: &StrArena, u: &PlatformUser) -> u64 {
     fold(h, &[u.active as u8, u.admin as u8, u.managed as u8])
 }
 
+/// The fingerprint of a sequence of texts, as 16 hex digits.
+pub fn of_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let h = parts.into_iter().fold(SEED, |h, p| fold(h, p.as_bytes()));
+    format!("{:016x}", mix(h))
+}
+
 /// The fingerprint of a set of users (those not superseded), as 16 hex digits.
 pub fn of_users(arena: &StrArena, users: &[PlatformUser], superseded: &[bool]) -> String {
     let live = users.iter().zip(superseded).filter(|(_, &gone)| !gone).map(|(u, _)| u);

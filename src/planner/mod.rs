@@ -12,12 +12,13 @@
 
 mod delta;
 mod fingerprint;
+mod guards;
 mod matching;
 pub mod plan;
 
 use serde::Serialize;
 
-pub use plan::{Action, ActionKind, Change, Changes, ConflictKind, Plan, RowRef, Summary, Values, PLAN_FORMAT};
+pub use plan::{Action, ActionKind, Change, Changes, ConflictKind, Held, Plan, RowRef, Summary, Values, Withheld, PLAN_FORMAT};
 
 use crate::error::Error;
 use crate::model::{InvalidRecord, Learner, PlatformUser, StrArena};
@@ -139,21 +140,48 @@ impl Planner {
             users: &self.users,
             superseded,
         };
+        let managed = self
+            .users
+            .iter()
+            .zip(&inputs.superseded)
+            .filter(|(u, &gone)| !gone && u.managed && !u.admin)
+            .count() as u32;
         let (actions, summary) = matching::decide(&inputs);
-        Plan {
+        let mut plan = Plan {
             actions,
             summary,
             options: self.options.clone(),
             fingerprint,
             format: PLAN_FORMAT,
-        }
+            held: None,
+            withheld: None,
+        };
+        guards::apply(&mut plan, self.source_rows(), managed);
+        plan
+    }
+
+    /// Rows read from the source, usable or not.
+    fn source_rows(&self) -> u32 {
+        (self.learners.len() + self.invalid.len()) as u32
     }
 
     /// Plans a delta sync: the source rows are the learners that changed, carrying the
     /// platform ID stored for them (`platformId`). No platform users are needed.
     pub fn finish_delta(&self) -> Plan<'_> {
         let (actions, summary) = delta::decide(&self.options, &self.arena, &self.labels, &self.learners, &self.invalid);
-        Plan { actions, summary, options: self.options.clone(), fingerprint: String::new(), format: PLAN_FORMAT }
+        let mut plan = Plan {
+            actions,
+            summary,
+            options: self.options.clone(),
+            fingerprint: String::new(),
+            format: PLAN_FORMAT,
+            held: None,
+            withheld: None,
+        };
+        // A delta is the changes only: the completeness guard has nothing to compare, and the
+        // platform's size is unknown, so the count limit alone holds a mass deactivation.
+        guards::apply(&mut plan, u32::MAX, 0);
+        plan
     }
 
     /// Marks each user that a later page lists again (same ID): only the last copy counts.

@@ -205,6 +205,9 @@ pub struct Action<'a> {
     /// Why, in words, for `invalid`, `conflict` and `review`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Cow<'a, str>>,
+    /// A deactivation or deletion the source-completeness guard withholds: not sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
@@ -250,6 +253,7 @@ impl<'a> Action<'a> {
             rows: self.rows.into_iter().map(|r| RowRef { source: own(r.source), row: r.row }).collect(),
             platform_ids: self.platform_ids.into_iter().map(own).collect(),
             reason: self.reason.map(own),
+            withheld: self.withheld,
         }
     }
 
@@ -272,6 +276,7 @@ impl<'a> Action<'a> {
             rows: Vec::new(),
             platform_ids: Vec::new(),
             reason: None,
+            withheld: false,
         }
     }
 }
@@ -301,6 +306,10 @@ pub struct Summary {
     pub learners: u32,
     /// Users read from the platform.
     pub platform_users: u32,
+    /// Deactivations and deletions withheld by the source-completeness guard (not counted in
+    /// `deactivate` or `delete`).
+    #[serde(default)]
+    pub withheld: u32,
 }
 
 impl Summary {
@@ -320,6 +329,29 @@ impl Summary {
     }
 }
 
+/// Why a plan is not applied as it stands (the mass-change guard).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Held {
+    pub reason: String,
+    /// Deactivations and deletions planned.
+    pub deactivations: u32,
+    /// The most the guard allows.
+    pub limit: u32,
+    /// Managed platform users (administrators and unmanaged users left out).
+    pub managed_users: u32,
+    /// Pass this as `guards.approve` (CLI: `--approve`) to apply this plan.
+    pub fingerprint: String,
+}
+
+/// Why deactivations were withheld (the source-completeness guard).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withheld {
+    pub reason: String,
+    pub count: u32,
+}
+
 /// A plan: the actions, their counts, the options it was made with, and a fingerprint of the
 /// platform state it was computed against.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -332,6 +364,12 @@ pub struct Plan<'a> {
     /// page order: the same platform state gives the same fingerprint.
     pub fingerprint: String,
     pub format: u32,
+    /// Set when the mass-change guard holds the plan: nothing is applied without approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+    /// Set when the source-completeness guard withheld deactivations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<Withheld>,
 }
 
 impl Plan<'_> {
@@ -343,6 +381,8 @@ impl Plan<'_> {
             options: self.options,
             fingerprint: self.fingerprint,
             format: self.format,
+            held: self.held,
+            withheld: self.withheld,
         }
     }
 

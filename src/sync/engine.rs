@@ -12,7 +12,7 @@ use super::pace::{retry_after_ms, Backoff, RateWindow};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
-use crate::planner::{Action, ActionKind, PageStats, Plan, Planner, Summary};
+use crate::planner::{Action, ActionKind, Held, PageStats, Plan, Planner, Summary, Withheld};
 use crate::platform::foundry::FoundryWire;
 use crate::platform::learnifier::LearnifierWire;
 use crate::platform::scim::ScimWire;
@@ -102,6 +102,8 @@ struct ActionState {
     attempts: u32,
     /// Creates sent whose answer never came: a lookup must settle them before any resend.
     uncertain: bool,
+    /// Its write is queued (counted in the progress total).
+    queued: bool,
 }
 
 /// A sync run as a state machine: feed it source pages, then poll it for requests to send,
@@ -117,6 +119,8 @@ pub struct SyncEngine {
     states: Vec<ActionState>,
     plan_summary: Option<Summary>,
     fingerprint: String,
+    held: Option<Held>,
+    withheld: Option<Withheld>,
     phase: Phase,
     token: Option<Token>,
     token_generation: u64,
@@ -175,6 +179,8 @@ impl SyncEngine {
             states: Vec::new(),
             plan_summary: None,
             fingerprint: String::new(),
+            held: None,
+            withheld: None,
             phase: Phase::Reading,
             token: None,
             token_generation: 0,
@@ -239,6 +245,8 @@ impl SyncEngine {
             options: self.options().clone(),
             fingerprint: self.fingerprint.clone(),
             format: crate::planner::PLAN_FORMAT,
+            held: self.held.clone(),
+            withheld: self.withheld.clone(),
         })
     }
 
@@ -622,7 +630,7 @@ impl SyncEngine {
             reason,
             attempts: self.states[i].attempts,
         });
-        if self.wire.write_request(a).is_some() && !self.config.dry_run {
+        if self.states[i].queued {
             self.writes_settled += 1;
             self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.writes_settled, total: Some(self.writes_total) });
         }
@@ -633,13 +641,25 @@ impl SyncEngine {
         self.plan_summary = Some(plan.summary);
         self.fingerprint = plan.fingerprint;
         self.actions = plan.actions;
+        self.held = plan.held;
+        self.withheld = plan.withheld;
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
         self.set_phase(Phase::Applying);
         for i in 0..self.actions.len() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();
+            let blocked = match (&self.held, a.withheld) {
+                (Some(h), _) => Some(format!("held by the mass-change guard: {}", h.reason)),
+                (None, true) => self.withheld.as_ref().map(|w| w.reason.clone()),
+                (None, false) => None,
+            };
+            if let (true, Some(reason)) = (writes, blocked) {
+                self.settle(i, State::Skipped, None, None, None, Some(reason));
+                continue;
+            }
             if writes && !self.config.dry_run {
                 self.writes_total += 1;
+                self.states[i].queued = true;
                 self.ready.push_back(Job::new(JobKind::Write(i)));
                 continue;
             }
@@ -691,6 +711,8 @@ impl SyncEngine {
             dry_run: self.config.dry_run,
             finished: self.phase == Phase::Done,
             error: self.error.clone(),
+            held: self.held.clone(),
+            withheld: self.withheld.clone(),
             counts,
             plan: self.plan_summary.clone(),
             fingerprint: self.fingerprint.clone(),

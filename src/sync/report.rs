@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::planner::{ActionKind, Summary};
+use crate::planner::{ActionKind, Held, Summary, Withheld};
 use crate::sync::config::Mode;
 
 /// Where an action ended.
@@ -82,6 +82,12 @@ pub struct Report {
     pub finished: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// The mass-change guard held the plan: no write was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+    /// The source-completeness guard withheld deactivations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<Withheld>,
     pub counts: Counts,
     /// The plan's own counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
