@@ -47,5 +47,11 @@ if $want_test && ! .venv/bin/pip show scim2-server 2>/dev/null | grep -qx "Versi
   .venv/bin/pip install --quiet --disable-pip-version-check "scim2-server==$SCIM2_SERVER_VERSION"
 fi
 
-# 6. Build the wasm package.
+# 6. cargo-fuzz for the bounded fuzz run of the tests.
+if $want_test && ! command -v cargo-fuzz >/dev/null 2>&1; then
+  say "installing cargo-fuzz (about a minute, once)"
+  cargo install cargo-fuzz --version 0.13.2
+fi
+
+# 7. Build the wasm package.
 scripts/build.sh

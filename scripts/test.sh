@@ -3,7 +3,9 @@
 #   1. native cargo tests (planner, sources, walkthrough, properties),
 #   2. the wasm binding's conversions inside wasm (wasm-bindgen-test-runner, in Node),
 #   3. JS tests on the built package in Node (API, CLI, types, packaging),
-#   4. one smoke test per runtime: workerd (Miniflare) and headless Chromium.
+#   4. a bounded fuzz run of every parser (FUZZ_SECONDS each, default 10),
+#   5. one smoke test per runtime: workerd (Miniflare) and headless Chromium, and the
+#      end-to-end tests against the simulators and a real SCIM server (scim2-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,9 @@ cargo test --quiet --all-targets
 step "wasm binding tests"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --test wasm_binding
+
+step "fuzzing every parser (bounded)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 
 step "JS tests (Node, workerd, Chromium)"
 node --test --test-concurrency=1 js/test/
