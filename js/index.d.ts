@@ -369,7 +369,7 @@ export interface SyncReport {
   mode: 'full' | 'delta';
   dryRun: boolean;
   finished: boolean;
-  /** A failure that stopped the run (AUTH_FAILED, LISTING_FAILED). */
+  /** A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED. */
   error?: { code: string; message: string };
   counts: { done: number; failed: number; skipped: number };
   /** The plan's counts. */

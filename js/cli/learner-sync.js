@@ -2,7 +2,8 @@
 // learner-sync command-line tool.
 //   learner-sync plan --platform foundry --source learners.csv --target users-1.json ...
 //   learner-sync sync --platform foundry --base-url https://api.fifoundry.net --source learners.csv
-// Exit codes: 0 ok, 1 some actions failed (or the run stopped), 2 bad input or configuration.
+// Exit codes: 0 ok, 1 some actions failed (or the run stopped), 2 bad input or configuration,
+// 3 stopped by a safety guard.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Planner, LearnerSyncError, sync } from '../node.js';
@@ -16,7 +17,10 @@ const PLAN_FLAGS = `  --platform NAME      foundry, learnifier or scim (required
   --orphans POLICY     review (default), deactivate, or delete (not on Foundry)
   --map FILE           JSON mapping of fields to source columns, e.g.
                        {"ssoId": "Employee SSO", "active": {"column": "Status", "activeValues": ["Active"]}}
-  --protect IDS        keys or platform IDs orphan handling must never touch, comma-separated`;
+  --protect IDS        keys or platform IDs orphan handling must never touch, comma-separated
+  --approve FP         apply a plan the mass-change guard held (FP: its held fingerprint)
+  --expected-learners N  learners the last good run read: a source far smaller withholds
+                       every deactivation (creates and updates go ahead)`;
 
 const USAGE = {
   main: `learner-sync: keeps learning-platform learners in step with a system of record
@@ -28,7 +32,8 @@ Commands:
   sync    carry out a sync against the platform's API
 
 Run "learner-sync <command> --help" for a command's options.
-Exit codes: 0 ok, 1 some actions failed, 2 bad input or configuration.`,
+Exit codes: 0 ok, 1 some actions failed, 2 bad input or configuration,
+3 stopped by a safety guard (a held plan: see --approve).`,
   plan: `Usage: learner-sync plan --platform foundry|learnifier|scim --source FILE --target FILE [options]
 
 Prints the plan as JSON (or a table) on stdout.
@@ -79,6 +84,8 @@ const PLAN_OPTIONS = {
   orphans: { type: 'string' },
   map: { type: 'string' },
   protect: { type: 'string' },
+  approve: { type: 'string' },
+  'expected-learners': { type: 'string' },
   format: { type: 'string', default: 'json' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -91,6 +98,15 @@ function planOptions(values) {
   if (values.match) options.match = list(values.match);
   if (values.orphans) options.orphans = values.orphans;
   if (values.protect) options.protect = list(values.protect);
+  if (values.approve || values['expected-learners']) {
+    options.guards = {};
+    if (values.approve) options.guards.approve = values.approve;
+    if (values['expected-learners']) {
+      const n = Number(values['expected-learners']);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError('--expected-learners must be a whole number');
+      options.guards.expectedLearners = n;
+    }
+  }
   if (values.map) {
     const text = readFile(values.map, 'mapping file').toString('utf8');
     try {
@@ -192,8 +208,14 @@ async function runSync(args) {
     process.stderr.write(`failed: ${where}${o.action} ${o.key ?? ''} ${o.platformId ?? ''}: ${o.status ? `HTTP ${o.status} ` : ''}${o.error ?? ''}\n`);
   }
   if (report.error) process.stderr.write(`learner-sync: ${report.error.message} [${report.error.code}]\n`);
+  if (report.held) {
+    process.stderr.write(`learner-sync: plan held, nothing sent: ${report.held.reason}\n`);
+    process.stderr.write(`  to apply it, run again with --approve ${report.held.fingerprint}\n`);
+  }
+  if (report.withheld) process.stderr.write(`learner-sync: ${report.withheld.count} ${report.withheld.reason}\n`);
   process.stderr.write(`${summaryLine(report)}\n`);
   if (report.error || report.counts.failed > 0) return 1;
+  if (report.held) return 3;
   return code;
 }
 

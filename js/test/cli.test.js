@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,4 +83,60 @@ test('usage errors exit 2 with a message; --help exits 0', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--orphans POLICY/);
   assert.equal(run('--help').status, 0);
+});
+
+test('sync: progress on stderr, summary, report file, exit codes, no credential in any output', async () => {
+  const { startFoundry } = await import('../sim/foundry.js');
+  const { spawn } = await import('node:child_process');
+  const runAsync = (args, env) =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+  const SECRET = 'cli-secret-8c1f';
+  const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET };
+  const seed = [{ id: 'dek-123', attributes: { sso_id: '33', first_name: 'Geoff', last_name: 'Smith', email: 'geoff.smith@example.org', active: true } }];
+  const dir = mkdtempSync(join(tmpdir(), 'ls-sync-'));
+  const sim = await startFoundry({ users: seed, clientSecret: SECRET, rate: { limit: 200, windowMs: 1000 } });
+  try {
+    const base = ['sync', '--platform', 'foundry', '--base-url', sim.url, '--source', SOURCE, '--rate', '200/1s'];
+    const dry = await runAsync([...base, '--dry-run'], env);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.deepEqual(JSON.parse(dry.stdout).actions.map((a) => `${a.action} ${a.key}`), ['update 33', 'create 44', 'create 686']);
+    assert.equal(sim.stats().created, 0, 'a dry run writes nothing');
+
+    const report = join(dir, 'report.json');
+    const ok = await runAsync([...base, '--report', report], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /applying: 3\/3 \(100%\)/);
+    assert.match(ok.stderr, /3 done, 0 failed, 0 skipped; \d+ requests/);
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    assert.equal(r.created.length, 2);
+
+    writeFileSync(join(dir, 'more.csv'), 'ssoId,firstName,lastName,email,active\n99,New,Person,new@x.org,true\n');
+    sim.setFaults({ error5xx: 1 });
+    const failed = await runAsync([...base.slice(0, 6), join(dir, 'more.csv'), '--rate', '200/1s'], env);
+    sim.setFaults({});
+    assert.equal(failed.status, 1, failed.stderr);
+    assert.match(failed.stderr, /could not get an access token: HTTP 503: Service Unavailable \[PLATFORM_UNAVAILABLE\]/);
+
+    const wrong = await runAsync(base, { ...env, FOUNDRY_CLIENT_SECRET: 'wrong-secret-4242' });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /AUTH_FAILED/);
+    for (const out of [dry, ok, failed, wrong]) {
+      assert.ok(!(out.stdout + out.stderr).includes(SECRET) && !(out.stdout + out.stderr).includes('wrong-secret-4242'), 'a credential was printed');
+    }
+    assert.ok(!readFileSync(report, 'utf8').includes(SECRET));
+
+    const insecure = await runAsync(['sync', '--platform', 'foundry', '--base-url', 'http://api.example.org', '--source', SOURCE], env);
+    assert.equal(insecure.status, 2);
+    assert.match(insecure.stderr, /must be https/);
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -481,7 +481,9 @@ impl SyncEngine {
 
     fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: u64) {
         match job.kind {
-            JobKind::Token => self.stop("AUTH_FAILED", format!("could not get an access token: {detail}"), now),
+            // Retries ran out on 5xx or transport failures: the platform is down, the
+            // credentials were not judged.
+            JobKind::Token => self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now),
             JobKind::List(_) => self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now),
             JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
         }

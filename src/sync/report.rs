@@ -67,7 +67,8 @@ pub struct Counts {
 /// A failure that stopped the run before or while planning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
-    /// `AUTH_FAILED`, `LISTING_FAILED`, `MALFORMED_PAGE`.
+    /// `AUTH_FAILED` (credentials refused), `PLATFORM_UNAVAILABLE` (no token after every retry),
+    /// `LISTING_FAILED` (the platform's users could not all be read).
     pub code: String,
     pub message: String,
 }
