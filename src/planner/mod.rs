@@ -122,6 +122,14 @@ impl Planner {
             }
         };
         let stats = PageStats { label, records: page.users.len() as u32, invalid: 0, has_more: page.has_more };
+        // The platform's total (bounded, in case it is wrong) sizes the store once, instead of
+        // doubling it page after page (each doubling briefly holds both copies).
+        if let Some(total) = page.total {
+            let want = (total.min(10_000_000) as usize).saturating_sub(self.users.len());
+            if self.users.capacity() - self.users.len() < want {
+                self.users.reserve_exact(want);
+            }
+        }
         self.users.extend(page.users);
         Ok(stats)
     }

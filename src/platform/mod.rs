@@ -113,6 +113,8 @@ pub(crate) struct TargetPage {
     /// Whether the platform says more pages follow (None where the body does not say:
     /// Learnifier puts it in the `X-More` header).
     pub has_more: Option<bool>,
+    /// How many users the platform says it has in all, where the page says.
+    pub total: Option<u64>,
 }
 
 /// Reads one page.

@@ -16,6 +16,14 @@ struct Page<'a> {
     data: Vec<User<'a>>,
     #[serde(default, borrow)]
     links: Option<Links<'a>>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    total_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -79,5 +87,6 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
         users.push(d.finish(arena, || format!("data[{i}]"))?);
     }
     let has_more = page.links.map(|l| !matches!(l.next, Scalar::Null));
-    Ok(TargetPage { users, has_more })
+    let total = page.meta.and_then(|m| m.total_count);
+    Ok(TargetPage { users, has_more, total })
 }

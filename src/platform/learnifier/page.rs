@@ -89,5 +89,5 @@ pub(crate) fn read(
         }
         users.push(d.finish(arena, record)?);
     }
-    Ok(TargetPage { users, has_more: None })
+    Ok(TargetPage { users, has_more: None, total: None })
 }

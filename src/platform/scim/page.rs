@@ -94,5 +94,5 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
         users.push(d.finish(arena, || format!("Resources[{i}]"))?);
     }
     let has_more = page.total_results.map(|total| page.start_index.unwrap_or(1).saturating_sub(1) + count < total && count > 0);
-    Ok(TargetPage { users, has_more })
+    Ok(TargetPage { users, has_more, total: page.total_results })
 }
