@@ -4,7 +4,7 @@ import { RawSync } from '../pkg/learner_sync.js';
 import { LearnerSyncError, rethrow, toBytes } from './errors.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
-const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect']);
+const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
 
 /** Environment variables that hold each platform's credentials. */
 const ENV = {
@@ -55,25 +55,35 @@ async function send(fetchFn, req, timeoutMs) {
  * Runs a sync. `options` holds the plan options (platform, match, orphans, mapping…) and the
  * sync settings (baseUrl, mode, credentials, rate, concurrency, retry, dryRun…). Credentials
  * missing from `options` are read from the environment (`env`, default process.env).
+ * With `host.plan` (a plan object or its JSON), applies that plan instead of planning: each
+ * action is checked against the platform first and skipped if its user changed.
  * Resolves to the report; rejects only for bad options or sources.
  */
-export async function sync(options, {
-  sources = [],
-  fetch: fetchFn = globalThis.fetch,
-  now = () => Date.now(),
-  sleep = defaultSleep,
-  onEvent = () => {},
-  timeoutMs = 30_000,
-  env,
-} = {}) {
+export async function sync(options, host = {}) {
+  const {
+    sources = [],
+    fetch: fetchFn = globalThis.fetch,
+    now = () => Date.now(),
+    sleep = defaultSleep,
+    onEvent = () => {},
+    timeoutMs = 30_000,
+    env,
+  } = host;
   if (!options || typeof options !== 'object') {
     throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
   }
   const { plan, config } = split(options);
-  config.credentials = { ...credentialsFromEnv(plan.platform, env), ...(config.credentials ?? {}) };
+  const pinned = host.plan;
+  const platform = plan.platform ?? pinned?.options?.platform;
+  config.credentials = { ...credentialsFromEnv(platform, env), ...(config.credentials ?? {}) };
   let raw;
   try {
-    raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
+    if (pinned) {
+      const text = typeof pinned === 'string' ? pinned : JSON.stringify(pinned);
+      raw = RawSync.withPlan(text, JSON.stringify(config), plan.guards?.approve ?? '');
+    } else {
+      raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
+    }
     for (const item of sources) {
       const spec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item ? item : { page: item };
       raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');

@@ -59,6 +59,9 @@ ${PLAN_FLAGS}
                        leaves half of it to other clients of the organisation
   --rate-share F       the share of the budget this client may use (default 1)
   --concurrency N      requests in flight at once (default 4)
+  --plan FILE          apply a plan made earlier (by "plan" or the browser preview) instead of
+                       planning: each action is checked against the platform first and skipped,
+                       with the reason, where its user changed since; no --source is needed
   --format FORMAT      for --dry-run: json (default) or table
   -h, --help           this help`,
 };
@@ -90,10 +93,10 @@ const PLAN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 };
 
-function planOptions(values) {
+function planOptions(values, { sourceNeeded = true } = {}) {
   if (!values.platform) throw new UsageError('--platform is required (foundry, learnifier or scim)');
   if (!['json', 'table'].includes(values.format)) throw new UsageError(`--format must be json or table, not ${values.format}`);
-  if (!values.source?.length) throw new UsageError('at least one --source FILE is needed');
+  if (sourceNeeded && !values.source?.length) throw new UsageError('at least one --source FILE is needed');
   const options = { platform: values.platform };
   if (values.match) options.match = list(values.match);
   if (values.orphans) options.orphans = values.orphans;
@@ -177,6 +180,7 @@ async function runSync(args) {
       rate: { type: 'string' },
       'rate-share': { type: 'string' },
       concurrency: { type: 'string' },
+      plan: { type: 'string' },
     },
     strict: true,
   });
@@ -184,7 +188,20 @@ async function runSync(args) {
     process.stdout.write(USAGE.sync + '\n');
     return 0;
   }
-  const options = planOptions(values);
+  let pinned;
+  if (values.plan) {
+    const text = readFile(values.plan, 'plan file').toString('utf8');
+    try {
+      pinned = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`plan file ${values.plan} is not JSON: ${e.message}`);
+    }
+    if (!Array.isArray(pinned?.actions) || !pinned?.options?.platform) throw new UsageError(`plan file ${values.plan} is not a learner-sync plan`);
+    values.platform ??= pinned.options.platform;
+    if (values.platform !== pinned.options.platform) throw new UsageError(`the plan is for ${pinned.options.platform}, not ${values.platform}`);
+    values.source ??= [];
+  }
+  const options = planOptions(values, { sourceNeeded: !pinned });
   if (!values['base-url']) throw new UsageError('--base-url is required');
   if (!['full', 'delta'].includes(values.mode)) throw new UsageError(`--mode must be full or delta, not ${values.mode}`);
   Object.assign(options, { baseUrl: values['base-url'], mode: values.mode, dryRun: Boolean(values['dry-run']) });
@@ -198,7 +215,7 @@ async function runSync(args) {
     options.concurrency = n;
   }
   const progress = progressReporter();
-  const report = await sync(options, { sources: sources(values), onEvent: (e) => progress.onEvent(e) });
+  const report = await sync(options, { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e) });
   progress.end();
   if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
   let code = 0;

@@ -140,3 +140,46 @@ test('sync: progress on stderr, summary, report file, exit codes, no credential 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sync --plan applies a plan made earlier, skipping users that changed since', async () => {
+  const { startFoundry } = await import('../sim/foundry.js');
+  const { spawn } = await import('node:child_process');
+  const runAsync = (args, env) =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+  const page = JSON.parse(readFileSync(FOUNDRY, 'utf8'));
+  const sim = await startFoundry({ users: page.data, rate: { limit: 200, windowMs: 1000 } });
+  const dir = mkdtempSync(join(tmpdir(), 'ls-pinned-'));
+  try {
+    // Monday: the plan, from exports, approved in the preview.
+    const planned = run('plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY);
+    writeFileSync(join(dir, 'plan.json'), planned.stdout);
+    // Tuesday: someone corrected 33's last name by hand before the sync ran.
+    await fetch(`${sim.url}/oauth/token`, { method: 'POST', body: 'grant_type=client_credentials&client_id=sim-client&client_secret=sim-secret', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+      .then((r) => r.json())
+      .then((t) =>
+        fetch(`${sim.url}/v1/admin/registration_sets/${encodeURIComponent('dek\u2011123')}`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${t.access_token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ data: { type: 'registration_sets', id: 'dek\u2011123', attributes: { registrations: [{ rule_set: 'user_rule_set', last_name: 'Smyth' }] } } }),
+        }),
+      );
+    const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret' };
+    const report = join(dir, 'report.json');
+    const r = await runAsync(['sync', '--plan', join(dir, 'plan.json'), '--base-url', sim.url, '--rate', '200/1s', '--report', report], env);
+    assert.equal(r.status, 0, r.stderr);
+    const outcomes = JSON.parse(readFileSync(report, 'utf8')).outcomes;
+    assert.deepEqual(outcomes.map((o) => `${o.action} ${o.key} ${o.state}`), ['update 33 skipped', 'deactivate 55 done', 'create 686 done', 'review 787 skipped']);
+    assert.match(outcomes[0].reason, /lastName of dek\u2011123 is now "Smyth", the plan saw "Smith"/);
+    assert.equal(sim.users().find((u) => u.id === 'dek\u2011123').attributes.last_name, 'Smyth', 'the hand correction is kept');
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -28,6 +28,17 @@ impl JsSync {
         SyncEngine::new(opts, config).map(JsSync).map_err(|e| to_js(&e))
     }
 
+    /// A run that applies a plan made earlier (JSON text), checking each action against the
+    /// platform first. `approve` names the held fingerprint of a held plan, or is empty.
+    #[wasm_bindgen(js_name = withPlan)]
+    pub fn with_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
+        let plan: crate::planner::Plan = serde_json::from_str(plan_json)
+            .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
+        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
+        let approve = (!approve.is_empty()).then_some(approve);
+        SyncEngine::with_plan(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
+    }
+
     #[wasm_bindgen(js_name = addSource)]
     pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
         let format = SourceFormat::from_name(format)

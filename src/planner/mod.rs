@@ -41,6 +41,16 @@ pub struct PageStats {
     pub has_more: Option<bool>,
 }
 
+/// A platform user as the planner holds it (every field, whether the platform stores it).
+#[derive(Clone, Debug)]
+pub struct UserState<'p> {
+    pub id: &'p str,
+    pub values: Values<'p>,
+    pub active: bool,
+    pub admin: bool,
+    pub managed: bool,
+}
+
 /// Collects learners and platform users, and plans.
 pub struct Planner {
     options: PlanOptions,
@@ -203,6 +213,26 @@ impl Planner {
             }
         }
         superseded
+    }
+
+    /// The platform users read so far (the last copy of each ID).
+    pub fn platform_users(&self) -> Vec<UserState<'_>> {
+        let superseded = self.superseded();
+        self.users
+            .iter()
+            .zip(superseded)
+            .filter(|(_, gone)| !gone)
+            .map(|(u, _)| {
+                let mut values = Values::default();
+                for f in crate::model::Field::ALL {
+                    if let Some(v) = self.arena.opt(u.fields.get(f)) {
+                        values.set(f, std::borrow::Cow::Borrowed(v));
+                    }
+                }
+                values.active = Some(u.active);
+                UserState { id: self.arena.get(u.id), values, active: u.active, admin: u.admin, managed: u.managed }
+            })
+            .collect()
     }
 
     /// Bytes held for records (text and record arrays), for memory reporting.

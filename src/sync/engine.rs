@@ -115,6 +115,8 @@ pub struct SyncEngine {
     wire: Box<dyn Wire + Send>,
     auth: Auth,
     planner: Option<Planner>,
+    /// A plan made earlier, applied after listing and checking (`with_plan`).
+    pinned: Option<Plan<'static>>,
     actions: Vec<Action<'static>>,
     states: Vec<ActionState>,
     plan_summary: Option<Summary>,
@@ -175,6 +177,7 @@ impl SyncEngine {
             wire,
             auth,
             planner: Some(Planner::new(options)?),
+            pinned: None,
             actions: Vec::new(),
             states: Vec::new(),
             plan_summary: None,
@@ -207,6 +210,22 @@ impl SyncEngine {
             error: None,
             config,
         })
+    }
+
+    /// A run that applies a plan made earlier: it lists the platform, checks each action
+    /// against what the plan saw, and sends only those whose users have not changed. A held
+    /// plan goes through only with `guards.approve` in `approve` naming its held fingerprint.
+    pub fn with_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
+        let mut options = plan.options.clone();
+        options.guards.approve = approve.map(str::to_string);
+        let mut engine = SyncEngine::new(options, config)?;
+        engine.config.mode = Mode::Full;
+        let mut plan = plan;
+        if plan.held.as_ref().is_some_and(|h| approve == Some(h.fingerprint.as_str())) {
+            plan.held = None;
+        }
+        engine.pinned = Some(plan);
+        Ok(engine)
     }
 
     /// Adds a page of the system of record (before [`start`](Self::start)).
@@ -553,8 +572,16 @@ impl SyncEngine {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None => {
                         let planner = self.planner.take().expect("planner while listing");
-                        let plan = planner.finish().into_owned();
-                        self.apply(plan, now);
+                        match self.pinned.take() {
+                            Some(plan) => {
+                                let verdicts = super::pinned::check(&plan.actions, &planner);
+                                self.apply_checked(plan, verdicts, now);
+                            }
+                            None => {
+                                let plan = planner.finish().into_owned();
+                                self.apply(plan, now);
+                            }
+                        }
                     }
                 }
             }
@@ -640,6 +667,12 @@ impl SyncEngine {
 
     /// Takes the plan and queues its writes; the rest are skipped with their reason.
     fn apply(&mut self, plan: Plan<'static>, now: u64) {
+        let none = vec![None; plan.actions.len()];
+        self.apply_checked(plan, none, now);
+    }
+
+    /// As [`apply`](Self::apply), skipping the actions a pinned-plan check refused.
+    fn apply_checked(&mut self, plan: Plan<'static>, verdicts: Vec<Option<String>>, now: u64) {
         self.plan_summary = Some(plan.summary);
         self.fingerprint = plan.fingerprint;
         self.actions = plan.actions;
@@ -650,10 +683,11 @@ impl SyncEngine {
         for i in 0..self.actions.len() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();
-            let blocked = match (&self.held, a.withheld) {
-                (Some(h), _) => Some(format!("held by the mass-change guard: {}", h.reason)),
-                (None, true) => self.withheld.as_ref().map(|w| w.reason.clone()),
-                (None, false) => None,
+            let blocked = match (&self.held, a.withheld, &verdicts[i]) {
+                (Some(h), _, _) => Some(format!("held by the mass-change guard: {}", h.reason)),
+                (None, true, _) => self.withheld.as_ref().map(|w| w.reason.clone()),
+                (None, false, Some(changed)) => Some(changed.clone()),
+                (None, false, None) => None,
             };
             if let (true, Some(reason)) = (writes, blocked) {
                 self.settle(i, State::Skipped, None, None, None, Some(reason));

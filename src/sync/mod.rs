@@ -28,6 +28,7 @@ pub mod config;
 mod engine;
 pub mod http;
 pub mod pace;
+mod pinned;
 pub mod report;
 
 pub use config::{Credentials, Mode, RateConfig, RetryConfig, SyncConfig};

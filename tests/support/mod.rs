@@ -30,6 +30,15 @@ pub fn drive(
     let config = SyncConfig::from_json(config.to_string().as_bytes()).unwrap();
     let mut sync = SyncEngine::new(opts, config).unwrap();
     sync.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
+    drive_engine(sync, latency_ms, handle)
+}
+
+/// Runs a prepared engine (see [`drive`]).
+pub fn drive_engine(
+    mut sync: SyncEngine,
+    latency_ms: u64,
+    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+) -> Run {
     let mut now = 0u64;
     sync.start(now);
     let mut pending: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
