@@ -41,6 +41,11 @@ pub struct PageStats {
     pub has_more: Option<bool>,
 }
 
+/// A short fingerprint (16 hex digits) of some texts, stable across targets and releases.
+pub fn fingerprint_of(parts: &[&str]) -> String {
+    fingerprint::of_parts(parts.iter().copied())
+}
+
 /// A platform user as the planner holds it (every field, whether the platform stores it).
 #[derive(Clone, Debug)]
 pub struct UserState<'p> {

@@ -77,6 +77,9 @@ pub trait Wire {
     fn error_detail(&self, response: &Response) -> String;
     /// Whether an error answer says a unique value (email, key) is already taken.
     fn is_uniqueness_error(&self, response: &Response) -> bool;
+    /// Lets an update take an email another user holds, clearing it there (Learnifier's
+    /// `autoClearEmail`); platforms without such a flag leave the request as it is.
+    fn mark_auto_clear(&self, _request: &mut Request) {}
 }
 
 /// Characters left as they are in a query value (RFC 3986 unreserved).

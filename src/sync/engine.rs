@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError};
+use super::moves::Dep;
 use super::pace::{retry_after_ms, Backoff, RateWindow};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
@@ -48,6 +49,8 @@ enum JobKind {
     List(Cursor),
     Write(usize),
     Lookup(usize),
+    /// Moves action `i`'s unique value out of the way first (a swap).
+    Park(usize),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +107,12 @@ struct ActionState {
     uncertain: bool,
     /// Its write is queued (counted in the progress total).
     queued: bool,
+    /// Writes it still waits for (a value it takes is freed by another write).
+    waiting: u32,
+    /// Sent with the platform's flag to take a value another user holds.
+    auto_clear: bool,
+    /// How its order was arranged, for the report.
+    note: Option<String>,
 }
 
 /// A sync run as a state machine: feed it source pages, then poll it for requests to send,
@@ -119,6 +128,10 @@ pub struct SyncEngine {
     pinned: Option<Plan<'static>>,
     actions: Vec<Action<'static>>,
     states: Vec<ActionState>,
+    /// Who waits for each action's write, and for each parking.
+    dependents: Vec<Vec<usize>>,
+    park_dependents: FxHashMap<usize, Vec<usize>>,
+    parks: FxHashMap<usize, Action<'static>>,
     plan_summary: Option<Summary>,
     fingerprint: String,
     held: Option<Held>,
@@ -180,6 +193,9 @@ impl SyncEngine {
             pinned: None,
             actions: Vec::new(),
             states: Vec::new(),
+            dependents: Vec::new(),
+            park_dependents: FxHashMap::default(),
+            parks: FxHashMap::default(),
             plan_summary: None,
             fingerprint: String::new(),
             held: None,
@@ -340,7 +356,14 @@ impl SyncEngine {
         let mut req = match job.kind {
             JobKind::Token => self.wire.token_request(&self.config.credentials).expect("OAuth platforms have a token request"),
             JobKind::List(c) => self.wire.list_request(c),
-            JobKind::Write(i) => self.wire.write_request(&self.actions[i]).expect("only writes are queued"),
+            JobKind::Write(i) => {
+                let mut r = self.wire.write_request(&self.actions[i]).expect("only writes are queued");
+                if self.states[i].auto_clear {
+                    self.wire.mark_auto_clear(&mut r);
+                }
+                r
+            }
+            JobKind::Park(i) => self.wire.write_request(&self.parks[&i]).expect("a parking is an update"),
             JobKind::Lookup(i) => {
                 let key = self.actions[i].key.as_deref().unwrap_or_default();
                 self.wire.lookup_request(key)
@@ -354,7 +377,7 @@ impl SyncEngine {
             }
             (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
         }
-        if let JobKind::Write(i) | JobKind::Lookup(i) = job.kind {
+        if let JobKind::Write(i) | JobKind::Lookup(i) | JobKind::Park(i) = job.kind {
             self.states[i].attempts += 1;
         }
         req.id = self.next_id;
@@ -505,6 +528,7 @@ impl SyncEngine {
             JobKind::Token => self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now),
             JobKind::List(_) => self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now),
             JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
+            JobKind::Park(i) => self.settle(i, State::Failed, None, status, Some(format!("could not move its value out of the way first: {detail}")), None),
         }
     }
 
@@ -553,6 +577,15 @@ impl SyncEngine {
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
             JobKind::Write(i) => self.on_write(job, i, resp, now),
             JobKind::Lookup(i) => self.on_lookup(job, i, resp, now),
+            JobKind::Park(i) if resp.is_success() => {
+                for d in self.park_dependents.remove(&i).unwrap_or_default() {
+                    self.release(d, true);
+                }
+            }
+            JobKind::Park(i) => {
+                let detail = format!("could not move its value out of the way first: {}", self.wire.error_detail(&resp));
+                self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+            }
         }
     }
 
@@ -663,6 +696,35 @@ impl SyncEngine {
             self.writes_settled += 1;
             self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.writes_settled, total: Some(self.writes_total) });
         }
+        let note = self.states[i].note.clone();
+        if let Some(o) = self.states[i].outcome.as_mut() {
+            if o.reason.is_none() && state == State::Done {
+                o.reason = note;
+            }
+        }
+        let ok = state == State::Done;
+        let mut waiting = std::mem::take(&mut self.dependents[i]);
+        if !ok {
+            waiting.extend(self.park_dependents.remove(&i).unwrap_or_default());
+        }
+        for d in waiting {
+            self.release(d, ok);
+        }
+    }
+
+    /// A write `d` waited for is done (`ok`) or will not happen.
+    fn release(&mut self, d: usize, ok: bool) {
+        if self.states[d].outcome.is_some() {
+            return;
+        }
+        if !ok {
+            let reason = "not sent: it takes a unique value another write was to free first, and that write did not happen";
+            return self.settle(d, State::Skipped, None, None, None, Some(reason.into()));
+        }
+        self.states[d].waiting = self.states[d].waiting.saturating_sub(1);
+        if self.states[d].waiting == 0 {
+            self.ready.push_back(Job::new(JobKind::Write(d)));
+        }
     }
 
     /// Takes the plan and queues its writes; the rest are skipped with their reason.
@@ -679,6 +741,7 @@ impl SyncEngine {
         self.held = plan.held;
         self.withheld = plan.withheld;
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
+        self.dependents = vec![Vec::new(); self.actions.len()];
         self.set_phase(Phase::Applying);
         for i in 0..self.actions.len() {
             let a = &self.actions[i];
@@ -696,7 +759,6 @@ impl SyncEngine {
             if writes && !self.config.dry_run {
                 self.writes_total += 1;
                 self.states[i].queued = true;
-                self.ready.push_back(Job::new(JobKind::Write(i)));
                 continue;
             }
             let reason = match a.action {
@@ -707,7 +769,38 @@ impl SyncEngine {
             };
             self.settle(i, State::Skipped, None, None, None, Some(reason));
         }
+        self.schedule_writes();
         self.check_done(now);
+    }
+
+    /// Queues the writes, each after the writes that free a unique value it takes.
+    fn schedule_writes(&mut self) {
+        let queued: Vec<bool> = self.states.iter().map(|s| s.queued).collect();
+        let moves = super::moves::order(&self.actions, &queued, self.plan_options.primary(), self.platform);
+        for (i, deps) in moves.waits_on.iter().enumerate() {
+            for d in deps {
+                match *d {
+                    Dep::Action(j) => self.dependents[j].push(i),
+                    Dep::Park(j) => self.park_dependents.entry(j).or_default().push(i),
+                }
+            }
+            self.states[i].waiting = deps.len() as u32;
+        }
+        for i in moves.auto_clear {
+            self.states[i].auto_clear = true;
+        }
+        for (i, note) in moves.notes.into_iter().enumerate() {
+            self.states[i].note = note;
+        }
+        for (j, park) in moves.parks {
+            self.parks.insert(j, park);
+            self.ready.push_back(Job::new(JobKind::Park(j)));
+        }
+        for i in 0..self.actions.len() {
+            if self.states[i].queued && self.states[i].waiting == 0 {
+                self.ready.push_back(Job::new(JobKind::Write(i)));
+            }
+        }
     }
 
     /// Removes every credential from a text bound for a report.

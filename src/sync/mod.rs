@@ -27,6 +27,7 @@
 pub mod config;
 mod engine;
 pub mod http;
+mod moves;
 pub mod pace;
 mod pinned;
 pub mod report;

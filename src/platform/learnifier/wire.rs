@@ -87,14 +87,13 @@ impl Wire for LearnifierWire {
                 Request::new(Method::Post, format!("{base}/users")).json(&Value::Object(self.body(a)))
             }
             (ActionKind::Update | ActionKind::Link | ActionKind::Reactivate | ActionKind::Deactivate, Some(id)) => {
-                let mut body = self.body(a);
-                // Whether the flag is a query parameter or a body field is unknown: send both.
+                let body = self.body(a);
                 let clear = self.ctx.auto_clear_email && body.contains_key("primaryEmail");
+                let mut r = Request::new(Method::Patch, format!("{base}/users/{id}")).json(&Value::Object(body));
                 if clear {
-                    body.insert("autoClearEmail".into(), json!(true));
+                    self.mark_auto_clear(&mut r);
                 }
-                let query = if clear { "?autoClearEmail=true" } else { "" };
-                Request::new(Method::Patch, format!("{base}/users/{id}{query}")).json(&Value::Object(body))
+                r
             }
             (ActionKind::Delete, Some(id)) => Request::new(Method::Delete, format!("{base}/users/{id}")),
             _ => return None,
@@ -134,5 +133,17 @@ impl Wire for LearnifierWire {
 
     fn is_uniqueness_error(&self, response: &Response) -> bool {
         response.status == 409
+    }
+
+    /// Whether the flag is a query parameter or a body field is unknown: both are sent.
+    fn mark_auto_clear(&self, r: &mut Request) {
+        if r.method != Method::Patch || r.url.contains("autoClearEmail=") {
+            return;
+        }
+        r.url.push_str(if r.url.contains('?') { "&autoClearEmail=true" } else { "?autoClearEmail=true" });
+        if let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&r.body) {
+            body.insert("autoClearEmail".into(), json!(true));
+            r.body = serde_json::to_vec(&Value::Object(body)).expect("JSON values serialise");
+        }
     }
 }
