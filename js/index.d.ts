@@ -241,6 +241,7 @@ export type ErrorCode =
   | 'MALFORMED_PAGE'
   | 'MALFORMED_SOURCE'
   | 'MISSING_COLUMN'
+  | 'TOO_LARGE'
   | 'AUTH_FAILED'
   | 'INTERNAL';
 

@@ -20,6 +20,10 @@ pub enum Error {
     #[error("{label}: {detail}")]
     MalformedSource { label: String, detail: String },
 
+    /// A page, or all the records together, exceed a bound (see [`crate::planner::LIMITS`]).
+    #[error("{label}: {detail}")]
+    TooLarge { label: String, detail: String },
+
     /// The platform refused the credentials, or none were given for it.
     #[error("authentication failed: {0}")]
     AuthFailed(String),
@@ -38,6 +42,7 @@ impl Error {
             Error::MalformedSource { .. } => "MALFORMED_SOURCE",
             Error::MissingColumn { .. } => "MISSING_COLUMN",
             Error::AuthFailed(_) => "AUTH_FAILED",
+            Error::TooLarge { .. } => "TOO_LARGE",
         }
     }
 
@@ -46,6 +51,7 @@ impl Error {
         match self {
             Error::InvalidOptions(_) | Error::AuthFailed(_) => None,
             Error::MalformedPage { label, .. }
+            | Error::TooLarge { label, .. }
             | Error::MalformedSource { label, .. }
             | Error::MissingColumn { label, .. } => Some(label),
         }

@@ -179,3 +179,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn oversized_pages_are_refused_with_a_clear_error() {
+    let big = vec![b' '; learner_sync::planner::LIMITS.page_bytes + 1];
+    let mut pl = planner(r#"{"platform":"foundry"}"#);
+    let err = pl.add_target(&big, TargetFormat::Auto, "huge.json").unwrap_err();
+    assert_eq!(err.code(), "TOO_LARGE");
+    assert_eq!(err.to_string(), "huge.json: the page is 256 MiB, more than the 256 MiB a page may be");
+    let err = pl.add_source(&big, SourceFormat::Auto, "").unwrap_err();
+    assert!(err.to_string().starts_with("source page 1: the page is"), "{err}");
+    // Nothing was kept, and the planner still works.
+    let p: serde_json::Value = serde_json::from_slice(&pl.finish().to_json()).unwrap();
+    assert_eq!(p["summary"]["platformUsers"], 0);
+}
+
+#[test]
+fn overlong_fields_make_the_row_invalid() {
+    let long = "x".repeat(300);
+    let src = format!("ssoId,firstName,lastName,email,active\n1,{long},L,a@x.org,true\n2,A,B,b@x.org,true\n");
+    let p = plan(r#"{"platform":"foundry"}"#, &[&src], &[]);
+    let inv = of_kind(&p, "invalid");
+    assert_eq!((inv[0]["row"].as_u64(), inv[0]["field"].as_str()), (Some(2), Some("firstName")));
+    assert_eq!(inv[0]["reason"], "longer than 255 characters");
+    assert_eq!(inv[0]["value"].as_str().unwrap().chars().count(), 101, "the value is cut in the plan");
+    assert_eq!(of_kind(&p, "create").len(), 1);
+}

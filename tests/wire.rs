@@ -197,3 +197,30 @@ fn learnifier_auto_clear_email_is_sent_as_query_and_body_when_enabled() {
         assert_eq!(body(&sent[1]).get("autoClearEmail").and_then(Value::as_bool), flag);
     }
 }
+
+#[test]
+fn a_user_missed_by_shifting_pages_is_not_created_twice() {
+    // SCIM paging is not a snapshot: between page 1 and page 2 someone deletes s0, so s2
+    // slides from page 2 onto page 1 and is never listed. Its learner then looks new.
+    let all: Vec<Value> = (0..4)
+        .map(|i| json!({"id": format!("s{i}"), "externalId": i.to_string(), "userName": format!("p{i}@x.org"), "name": {"givenName": "F", "familyName": "L"}, "active": true}))
+        .collect();
+    let cfg = json!({"baseUrl": "https://scim.test/v2", "credentials": {"token": "tok-abcdef"}, "pageSize": 2});
+    let src = "ssoId,firstName,lastName,email,active\n1,F,L,p1@x.org,true\n2,F,L,p2@x.org,true\n3,F,L,p3@x.org,true\n";
+    let mut posts = 0;
+    let (report, _) = run(r#"{"platform":"scim"}"#, cfg, src, |r| match r.method {
+        Method::Get if r.url.contains("startIndex=1&") => Response::new(200, json!({"totalResults": 4, "startIndex": 1, "itemsPerPage": 2, "Resources": [all[0], all[1]]}).to_string()),
+        // s0 is gone: the list is s1, s2, s3, and index 3 is s3.
+        Method::Get if r.url.contains("startIndex=3&") => Response::new(200, json!({"totalResults": 3, "startIndex": 3, "itemsPerPage": 1, "Resources": [all[3]]}).to_string()),
+        Method::Get => Response::new(200, json!({"totalResults": 1, "Resources": [all[2]]}).to_string()),
+        Method::Post => {
+            posts += 1;
+            Response::new(409, r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"externalId taken"}"#)
+        }
+        _ => Response::new(204, ""),
+    });
+    assert_eq!(posts, 1, "one create tried, refused as taken, then looked up; never sent again");
+    let create = report.outcomes.iter().find(|o| o.action.name() == "create").unwrap();
+    assert_eq!((create.state, create.platform_id.as_deref()), (State::Skipped, Some("s2")));
+    assert!(create.reason.as_deref().unwrap().contains("the listing missed it"));
+}

@@ -26,6 +26,21 @@ use crate::options::PlanOptions;
 use crate::platform::{self, ReadContext, TargetFormat};
 use crate::source::{self, SourceFormat, SourceSchema};
 
+/// Bounds on what a planner takes, so a runaway export or a hostile page fails clearly instead
+/// of exhausting the memory of a Worker or a browser tab.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest page, in bytes.
+    pub page_bytes: usize,
+    /// Learners (source rows) in all.
+    pub learners: usize,
+    /// Platform users in all.
+    pub users: usize,
+}
+
+/// The bounds in force. Fields are bounded too: `normalise::MAX_FIELD_CHARS` characters.
+pub const LIMITS: Limits = Limits { page_bytes: 256 << 20, learners: 5_000_000, users: 5_000_000 };
+
 /// What one page held.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,6 +69,14 @@ pub struct UserState<'p> {
     pub active: bool,
     pub admin: bool,
     pub managed: bool,
+}
+
+fn check_size(bytes: &[u8], label: impl FnOnce() -> String) -> Result<(), Error> {
+    if bytes.len() > LIMITS.page_bytes {
+        let detail = format!("the page is {} MiB, more than the {} MiB a page may be", bytes.len() >> 20, LIMITS.page_bytes >> 20);
+        return Err(Error::TooLarge { label: label(), detail });
+    }
+    Ok(())
 }
 
 /// Collects learners and platform users, and plans.
@@ -101,6 +124,8 @@ impl Planner {
     /// Reads one page of the system of record (CSV or JSON text). An empty label is replaced
     /// by "source page N".
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        let named = || if label.is_empty() { format!("source page {}", self.source_pages + 1) } else { label.to_string() };
+        check_size(bytes, named)?;
         self.source_pages += 1;
         let (page, label) = self.label(label, "source", self.source_pages);
         let rows = match source::read_page(bytes, format, &self.schema, page, &label, &mut self.arena) {
@@ -113,6 +138,12 @@ impl Planner {
         };
         let stats =
             PageStats { label, records: rows.learners.len() as u32, invalid: rows.invalid.len() as u32, has_more: None };
+        if self.learners.len() + self.invalid.len() + rows.learners.len() + rows.invalid.len() > LIMITS.learners {
+            self.labels.pop();
+            self.source_pages -= 1;
+            let detail = format!("more than {} learners in all; split the sync", LIMITS.learners);
+            return Err(Error::TooLarge { label: stats.label, detail });
+        }
         // The first page (often the only one) is taken as it is rather than copied.
         if self.learners.is_empty() {
             self.learners = rows.learners;
@@ -125,6 +156,8 @@ impl Planner {
 
     /// Reads one page of platform users: the raw body of a list call, or normalised JSON.
     pub fn add_target(&mut self, bytes: &[u8], format: TargetFormat, label: &str) -> Result<PageStats, Error> {
+        let named = || if label.is_empty() { format!("target page {}", self.target_pages + 1) } else { label.to_string() };
+        check_size(bytes, named)?;
         self.target_pages += 1;
         let (_, label) = self.label(label, "target", self.target_pages);
         let ctx = ReadContext::new(&self.options);
@@ -136,6 +169,12 @@ impl Planner {
                 return Err(e);
             }
         };
+        if self.users.len() + page.users.len() > LIMITS.users {
+            self.labels.pop();
+            self.target_pages -= 1;
+            let detail = format!("more than {} platform users in all", LIMITS.users);
+            return Err(Error::TooLarge { label, detail });
+        }
         let stats = PageStats { label, records: page.users.len() as u32, invalid: 0, has_more: page.has_more };
         // The platform's total (bounded, in case it is wrong) sizes the store once, instead of
         // doubling it page after page (each doubling briefly holds both copies).

@@ -107,6 +107,8 @@ struct ActionState {
     uncertain: bool,
     /// Its write is queued (counted in the progress total).
     queued: bool,
+    /// A create the platform refused as taken: looked up once to tell ours from another.
+    taken: bool,
     /// Writes it still waits for (a value it takes is freed by another write).
     waiting: u32,
     /// Sent with the platform's flag to take a value another user holds.
@@ -639,8 +641,10 @@ impl SyncEngine {
             return;
         }
         let uncertain = self.states[i].uncertain;
-        if kind == ActionKind::Create && uncertain && self.wire.is_uniqueness_error(&resp) {
-            // Probably our own earlier create: check.
+        if kind == ActionKind::Create && self.wire.is_uniqueness_error(&resp) && !self.states[i].taken {
+            // Our own earlier create whose answer was lost, or a user the listing missed
+            // (pages shifted while they were read): look before deciding.
+            self.states[i].taken = true;
             return self.ready.push_back(Job::new(JobKind::Lookup(i)));
         }
         if kind == ActionKind::Delete && resp.status == 404 && uncertain {
@@ -658,9 +662,21 @@ impl SyncEngine {
             return self.retry_or_give_up(job, Some(resp.status), detail, now);
         }
         match self.wire.read_lookup(&resp) {
-            Lookup::Found(id) => {
+            Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
                 let note = self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
                 self.settle(i, State::Done, Some(id), None, None, note)
+            }
+            Lookup::Found(id) => {
+                // Not ours: the listing missed this user. Nothing is created twice; the next
+                // run sees the user and reconciles it.
+                let reason = "not created: a user with this key already exists (the listing missed it); the next run reconciles it";
+                self.settle(i, State::Skipped, Some(id), None, None, Some(reason.into()))
+            }
+            Lookup::Absent if self.states[i].taken && !self.states[i].uncertain => {
+                // Refused as taken, yet no user has the key: another unique value (the email)
+                // is held by someone else. Sending again would fail the same way.
+                let detail = "the platform says a unique value is already taken, but no user has this key: the email is likely held by another user".to_string();
+                self.settle(i, State::Failed, None, None, Some(detail), None)
             }
             Lookup::Absent => {
                 // Not there: the earlier create did not take effect. Send it again.
