@@ -206,3 +206,49 @@ fn an_expired_token_is_fetched_again() {
     assert_eq!(run.report.counts.done, 300);
     assert_eq!(run.report.counts.failed, 0);
 }
+
+#[test]
+fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_convergence() {
+    let (mut runs, mut faults, mut done, mut failed, mut retries, mut limited) = (0, 0, 0, 0, 0, 0);
+    for seed in 1..=100u64 {
+        let n = 120;
+        // Existing users: even keys; odd keys are new. Every third existing one is renamed,
+        // every fifth learner has left.
+        let existing: Vec<SimUser> = (0..n).filter(|i| i % 2 == 0).map(|i| user(i, "Old", true)).collect();
+        let mut sim = FoundrySim::new(existing, seed);
+        sim.limit = [200, 60, 30][(seed % 3) as usize];
+        sim.faults.retry_after = seed % 2 == 0;
+        sim.faults.error_5xx = 0.05;
+        sim.faults.drop_after_write = 0.1;
+        sim.faults.drop_before = 0.05;
+        sim.faults.malformed = 0.05;
+        let src = source((0..n).map(|i| (i, if i % 3 == 0 { "New".to_string() } else { "Old".to_string() }, i % 5 != 0)));
+        let retry = json!({"maxAttempts": 12, "maxRateLimited": 40, "baseMs": 200, "maxMs": 20_000});
+        let run = drive(FOUNDRY, config(json!({"seed": seed, "retry": retry})), &src, 15, |r, now| sim.handle(r, now));
+        let r = &run.report;
+        assert!(r.finished, "seed {seed}");
+        if r.error.is_none() {
+            let planned = r.outcomes.len() as u32;
+            assert_eq!(r.counts.done + r.counts.failed + r.counts.skipped, planned, "seed {seed}: every action terminal");
+        }
+        let mut keys: Vec<_> = sim.users.iter().map(|u| u.sso_id.clone()).collect();
+        keys.sort();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "seed {seed}: a user created twice");
+        runs += 1;
+        faults += sim.stats.faults;
+        done += r.counts.done;
+        failed += r.counts.failed;
+        retries += r.retries;
+        limited += r.rate_limited;
+        // Faults off: the next run finishes the job; the one after has nothing left to do.
+        sim.faults = Default::default();
+        let again = drive(FOUNDRY, config(json!({})), &src, 15, |r, now| sim.handle(r, now));
+        assert_eq!(again.report.counts.failed, 0, "seed {seed}");
+        let third = drive(FOUNDRY, config(json!({})), &src, 15, |r, now| sim.handle(r, now));
+        let p = third.report.plan.as_ref().unwrap();
+        assert_eq!((p.create, p.update, p.deactivate, p.reactivate), (0, 0, 0, 0), "seed {seed}: converged");
+    }
+    println!("fault injection: {runs} runs, {faults} faults injected, {done} actions done, {failed} failed, {retries} retries, {limited} 429s seen; every run converged");
+}

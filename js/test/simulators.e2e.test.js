@@ -61,18 +61,24 @@ test('Foundry under faults: every action terminal, no user created twice, and th
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     const s = sample(300, seed);
     const faults = { error5xx: 0.05, dropAfterWrite: 0.15, malformed: 0.1, burst429: { every: 40, length: 3 }, rate429: 0.02 };
-    const sim = await startFoundry({ users: s.users, rate: FAST, faults, seed });
+    const SECRET = `fault-run-secret-${seed}-7c2e`;
+    const sim = await startFoundry({ users: s.users, rate: FAST, faults, seed, clientSecret: SECRET });
     try {
-      const report = await sync(foundryOptions(sim, { seed }), { sources: [s.csv], timeoutMs: 2000 });
+      const events = [];
+      const options = foundryOptions(sim, { seed, credentials: { clientId: 'sim-client', clientSecret: SECRET } });
+      const report = await sync(options, { sources: [s.csv], timeoutMs: 2000, onEvent: (e) => events.push(e) });
+      // Every output of a faulty run, searched for the secret and for the token it bought.
+      const everything = JSON.stringify(report) + JSON.stringify(events);
+      assert.ok(!everything.includes(SECRET) && !everything.includes('sim-token-'), `seed ${seed}: a credential leaked`);
       const planned = report.plan ? report.outcomes.length : 0;
       assert.equal(report.counts.done + report.counts.failed + report.counts.skipped, planned, `seed ${seed}`);
       assertNoDuplicates(sim.users(), (u) => u.attributes.sso_id);
       assertNoDuplicates(sim.users(), (u) => u.attributes.email?.toLowerCase());
       sim.setFaults({});
-      const again = await sync(foundryOptions(sim), { sources: [s.csv] });
+      const again = await sync(options, { sources: [s.csv] });
       const p = again.plan;
       assert.equal(again.counts.failed, 0, `seed ${seed}: ${JSON.stringify(again.outcomes.filter((o) => o.state === 'failed'))}`);
-      const third = await sync(foundryOptions(sim), { sources: [s.csv] });
+      const third = await sync(options, { sources: [s.csv] });
       assert.deepEqual([third.plan.create, third.plan.update, third.plan.deactivate, third.plan.reactivate], [0, 0, 0, 0], `seed ${seed}`);
       runs.push({ seed, faults: sim.stats().faultsInjected, done: report.counts.done, failed: report.counts.failed, retries: report.retries, secondRunWrites: p.create + p.update + p.deactivate + p.reactivate });
     } finally {

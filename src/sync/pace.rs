@@ -9,14 +9,19 @@ use std::collections::VecDeque;
 ///
 /// When the platform answers 429 anyway (other clients share the budget, or the budget is
 /// smaller than configured), the window learns: the limit drops to 90% of the slots held at
-/// that moment, and climbs back by one per window without a 429, up to the configured limit.
+/// that moment, or to half when far fewer were held (others used the budget), never below a
+/// tenth of the configured limit; it climbs back per window without a 429: quickly (a
+/// twentieth of the configured limit) while below the level that met the 429, then one at a
+/// time past it.
 #[derive(Clone, Debug)]
 pub struct RateWindow {
     limit: u32,
     configured: u32,
     window_ms: u64,
-    /// When the limit may next grow by one.
+    /// When the limit may next grow.
     grow_at: u64,
+    /// The slots held when the last 429 came.
+    ceiling: u32,
     in_flight: u32,
     /// When each answered request's slot frees, oldest first.
     frees_at: VecDeque<u64>,
@@ -25,7 +30,7 @@ pub struct RateWindow {
 impl RateWindow {
     pub fn new(limit: u32, window_ms: u64) -> Self {
         let limit = limit.max(1);
-        RateWindow { limit, configured: limit, window_ms, grow_at: 0, in_flight: 0, frees_at: VecDeque::new() }
+        RateWindow { limit, configured: limit, window_ms, grow_at: 0, ceiling: limit, in_flight: 0, frees_at: VecDeque::new() }
     }
 
     fn expire(&mut self, now: u64) {
@@ -39,7 +44,8 @@ impl RateWindow {
     pub fn next_slot(&mut self, now: u64) -> Option<u64> {
         self.expire(now);
         if self.limit < self.configured && now >= self.grow_at {
-            self.limit += 1;
+            let step = if self.limit < self.ceiling * 9 / 10 { (self.configured / 20).max(1) } else { 1 };
+            self.limit = (self.limit + step).min(self.configured).min(self.limit.max(self.ceiling * 9 / 10) + 1);
             self.grow_at = now + self.window_ms;
         }
         if self.in_flight + (self.frees_at.len() as u32) < self.limit {
@@ -63,8 +69,18 @@ impl RateWindow {
 
     /// The platform answered 429: the real budget is below what this window allows.
     pub fn on_rate_limited(&mut self) {
+        let floor = (self.configured / 10).max(1);
         let held = self.held();
-        self.limit = (held * 9 / 10).clamp(1, self.limit);
+        let target = if held >= self.limit / 2 {
+            // Near our own limit: the platform's budget is about what we held.
+            self.ceiling = held.max(1);
+            held * 9 / 10
+        } else {
+            // Far below it: others (or a burst) used the budget. Halve, and climb back fast.
+            self.ceiling = self.limit;
+            self.limit / 2
+        };
+        self.limit = target.clamp(floor.min(self.limit), self.limit);
         // Climb back only after a whole window has passed at the lower limit.
         self.grow_at = u64::MAX;
         if let Some(&last) = self.frees_at.back() {
@@ -150,9 +166,18 @@ mod tests {
         assert_eq!(w.limit(), 45);
         assert_eq!(w.next_slot(0), Some(1001), "45 slots are held until the window passes");
         assert_eq!(w.next_slot(2001), Some(2001));
-        assert_eq!(w.limit(), 46);
+        assert_eq!(w.limit(), 46, "one at a time past the level that met the 429");
         assert_eq!(w.next_slot(2500), Some(2500));
         assert_eq!(w.limit(), 46, "one step per window");
+        // Stray 429s with little held never drop the limit below a tenth.
+        let mut w = RateWindow::new(100, 1000);
+        w.on_send();
+        w.on_answer(0);
+        w.on_rate_limited();
+        assert_eq!(w.limit(), 50, "halved when the 429 came with little held");
+        // Below the level that met it, the climb is quick: a twentieth (5) per window.
+        assert_eq!(w.next_slot(5000), Some(5000));
+        assert_eq!(w.limit(), 55);
     }
 
     #[test]
