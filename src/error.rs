@@ -28,6 +28,16 @@ pub enum Error {
     #[error("authentication failed: {0}")]
     AuthFailed(String),
 
+    /// A checkpoint cannot be read (not a learner-sync checkpoint, another format version,
+    /// damaged), or cannot be resumed as it is (a run resumed while listing with no source).
+    #[error("invalid checkpoint: {0}")]
+    InvalidCheckpoint(String),
+
+    /// A checkpoint was made for another run: other plan options or another platform
+    /// address, mode or paging. Start a new run (a full sync lists the platform afresh).
+    #[error("the checkpoint belongs to another run: {0}")]
+    CheckpointMismatch(String),
+
     /// A source page has no column for a field the mapping (or matching) requires.
     #[error("{label}: no column {column:?} for field {field}")]
     MissingColumn { label: String, field: String, column: String },
@@ -43,13 +53,15 @@ impl Error {
             Error::MissingColumn { .. } => "MISSING_COLUMN",
             Error::AuthFailed(_) => "AUTH_FAILED",
             Error::TooLarge { .. } => "TOO_LARGE",
+            Error::InvalidCheckpoint(_) => "INVALID_CHECKPOINT",
+            Error::CheckpointMismatch(_) => "CHECKPOINT_MISMATCH",
         }
     }
 
     /// The page label the error is about, if any.
     pub fn label(&self) -> Option<&str> {
         match self {
-            Error::InvalidOptions(_) | Error::AuthFailed(_) => None,
+            Error::InvalidOptions(_) | Error::AuthFailed(_) | Error::InvalidCheckpoint(_) | Error::CheckpointMismatch(_) => None,
             Error::MalformedPage { label, .. }
             | Error::TooLarge { label, .. }
             | Error::MalformedSource { label, .. }

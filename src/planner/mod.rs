@@ -279,6 +279,60 @@ impl Planner {
             .collect()
     }
 
+    /// Source pages read.
+    pub fn source_pages(&self) -> u32 {
+        self.source_pages
+    }
+
+    /// The platform users read so far (the last copy of each ID) as a normalised JSON array,
+    /// which [`add_target`](Self::add_target) reads back as [`TargetFormat::Normalised`]: how
+    /// a checkpoint keeps a listing that spans invocations.
+    pub fn users_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Saved<'a> {
+            id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sso_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            employee_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            student_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            email: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            first_name: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            last_name: Option<&'a str>,
+            active: bool,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            admin: bool,
+            managed: bool,
+        }
+        let superseded = self.superseded();
+        let a = &self.arena;
+        let live = self.users.iter().zip(superseded).filter(|(_, gone)| !gone).map(|(u, _)| {
+            let f = |field: crate::model::Field| a.opt(u.fields.get(field));
+            use crate::model::Field::*;
+            Saved {
+                id: a.get(u.id),
+                sso_id: f(SsoId),
+                employee_id: f(EmployeeId),
+                student_id: f(StudentId),
+                email: f(Email),
+                first_name: f(FirstName),
+                last_name: f(LastName),
+                active: u.active,
+                admin: u.admin,
+                managed: u.managed,
+            }
+        });
+        let mut out = Vec::with_capacity(self.users.len() * 96);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        serde::Serializer::collect_seq(&mut ser, live).expect("users serialise");
+        out
+    }
+
     /// Bytes held for records (text and record arrays), for memory reporting.
     pub fn memory_bytes(&self) -> usize {
         self.arena.bytes()

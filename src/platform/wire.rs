@@ -13,7 +13,7 @@ use crate::sync::http::{Request, Response};
 
 /// Where a listing is: `pass` for platforms listed in more than one pass (Foundry lists
 /// inactive users separately), `position` is the page number, offset or start index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     pub pass: u8,
     pub position: u64,
@@ -35,6 +35,8 @@ pub enum Auth {
     OAuthClient,
     /// A fixed `Authorization` header value (HTTP Basic, or a SCIM bearer token).
     Fixed(String),
+    /// The host signs requests itself (`hostAuth`).
+    Host,
 }
 
 /// What every platform's wire format is given.

@@ -119,16 +119,35 @@ impl Default for FoundryConfig {
     }
 }
 
-/// Everything about a sync run but the plan options.
-#[derive(Clone, Debug, Deserialize)]
+/// How much one invocation may do before it stops and hands back a checkpoint (a Worker's
+/// subrequest and time limits). Requests in flight when the budget runs out are answered first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Budget {
+    /// Requests this invocation may send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
+    /// Milliseconds from the invocation's start after which no request is sent, and no wait
+    /// (a 429 pause, the rate window) is begun that would end past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<u64>,
+}
+
+/// Everything about a sync run but the plan options. Serialises without its credentials
+/// (checkpoints carry the rest).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncConfig {
     /// The platform's API root, e.g. `https://api.fifoundry.net` or a SCIM base ending `/v2`.
     pub base_url: String,
     #[serde(default)]
     pub mode: Mode,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub credentials: Credentials,
+    /// The host signs every request itself (a low-code platform's connection): no
+    /// `Authorization` header is added, no token fetched, and no credentials are needed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_auth: bool,
     /// The request budget; the platform's default when absent.
     #[serde(default)]
     pub rate: Option<RateConfig>,
@@ -152,6 +171,14 @@ pub struct SyncConfig {
     /// (`autoClearEmail`). Off by default: the other user loses their email.
     #[serde(default)]
     pub auto_clear_email: bool,
+    /// Stop at this budget and hand back a checkpoint (see `SyncEngine::checkpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    /// Durable checkpoints: before sending writes, claim the next this-many and wait for the
+    /// host to save a checkpoint (`SyncEngine::wants_checkpoint`). A run killed before its
+    /// next checkpoint is resumed from that one without creating anyone twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_batch: Option<u32>,
 }
 
 fn default_concurrency() -> u32 {
@@ -178,6 +205,12 @@ impl SyncConfig {
         }
         if self.retry.max_attempts == 0 {
             return bad("retry.maxAttempts must be at least 1".into());
+        }
+        if self.claim_batch == Some(0) {
+            return bad("claimBatch must be at least 1".into());
+        }
+        if self.host_auth {
+            return Ok(());
         }
         let c = &self.credentials;
         let missing = match platform {

@@ -32,7 +32,7 @@ pub mod pace;
 mod pinned;
 pub mod report;
 
-pub use config::{Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
+pub use config::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
 pub use engine::{Event, Phase, SyncEngine};
 pub use http::{Method, Request, RequestId, Response, TransportError};
 pub use report::{Outcome, Report, State};

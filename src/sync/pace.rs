@@ -13,12 +13,14 @@ use std::collections::VecDeque;
 /// tenth of the configured limit; it climbs back per window without a 429: quickly (a
 /// twentieth of the configured limit) while below the level that met the 429, then one at a
 /// time past it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RateWindow {
     limit: u32,
     configured: u32,
     window_ms: u64,
-    /// When the limit may next grow.
+    /// When the limit may next grow (`u64::MAX`, saved as null: not until a window passes).
+    #[serde(with = "never_as_null")]
     grow_at: u64,
     /// The slots held when the last 429 came.
     ceiling: u32,
@@ -99,10 +101,14 @@ impl RateWindow {
 }
 
 /// Exponential backoff with jitter, from a seeded generator so runs are reproducible.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Backoff {
     pub base_ms: u64,
     pub max_ms: u64,
+    /// The generator's state, saved as hex text: checkpoints pass through JavaScript, whose
+    /// numbers lose integers past 2^53.
+    #[serde(with = "hex")]
     state: u64,
 }
 
@@ -127,6 +133,37 @@ impl Backoff {
         let full = self.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.max_ms);
         let half = full / 2;
         half + if full > half { self.next_u64() % (full - half + 1) } else { 0 }
+    }
+}
+
+/// `u64::MAX` as JSON null, so a checkpoint survives a JavaScript round trip.
+mod never_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        if *v == u64::MAX {
+            s.serialize_none()
+        } else {
+            s.serialize_u64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.unwrap_or(u64::MAX))
+    }
+}
+
+/// A `u64` as 16 hex digits.
+mod hex {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:016x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        u64::from_str_radix(&text, 16).map_err(D::Error::custom)
     }
 }
 

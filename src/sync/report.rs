@@ -81,6 +81,12 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether every action reached a terminal state (false while running or after a stop).
     pub finished: bool,
+    /// This invocation stopped at its budget; resume from the checkpoint to go on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+    /// Invocations the run took so far (resumed runs: more than one).
+    #[serde(default)]
+    pub invocations: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
     /// The mass-change guard held the plan: no write was sent.

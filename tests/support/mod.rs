@@ -40,7 +40,7 @@ pub fn drive_engine(
     mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> Run {
     let mut now = 0u64;
-    sync.start(now);
+    sync.start(now).unwrap();
     let mut pending: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
     let mut answers: std::collections::HashMap<u64, Result<Response, TransportError>> = Default::default();
     let mut events = 0;

@@ -21,8 +21,13 @@ use crate::platform::wire::{Auth, Cursor, Lookup, Wire, WireContext};
 use crate::platform::TargetFormat;
 use crate::source::SourceFormat;
 
+mod checkpoint;
+mod jobs;
+
+use jobs::{ActionState, Delayed, Job, JobKind, Token};
+
 /// Where a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
     /// Taking source pages; nothing sent yet.
@@ -41,80 +46,6 @@ pub enum Event {
     Phase { phase: Phase },
     /// `done` of `total` (total unknown while listing: users read so far).
     Progress { phase: Phase, done: u32, total: Option<u32> },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum JobKind {
-    Token,
-    List(Cursor),
-    Write(usize),
-    Lookup(usize),
-    /// Moves action `i`'s unique value out of the way first (a swap).
-    Park(usize),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Job {
-    kind: JobKind,
-    /// Attempts of this job that failed with a 5xx or a transport error.
-    failures: u32,
-    rate_limited: u32,
-    auth_retries: u32,
-}
-
-impl Job {
-    fn new(kind: JobKind) -> Self {
-        Job { kind, failures: 0, rate_limited: 0, auth_retries: 0 }
-    }
-}
-
-struct Delayed {
-    at: u64,
-    seq: u64,
-    job: Job,
-}
-
-impl PartialEq for Delayed {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Delayed {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
-    }
-}
-
-struct Token {
-    value: String,
-    expires_at: u64,
-    generation: u64,
-}
-
-/// Per planned action.
-#[derive(Default)]
-struct ActionState {
-    outcome: Option<Outcome>,
-    /// Requests sent for it.
-    attempts: u32,
-    /// Creates sent whose answer never came: a lookup must settle them before any resend.
-    uncertain: bool,
-    /// Its write is queued (counted in the progress total).
-    queued: bool,
-    /// A create the platform refused as taken: looked up once to tell ours from another.
-    taken: bool,
-    /// Writes it still waits for (a value it takes is freed by another write).
-    waiting: u32,
-    /// Sent with the platform's flag to take a value another user holds.
-    auto_clear: bool,
-    /// How its order was arranged, for the report.
-    note: Option<String>,
 }
 
 /// A sync run as a state machine: feed it source pages, then poll it for requests to send,
@@ -162,6 +93,18 @@ pub struct SyncEngine {
     started_at: Option<u64>,
     finished_at: Option<u64>,
     error: Option<RunError>,
+    /// This invocation has started (`start`); a resumed engine takes source pages until then.
+    running: bool,
+    /// Invocations so far, this one included.
+    invocations: u32,
+    /// This invocation's budget: the request count and the time at which it stops.
+    stop_at_requests: Option<u32>,
+    deadline: Option<u64>,
+    /// The budget ran out: no new request, answers awaited; then suspended.
+    stopping: bool,
+    suspended: bool,
+    /// Writes were claimed: the host must save a checkpoint before they go.
+    checkpoint_due: bool,
 }
 
 impl SyncEngine {
@@ -183,7 +126,7 @@ impl SyncEngine {
             Platform::Learnifier => Box::new(LearnifierWire { ctx }),
             Platform::Scim => Box::new(ScimWire { ctx }),
         };
-        let auth = wire.auth(&config.credentials);
+        let auth = if config.host_auth { Auth::Host } else { wire.auth(&config.credentials) };
         let rate = config.rate_for(platform).map(|r| RateWindow::new(r.effective_limit(), r.window_ms));
         let backoff = Backoff::new(config.retry.base_ms, config.retry.max_ms, config.seed);
         Ok(SyncEngine {
@@ -226,6 +169,13 @@ impl SyncEngine {
             started_at: None,
             finished_at: None,
             error: None,
+            running: false,
+            invocations: 0,
+            stop_at_requests: None,
+            deadline: None,
+            stopping: false,
+            suspended: false,
+            checkpoint_due: false,
             config,
         })
     }
@@ -248,16 +198,38 @@ impl SyncEngine {
 
     /// Adds a page of the system of record (before [`start`](Self::start)).
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
-        match (&mut self.planner, self.phase) {
-            (Some(p), Phase::Reading) => p.add_source(bytes, format, label),
+        match (&mut self.planner, self.running) {
+            (Some(p), false) => p.add_source(bytes, format, label),
             _ => Err(Error::InvalidOptions("source pages must be added before the sync starts".into())),
         }
     }
 
-    /// Starts the run: a full sync starts listing the platform; a delta sync plans at once.
-    pub fn start(&mut self, now: u64) {
+    /// Whether the run still needs the source pages: before it plans (a new run, or one
+    /// resumed while listing, whose checkpoint keeps the platform's users but not the source).
+    pub fn needs_source(&self) -> bool {
+        self.planner.is_some() && !self.running
+    }
+
+    /// Starts the run, or this invocation of a resumed one: a full sync starts listing the
+    /// platform; a delta sync plans at once. Refused for a run resumed while listing that was
+    /// given no source pages (it would plan against an empty source).
+    pub fn start(&mut self, now: u64) -> Result<(), Error> {
+        if self.running {
+            return Ok(());
+        }
+        if self.phase == Phase::Listing && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
+            return Err(Error::InvalidCheckpoint(
+                "the run was resumed while listing the platform: add the source pages again before starting".into(),
+            ));
+        }
+        self.running = true;
+        self.invocations += 1;
+        let budget = self.config.budget.unwrap_or_default();
+        self.stop_at_requests = budget.requests.map(|n| self.requests.saturating_add(n));
+        self.deadline = budget.ms.map(|ms| now.saturating_add(ms));
         if self.phase != Phase::Reading {
-            return;
+            self.events.push_back(Event::Phase { phase: self.phase });
+            return Ok(());
         }
         self.started_at = Some(now);
         match self.config.mode {
@@ -271,6 +243,7 @@ impl SyncEngine {
                 self.apply(plan, now);
             }
         }
+        Ok(())
     }
 
     /// The plan, once made (after listing in a full sync).
@@ -326,7 +299,14 @@ impl SyncEngine {
     /// The next request to send now, if one may go: within the concurrency cap, the rate
     /// window, any 429 pause, and after a token where one is needed.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
-        if self.phase == Phase::Done || self.phase == Phase::Reading || now < self.paused_until {
+        if !self.running || self.suspended || self.checkpoint_due || matches!(self.phase, Phase::Done | Phase::Reading) {
+            return None;
+        }
+        if self.budget_spent(now) {
+            self.stopping = true;
+            self.check_suspend();
+        }
+        if self.stopping || now < self.paused_until {
             return None;
         }
         while self.delayed.peek().is_some_and(|d| d.0.at <= now) {
@@ -349,6 +329,13 @@ impl SyncEngine {
         };
         if let Some(rate) = &mut self.rate {
             if rate.next_slot(now) != Some(now) {
+                return None;
+            }
+        }
+        if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
+            if self.config.claim_batch.is_some() && !self.states[i].claimed {
+                // Durable runs: no write goes before a saved checkpoint says it may have.
+                self.claim_writes();
                 return None;
             }
         }
@@ -378,6 +365,7 @@ impl SyncEngine {
                 req.headers.push(("authorization".into(), format!("Bearer {}", t.value)));
             }
             (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
+            (Auth::Host, _) => {}
         }
         if let JobKind::Write(i) | JobKind::Lookup(i) | JobKind::Park(i) = job.kind {
             self.states[i].attempts += 1;
@@ -397,7 +385,10 @@ impl SyncEngine {
     /// arrives first: `now` when a request could go at once, `None` when only answers to
     /// requests in flight can move the run on (or it is finished).
     pub fn poll_timeout(&mut self, now: u64) -> Option<u64> {
-        if matches!(self.phase, Phase::Done | Phase::Reading) {
+        if self.checkpoint_due {
+            return Some(now);
+        }
+        if !self.running || self.suspended || self.stopping || matches!(self.phase, Phase::Done | Phase::Reading) {
             return None;
         }
         let next_delayed = self.delayed.peek().map(|d| d.0.at);
@@ -417,12 +408,80 @@ impl SyncEngine {
                 wake = Some(wake.map_or(s, |w| w.min(s)));
             }
         }
-        wake.map(|w| w.max(self.paused_until).max(now))
+        let wake = wake.map(|w| w.max(self.paused_until).max(now));
+        if let (Some(w), Some(deadline)) = (wake, self.deadline) {
+            if w >= deadline && w > now {
+                // The wait would outlast this invocation: stop here and resume later.
+                self.stopping = true;
+                self.check_suspend();
+                return None;
+            }
+        }
+        wake
+    }
+
+    /// Whether this invocation's budget is used up.
+    fn budget_spent(&self, now: u64) -> bool {
+        self.stop_at_requests.is_some_and(|n| self.requests >= n) || self.deadline.is_some_and(|d| now >= d)
+    }
+
+    /// Stopping, and every answer in: the invocation is over (see [`checkpoint`](Self::checkpoint)).
+    fn check_suspend(&mut self) {
+        if self.stopping && self.in_flight.is_empty() && self.phase != Phase::Done && !self.suspended {
+            self.suspended = true;
+            // Every write sent was answered: claims of writes not sent are let go, so the run
+            // resumed from this checkpoint sends them plainly.
+            for s in &mut self.states {
+                s.claimed = false;
+            }
+        }
+    }
+
+    /// Whether this invocation stopped at its budget before the run finished: save
+    /// [`checkpoint`](Self::checkpoint) and resume from it later.
+    pub fn is_suspended(&self) -> bool {
+        self.suspended
+    }
+
+    /// Whether writes were claimed and the host must save [`checkpoint`](Self::checkpoint)
+    /// (and then call [`checkpoint_saved`](Self::checkpoint_saved)) before they are sent.
+    pub fn wants_checkpoint(&self) -> bool {
+        self.checkpoint_due
+    }
+
+    /// The host saved the checkpoint it was asked for: the claimed writes may go.
+    pub fn checkpoint_saved(&mut self) {
+        self.checkpoint_due = false;
+    }
+
+    /// Claims the next writes in the queue (up to `claim_batch`, and no more than the request
+    /// budget has left), so that a checkpoint records them as possibly sent.
+    fn claim_writes(&mut self) {
+        let mut room = self.config.claim_batch.unwrap_or(1).max(1);
+        if let Some(end) = self.stop_at_requests {
+            room = room.min(end.saturating_sub(self.requests).max(1));
+        }
+        for job in &self.ready {
+            if room == 0 {
+                break;
+            }
+            if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
+                if !self.states[i].claimed {
+                    self.states[i].claimed = true;
+                    room -= 1;
+                }
+            }
+        }
+        self.checkpoint_due = true;
     }
 
     /// Hands back the answer to request `id`, or why none came, at time `now`.
     pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
         let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
+        if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
+            // Answered (or known lost): what happened is now recorded, or looked up.
+            self.states[i].claimed = false;
+        }
         if let Some(rate) = &mut self.rate {
             rate.on_answer(now);
         }
@@ -559,6 +618,7 @@ impl SyncEngine {
         if self.phase == Phase::Applying && self.writes_settled == self.writes_total && self.in_flight.is_empty() {
             self.finish(now);
         }
+        self.check_suspend();
     }
 
     fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
@@ -855,6 +915,8 @@ impl SyncEngine {
             mode: self.config.mode,
             dry_run: self.config.dry_run,
             finished: self.phase == Phase::Done,
+            suspended: self.suspended,
+            invocations: self.invocations,
             error: self.error.clone(),
             held: self.held.clone(),
             withheld: self.withheld.clone(),

@@ -1,0 +1,508 @@
+//! Checkpoints: a run saved as compact, versioned JSON between invocations, and resumed.
+//!
+//! ```text
+//! invocation 1: SyncEngine::new(options, config{budget}) -> add_source.. -> start(now) -> ..
+//!               -> is_suspended() -> checkpoint(now)          (the host stores it: KV, a file)
+//! invocation 2: SyncEngine::resume(checkpoint, overrides{credentials, budget}, Some(&options))
+//!               -> add_source.. if needs_source() -> abandon_in_flight(now) -> start(now) -> ..
+//! ```
+//!
+//! A checkpoint holds where the listing is and the users read so far (in the normalised
+//! form, so the planner reads them back), or the plan and every action's state, the job
+//! queues, the rate window, the backoff generator and the counters. It never holds a
+//! credential or an access token: the resumed run is given credentials and fetches a token.
+//!
+//! **Durable runs** (`claimBatch`): before the first of a batch of writes is sent, the engine
+//! marks the batch claimed and asks for a checkpoint ([`SyncEngine::wants_checkpoint`]). A run
+//! killed before its next checkpoint is resumed from that one: its claimed writes may have been
+//! sent, so a claimed create is looked up by key before it is sent again (nobody is created
+//! twice), a claimed delete that meets 404 is done, and updates are sent again (they are
+//! idempotent). Requests that were in flight when the checkpoint was taken are handed back as
+//! lost by [`SyncEngine::abandon_in_flight`], with the same effect.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::jobs::{is_zero, ActionState, Job, JobKind};
+use super::{Phase, SyncEngine};
+use crate::error::Error;
+use crate::options::PlanOptions;
+use crate::planner::{Action, ActionKind, Held, Plan, Summary, Withheld};
+use crate::platform::TargetFormat;
+use crate::sync::config::SyncConfig;
+use crate::sync::http::{RequestId, TransportError};
+use crate::sync::pace::{Backoff, RateWindow};
+use crate::sync::report::{Outcome, RunError, State};
+
+/// The version of the checkpoint format; a checkpoint of another version is refused.
+pub const CHECKPOINT_FORMAT: u32 = 1;
+
+/// Settings a resumed run may change (the rest must match the checkpoint's).
+const MAY_CHANGE: [&str; 7] = ["credentials", "hostAuth", "budget", "claimBatch", "concurrency", "rate", "retry"];
+
+/// What the platform listing has read so far.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedListing {
+    /// The platform users read so far, as a normalised JSON array.
+    users: Box<RawValue>,
+    /// A plan made earlier, to apply once the listing is complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pinned: Option<Plan<'static>>,
+}
+
+/// The plan being applied.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedPlan {
+    actions: Vec<Action<'static>>,
+    summary: Summary,
+    fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held: Option<Held>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    withheld: Option<Withheld>,
+    /// Per action, in order.
+    states: Vec<SavedAction>,
+    /// Temporary values that break swap cycles: `[action, the parking update]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    parks: Vec<(usize, Action<'static>)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    park_dependents: Vec<(usize, Vec<usize>)>,
+}
+
+/// An action's state; the outcome without what the action itself says.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<State>,
+    /// The user acted on, where it differs from the action's (a created user's new ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    attempts: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    uncertain: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    queued: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    taken: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    waiting: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    auto_clear: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    claimed: bool,
+    /// Actions that wait for this one's write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dependents: Vec<usize>,
+}
+
+/// Figures carried across invocations.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedCounters {
+    writes_total: u32,
+    writes_settled: u32,
+    requests: u32,
+    retries: u32,
+    rate_limited: u32,
+    pages_read: u32,
+    users_read: u32,
+    invocations: u32,
+    token_failures: u32,
+    token_not_before: u64,
+    paused_until: u64,
+    next_id: RequestId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    finished_at: Option<u64>,
+}
+
+/// A saved run.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Saved {
+    /// The format version; its name says what the document is.
+    learner_sync_checkpoint: u32,
+    options: PlanOptions,
+    /// The sync settings, without credentials.
+    config: Value,
+    phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    listing: Option<SavedListing>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plan: Option<SavedPlan>,
+    ready: Vec<Job>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    delayed: Vec<(u64, Job)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    in_flight: Vec<(RequestId, Job)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate: Option<RateWindow>,
+    backoff: Backoff,
+    counters: SavedCounters,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<RunError>,
+}
+
+impl SyncEngine {
+    /// The run as checkpoint JSON, to store and [`resume`](Self::resume) from. Take it when
+    /// [`is_suspended`](Self::is_suspended) or [`wants_checkpoint`](Self::wants_checkpoint)
+    /// says so, or between any two calls (requests in flight are saved as in flight).
+    pub fn checkpoint(&self) -> Vec<u8> {
+        let listing = match (&self.planner, self.phase) {
+            (Some(planner), Phase::Reading | Phase::Listing) => {
+                let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
+                Some(SavedListing { users: RawValue::from_string(users).expect("users are JSON"), pinned: self.pinned.clone() })
+            }
+            _ => None,
+        };
+        let plan = self.plan_summary.as_ref().map(|summary| SavedPlan {
+            actions: self.actions.clone(),
+            summary: summary.clone(),
+            fingerprint: self.fingerprint.clone(),
+            held: self.held.clone(),
+            withheld: self.withheld.clone(),
+            states: self.states.iter().zip(&self.actions).zip(&self.dependents).map(|((s, a), d)| save_action(s, a, d)).collect(),
+            parks: sorted(self.parks.iter().map(|(i, a)| (*i, a.clone()))),
+            park_dependents: sorted(self.park_dependents.iter().map(|(i, d)| (*i, d.clone()))),
+        });
+        let mut delayed: Vec<(u64, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
+        delayed.sort_by_key(|d| (d.0, d.1));
+        let saved = Saved {
+            learner_sync_checkpoint: CHECKPOINT_FORMAT,
+            options: self.plan_options.clone(),
+            config: serde_json::to_value(&self.config).expect("settings serialise"),
+            phase: self.phase,
+            listing,
+            plan,
+            ready: self.ready.iter().copied().collect(),
+            delayed: delayed.into_iter().map(|(at, _, job)| (at, job)).collect(),
+            in_flight: sorted(self.in_flight.iter().map(|(id, (job, _))| (*id, *job))),
+            rate: self.rate.clone(),
+            backoff: self.backoff.clone(),
+            counters: SavedCounters {
+                writes_total: self.writes_total,
+                writes_settled: self.writes_settled,
+                requests: self.requests,
+                retries: self.retries,
+                rate_limited: self.rate_limited,
+                pages_read: self.pages_read,
+                users_read: self.users_read,
+                invocations: self.invocations,
+                token_failures: self.token_failures,
+                token_not_before: self.token_not_before,
+                paused_until: self.paused_until,
+                next_id: self.next_id,
+                started_at: self.started_at,
+                finished_at: self.finished_at,
+            },
+            error: self.error.clone(),
+        };
+        serde_json::to_vec(&saved).expect("a checkpoint serialises")
+    }
+
+    /// A run carried on from a checkpoint. `overrides` is a JSON object of sync settings for
+    /// this invocation: `credentials` (never saved), `budget`, `claimBatch`, `concurrency`,
+    /// `rate`, `retry`, `hostAuth`; any other setting it gives (`baseUrl`, `mode`…) must equal
+    /// the checkpoint's. With `options`, the plan options must equal the checkpoint's too.
+    /// Requests the checkpoint has in flight stay in flight: hand back their answers, or call
+    /// [`abandon_in_flight`](Self::abandon_in_flight) when they will never come.
+    pub fn resume(checkpoint: &[u8], overrides: &Value, options: Option<&PlanOptions>) -> Result<SyncEngine, Error> {
+        let bad = |m: String| Error::InvalidCheckpoint(m);
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            learner_sync_checkpoint: Option<Value>,
+        }
+        let head: Head = serde_json::from_slice(checkpoint).map_err(|e| bad(format!("not JSON: {e}")))?;
+        match head.learner_sync_checkpoint.as_ref().and_then(Value::as_u64) {
+            Some(v) if v == CHECKPOINT_FORMAT as u64 => {}
+            Some(v) => return Err(bad(format!("format {v}; this version of learner-sync reads format {CHECKPOINT_FORMAT}"))),
+            None => return Err(bad("not a learner-sync checkpoint (no learnerSyncCheckpoint format number)".into())),
+        }
+        let saved: Saved = serde_json::from_slice(checkpoint).map_err(|e| bad(e.to_string()))?;
+        if let Some(given) = options {
+            if *given != saved.options {
+                return Err(Error::CheckpointMismatch("the plan options differ from the ones the run was started with".into()));
+            }
+        }
+        let config = merge_config(&saved.config, overrides)?;
+        let mut engine = SyncEngine::new(saved.options, config)?;
+        engine.restore(saved.phase, saved.listing, saved.plan)?;
+        engine.ready = saved.ready.into_iter().collect();
+        for (at, job) in saved.delayed {
+            engine.later(job, at);
+        }
+        engine.in_flight = saved.in_flight.into_iter().map(|(id, job)| (id, (job, 0))).collect();
+        if let Some(rate) = saved.rate {
+            engine.rate = Some(rate);
+        }
+        engine.backoff = saved.backoff;
+        let c = saved.counters;
+        engine.writes_total = c.writes_total;
+        engine.writes_settled = c.writes_settled;
+        engine.requests = c.requests;
+        engine.retries = c.retries;
+        engine.rate_limited = c.rate_limited;
+        engine.pages_read = c.pages_read;
+        engine.users_read = c.users_read;
+        engine.invocations = c.invocations;
+        engine.token_failures = c.token_failures;
+        engine.token_not_before = c.token_not_before;
+        engine.paused_until = c.paused_until;
+        engine.next_id = c.next_id.max(1);
+        engine.started_at = c.started_at;
+        engine.finished_at = c.finished_at;
+        engine.error = saved.error;
+        engine.check_jobs()?;
+        engine.settle_claims();
+        Ok(engine)
+    }
+
+    /// Hands back every request in flight as lost: the run that sent them stopped before their
+    /// answers came (a Worker invocation killed after its last checkpoint). A create among them
+    /// is looked up before it is sent again.
+    pub fn abandon_in_flight(&mut self, now: u64) {
+        let mut ids: Vec<RequestId> = self.in_flight.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.handle_response(id, now, Err(TransportError::Network("no answer: the run that sent it stopped".into())));
+        }
+    }
+
+    fn restore(&mut self, phase: Phase, listing: Option<SavedListing>, plan: Option<SavedPlan>) -> Result<(), Error> {
+        let bad = |m: &str| Error::InvalidCheckpoint(m.into());
+        self.phase = phase;
+        match phase {
+            Phase::Reading => {}
+            Phase::Listing => {
+                let listing = listing.ok_or_else(|| bad("listing, but no users were saved"))?;
+                let planner = self.planner.as_mut().expect("a new engine has a planner");
+                planner.add_target(listing.users.get().as_bytes(), TargetFormat::Normalised, "users read before the checkpoint")?;
+                self.pinned = listing.pinned;
+            }
+            Phase::Applying | Phase::Done => {
+                self.planner = None;
+                let Some(plan) = plan else {
+                    // A run that stopped before it planned (credentials refused).
+                    return if phase == Phase::Done { Ok(()) } else { Err(bad("applying, but no plan was saved")) };
+                };
+                if plan.states.len() != plan.actions.len() {
+                    return Err(bad("the action states do not match the plan's actions"));
+                }
+                let n = plan.actions.len();
+                let in_range = |i: &usize| *i < n;
+                if !plan.parks.iter().all(|(i, _)| in_range(i))
+                    || !plan.park_dependents.iter().all(|(i, d)| in_range(i) && d.iter().all(in_range))
+                    || !plan.states.iter().all(|s| s.dependents.iter().all(in_range))
+                {
+                    return Err(bad("an action index is out of range"));
+                }
+                self.plan_summary = Some(plan.summary);
+                self.fingerprint = plan.fingerprint;
+                self.held = plan.held;
+                self.withheld = plan.withheld;
+                self.dependents = Vec::with_capacity(n);
+                self.states = Vec::with_capacity(n);
+                for (s, a) in plan.states.into_iter().zip(&plan.actions) {
+                    let (state, dependents) = restore_action(s, a);
+                    self.states.push(state);
+                    self.dependents.push(dependents);
+                }
+                self.actions = plan.actions;
+                self.parks = plan.parks.into_iter().collect();
+                self.park_dependents = plan.park_dependents.into_iter().collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses job queues that name actions the plan does not have.
+    fn check_jobs(&self) -> Result<(), Error> {
+        let n = self.actions.len();
+        let ok = |job: &Job| match job.kind {
+            JobKind::Token => true,
+            JobKind::List(_) => self.phase == Phase::Listing,
+            JobKind::Write(i) | JobKind::Lookup(i) => i < n,
+            JobKind::Park(i) => self.parks.contains_key(&i),
+        };
+        let all = self.ready.iter().chain(self.delayed.iter().map(|d| &d.0.job)).chain(self.in_flight.values().map(|(j, _)| j));
+        for job in all {
+            if !ok(job) {
+                return Err(Error::InvalidCheckpoint(format!("a queued request ({:?}) names nothing in the run", job.kind)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Claimed writes not in flight may have been sent by the run that saved the checkpoint:
+    /// a create is looked up before it is sent again; a delete that meets 404 is done.
+    fn settle_claims(&mut self) {
+        let in_flight: Vec<usize> = self
+            .in_flight
+            .values()
+            .filter_map(|(j, _)| match j.kind {
+                JobKind::Write(i) | JobKind::Park(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        for i in 0..self.states.len() {
+            let s = &mut self.states[i];
+            if !s.claimed || s.outcome.is_some() || in_flight.contains(&i) {
+                continue;
+            }
+            s.claimed = false;
+            match self.actions[i].action {
+                ActionKind::Create => {
+                    s.uncertain = true;
+                    for job in self.ready.iter_mut() {
+                        if job.kind == JobKind::Write(i) {
+                            job.kind = JobKind::Lookup(i);
+                        }
+                    }
+                    let delayed = std::mem::take(&mut self.delayed).into_vec();
+                    for mut d in delayed {
+                        if d.0.job.kind == JobKind::Write(i) {
+                            d.0.job.kind = JobKind::Lookup(i);
+                        }
+                        self.delayed.push(d);
+                    }
+                }
+                ActionKind::Delete => s.uncertain = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Pairs in the order of their first element (hash maps iterate in no fixed order, and a
+/// checkpoint of the same run should be the same bytes).
+fn sorted<K: Ord + Copy, T>(items: impl Iterator<Item = (K, T)>) -> Vec<(K, T)> {
+    let mut v: Vec<(K, T)> = items.collect();
+    v.sort_by_key(|p| p.0);
+    v
+}
+
+fn save_action(s: &ActionState, a: &Action, dependents: &[usize]) -> SavedAction {
+    let o = s.outcome.as_ref();
+    SavedAction {
+        state: o.map(|o| o.state),
+        platform_id: o.and_then(|o| o.platform_id.clone()).filter(|id| Some(id.as_str()) != a.platform_id.as_deref()),
+        status: o.and_then(|o| o.status),
+        error: o.and_then(|o| o.error.clone()),
+        reason: o.and_then(|o| o.reason.clone()),
+        attempts: s.attempts,
+        uncertain: s.uncertain,
+        queued: s.queued,
+        taken: s.taken,
+        waiting: s.waiting,
+        auto_clear: s.auto_clear,
+        note: s.note.clone(),
+        claimed: s.claimed,
+        dependents: dependents.to_vec(),
+    }
+}
+
+fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
+    let outcome = s.state.map(|state| Outcome {
+        action: a.action,
+        key: a.key.as_deref().map(str::to_string),
+        platform_id: s.platform_id.or_else(|| a.platform_id.as_deref().map(str::to_string)),
+        source: a.source.as_deref().map(str::to_string),
+        row: a.row,
+        state,
+        status: s.status,
+        error: s.error,
+        reason: s.reason,
+        attempts: s.attempts,
+    });
+    let state = ActionState {
+        outcome,
+        attempts: s.attempts,
+        uncertain: s.uncertain,
+        queued: s.queued,
+        taken: s.taken,
+        waiting: s.waiting,
+        auto_clear: s.auto_clear,
+        note: s.note,
+        claimed: s.claimed,
+    };
+    (state, s.dependents)
+}
+
+/// The saved settings with this invocation's overrides; a setting that is not allowed to
+/// change must not.
+fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
+    let mut merged: Map<String, Value> = saved.as_object().cloned().ok_or_else(|| Error::InvalidCheckpoint("config is not an object".into()))?;
+    let overrides = match overrides {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        _ => return Err(Error::InvalidOptions("the settings for a resumed run must be an object".into())),
+    };
+    for (key, value) in overrides {
+        if value.is_null() {
+            continue;
+        }
+        if !MAY_CHANGE.contains(&key.as_str()) {
+            // Compare through the settings type, so defaults written out or left out agree.
+            let mut one = merged.clone();
+            one.insert(key.clone(), value.clone());
+            let (a, b) = (parse(&Value::Object(merged.clone()))?, parse(&Value::Object(one))?);
+            if serde_json::to_value(&a).ok() != serde_json::to_value(&b).ok() {
+                return Err(Error::CheckpointMismatch(format!("{key} differs from the run's ({key} cannot change while a run is under way)")));
+            }
+            continue;
+        }
+        merged.insert(key, value);
+    }
+    parse(&Value::Object(merged))
+}
+
+fn parse(v: &Value) -> Result<SyncConfig, Error> {
+    SyncConfig::from_json(v.to_string().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_listed_settings_may_change() {
+        let saved = serde_json::json!({"baseUrl": "https://api.fifoundry.net", "mode": "full", "concurrency": 4});
+        let c = merge_config(&saved, &serde_json::json!({"concurrency": 2, "budget": {"requests": 40}})).unwrap();
+        assert_eq!((c.concurrency, c.budget.unwrap().requests), (2, Some(40)));
+        // The same value, written out or left to its default, is no change.
+        assert!(merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry.net", "dryRun": false})).is_ok());
+        let e = merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry-sandbox.net"})).unwrap_err();
+        assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
+        let e = merge_config(&saved, &serde_json::json!({"mode": "delta"})).unwrap_err();
+        assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_format_or_kind_is_refused() {
+        let overrides = serde_json::json!({});
+        for (text, says) in [
+            (r#"{"learnerSyncCheckpoint": 99}"#, "format 99"),
+            (r#"{"actions": []}"#, "not a learner-sync checkpoint"),
+            ("not json", "not JSON"),
+        ] {
+            let e = SyncEngine::resume(text.as_bytes(), &overrides, None).err().expect("refused");
+            assert_eq!(e.code(), "INVALID_CHECKPOINT");
+            assert!(e.to_string().contains(says), "{e}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The executor's bookkeeping: the jobs it queues (each becomes one request), the per-action
+//! state, and the access token. Jobs and action states are plain data, so a checkpoint can
+//! save them and a later invocation carry on from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::wire::Cursor;
+use crate::sync::report::Outcome;
+
+/// What a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) enum JobKind {
+    /// An OAuth access token.
+    Token,
+    /// A page of platform users.
+    List(Cursor),
+    /// Action `i`'s write.
+    Write(usize),
+    /// Looks action `i`'s user up by key (a create whose answer was lost, or refused as taken).
+    Lookup(usize),
+    /// Moves action `i`'s unique value out of the way first (a swap).
+    Park(usize),
+}
+
+/// A request to make, with what its earlier attempts met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Job {
+    #[serde(rename = "k")]
+    pub kind: JobKind,
+    /// Attempts of this job that failed with a 5xx or a transport error.
+    #[serde(rename = "f", default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    #[serde(rename = "r", default, skip_serializing_if = "is_zero")]
+    pub rate_limited: u32,
+    #[serde(rename = "a", default, skip_serializing_if = "is_zero")]
+    pub auth_retries: u32,
+}
+
+pub(super) fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Job {
+    pub fn new(kind: JobKind) -> Self {
+        Job { kind, failures: 0, rate_limited: 0, auth_retries: 0 }
+    }
+}
+
+/// A job waiting until `at` (a retry's backoff); `seq` keeps equal times in order.
+pub(super) struct Delayed {
+    pub at: u64,
+    pub seq: u64,
+    pub job: Job,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// An access token. Never saved in a checkpoint: a resumed run fetches its own.
+pub(super) struct Token {
+    pub value: String,
+    pub expires_at: u64,
+    pub generation: u64,
+}
+
+/// Per planned action.
+#[derive(Default)]
+pub(super) struct ActionState {
+    pub outcome: Option<Outcome>,
+    /// Requests sent for it.
+    pub attempts: u32,
+    /// Creates sent whose answer never came: a lookup must settle them before any resend.
+    pub uncertain: bool,
+    /// Its write is queued (counted in the progress total).
+    pub queued: bool,
+    /// A create the platform refused as taken: looked up once to tell ours from another.
+    pub taken: bool,
+    /// Writes it still waits for (a value it takes is freed by another write).
+    pub waiting: u32,
+    /// Sent with the platform's flag to take a value another user holds.
+    pub auto_clear: bool,
+    /// How its order was arranged, for the report.
+    pub note: Option<String>,
+    /// Its write may have been sent with no answer recorded yet: claimed in a checkpoint the
+    /// host saved before sending (see `SyncConfig::claim_batch`). A run resumed from that
+    /// checkpoint treats it as sent and unanswered.
+    pub claimed: bool,
+}

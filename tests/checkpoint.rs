@@ -1,0 +1,327 @@
+//! Checkpoints on a simulated Foundry and clock: a run that stops at a budget and resumes,
+//! invocation after invocation, ends where one uninterrupted run ends; a run killed between
+//! checkpoints resumes from the last one without creating anyone twice.
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+
+use learner_sync::sync::{Phase, Response, State, SyncConfig, SyncEngine, TransportError};
+use learner_sync::{ActionKind, PlanOptions, SourceFormat};
+use serde_json::{json, Value};
+use support::foundry::{FoundrySim, SimUser, BASE};
+
+const FOUNDRY: &str = r#"{"platform":"foundry","match":["ssoId","email"]}"#;
+
+fn options() -> PlanOptions {
+    PlanOptions::from_json(FOUNDRY.as_bytes()).unwrap()
+}
+
+fn user(i: usize, last: &str, active: bool) -> SimUser {
+    SimUser {
+        id: format!("u{i}"),
+        sso_id: Some(i.to_string()),
+        email: format!("p{i}@example.org"),
+        first_name: format!("F{i}"),
+        last_name: last.to_string(),
+        active,
+        admin: false,
+    }
+}
+
+/// `n` learners: even ones exist on the platform, odd ones are new; every third existing one
+/// is renamed; every seventh learner has left.
+fn realm(n: usize, seed: u64) -> (FoundrySim, String) {
+    let existing = (0..n).filter(|i| i % 2 == 0).map(|i| user(i, "Old", true)).collect();
+    let mut src = String::from("ssoId,firstName,lastName,email,active\n");
+    for i in 0..n {
+        let last = if i % 3 == 0 { "New" } else { "Old" };
+        src.push_str(&format!("{i},F{i},{last},p{i}@example.org,{}\n", i % 7 != 0));
+    }
+    (FoundrySim::new(existing, seed), src)
+}
+
+fn settings(extra: Value) -> Value {
+    let mut c = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "pageSize": 25});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+#[derive(Debug, PartialEq)]
+enum End {
+    Finished,
+    Suspended,
+    /// Killed after this many requests: nothing more was saved.
+    Killed,
+}
+
+/// One invocation on the simulated clock, from `*now`. Saves a checkpoint into `saved` each
+/// time the engine asks, and at the end when suspended. `kill_after`: the invocation dies
+/// after sending that many requests (answers lost, no checkpoint written).
+fn invocation(
+    engine: &mut SyncEngine,
+    now: &mut u64,
+    sim: &mut FoundrySim,
+    saved: &mut Vec<u8>,
+    kill_after: Option<u32>,
+) -> End {
+    engine.start(*now).unwrap();
+    let latency = 20;
+    let mut pending: BTreeMap<(u64, u64), Result<Response, TransportError>> = BTreeMap::new();
+    let mut sent = 0u32;
+    loop {
+        while let Some(req) = engine.poll_transmit(*now) {
+            let answer = sim.handle(&req, *now);
+            pending.insert((*now + latency, req.id), answer);
+            sent += 1;
+            if kill_after.is_some_and(|k| sent >= k) {
+                return End::Killed;
+            }
+        }
+        while engine.poll_event().is_some() {}
+        if engine.wants_checkpoint() {
+            *saved = engine.checkpoint();
+            engine.checkpoint_saved();
+            continue;
+        }
+        if engine.is_finished() {
+            return End::Finished;
+        }
+        if engine.is_suspended() {
+            *saved = engine.checkpoint();
+            return End::Suspended;
+        }
+        let wake = engine.poll_timeout(*now);
+        if engine.is_suspended() {
+            // The next wait would outlast the invocation's time budget.
+            continue;
+        }
+        let next = match (pending.keys().next().map(|k| k.0), wake) {
+            (Some(a), Some(w)) => a.min(w),
+            (Some(a), None) => a,
+            (None, Some(w)) => w,
+            (None, None) => panic!("stalled at {now}"),
+        };
+        *now = (*now).max(next);
+        while let Some(entry) = pending.first_entry() {
+            if entry.key().0 > *now {
+                break;
+            }
+            let ((_, id), answer) = entry.remove_entry();
+            engine.handle_response(id, *now, answer);
+        }
+    }
+}
+
+/// The engine for the next invocation: a new run, or one resumed from `saved`, given the
+/// source again where it still needs it.
+fn next_engine(saved: &[u8], source: &str, extra: &Value, now: u64) -> SyncEngine {
+    let mut e = resume_engine(saved, source, extra);
+    e.abandon_in_flight(now);
+    e
+}
+
+/// As [`next_engine`], keeping requests in flight in flight.
+fn resume_engine(saved: &[u8], source: &str, extra: &Value) -> SyncEngine {
+    let mut engine = if saved.is_empty() {
+        let config = SyncConfig::from_json(settings(extra.clone()).to_string().as_bytes()).unwrap();
+        SyncEngine::new(options(), config).unwrap()
+    } else {
+        // Through JavaScript's JSON, as a Worker's KV or a low-code platform would keep it.
+        let text: Value = serde_json::from_slice(saved).unwrap();
+        let overrides = json!({"credentials": FoundrySim::credentials(), "budget": extra.get("budget")});
+        SyncEngine::resume(text.to_string().as_bytes(), &overrides, Some(&options())).unwrap()
+    };
+    if engine.needs_source() {
+        engine.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
+    }
+    engine
+}
+
+fn one_run(n: usize, seed: u64, extra: Value) -> (learner_sync::sync::Report, FoundrySim) {
+    let (mut sim, src) = realm(n, seed);
+    let mut engine = next_engine(&[], &src, &extra, 0);
+    let (mut now, mut saved) = (0, Vec::new());
+    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Finished);
+    (engine.report(now), sim)
+}
+
+fn assert_unique_keys(sim: &FoundrySim) {
+    let mut seen = HashSet::new();
+    for u in &sim.users {
+        assert!(seen.insert(u.sso_id.clone()), "{:?} was created twice", u.sso_id);
+    }
+}
+
+fn states(report: &learner_sync::sync::Report) -> Vec<(String, Option<String>, State)> {
+    report.outcomes.iter().map(|o| (o.action.name().to_string(), o.key.clone(), o.state)).collect()
+}
+
+#[test]
+fn a_budgeted_run_resumes_across_invocations_and_ends_as_one_run_does() {
+    let (whole, whole_sim) = one_run(400, 7, json!({"pageSize": 10}));
+    let (mut sim, src) = realm(400, 7);
+    let extra = json!({"budget": {"requests": 12}, "pageSize": 10});
+    let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0);
+    let mut suspended_in = HashSet::new();
+    let report = loop {
+        let mut engine = next_engine(&saved, &src, &extra, now);
+        let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, None);
+        ticks += 1;
+        assert!(engine.report(now).requests <= 12 * ticks, "the budget holds");
+        if end == End::Finished {
+            break engine.report(now);
+        }
+        assert_eq!(end, End::Suspended);
+        suspended_in.insert(engine.phase());
+        now += 60_000; // the next cron tick
+        assert!(ticks < 200, "no progress");
+    };
+    assert!(report.finished && report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.invocations, ticks);
+    assert!(ticks >= whole.requests / 12, "{ticks} invocations for {} requests", whole.requests);
+    assert!(suspended_in.contains(&Phase::Listing) && suspended_in.contains(&Phase::Applying), "the listing and the writes both spanned invocations: {suspended_in:?}");
+    // The same plan, the same outcomes, the same requests as one uninterrupted run: nothing
+    // repeated, nothing lost.
+    assert_eq!(report.plan, whole.plan);
+    assert_eq!(states(&report), states(&whole));
+    assert_eq!(report.counts, whole.counts);
+    assert_eq!(report.requests - (ticks - 1), whole.requests, "one token per invocation, no other extra request");
+    assert_eq!((sim.stats.creates, sim.stats.patches), (whole_sim.stats.creates, whole_sim.stats.patches));
+    assert_eq!(report.created.len(), whole.created.len());
+    assert_unique_keys(&sim);
+}
+
+#[test]
+fn a_run_killed_between_checkpoints_resumes_without_creating_anyone_twice() {
+    let (mut kills, mut resumed_lookups) = (0, 0);
+    for seed in 1..=40u64 {
+        let (mut sim, src) = realm(240, seed);
+        let extra = json!({"budget": {"requests": 40}, "claimBatch": 8});
+        let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0u32);
+        let mut rng = seed;
+        let report = loop {
+            let mut engine = next_engine(&saved, &src, &extra, now);
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Every other invocation dies somewhere in its budget.
+            let kill = (ticks % 2 == 1).then_some(((rng >> 33) % 38 + 2) as u32);
+            let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, kill);
+            ticks += 1;
+            match end {
+                End::Finished => break engine.report(now),
+                End::Killed => kills += 1,
+                End::Suspended => {}
+            }
+            now += 60_000;
+            assert!(ticks < 500, "seed {seed}: no progress");
+        };
+        assert!(report.finished && report.error.is_none(), "seed {seed}: {:?}", report.error);
+        assert_eq!(report.counts.failed, 0, "seed {seed}");
+        // Every write is done and known as ours: none ends "skipped" as someone else's user.
+        let writes_skipped: Vec<_> = report.outcomes.iter().filter(|o| o.state == State::Skipped && o.action != ActionKind::Review).collect();
+        assert!(writes_skipped.is_empty(), "seed {seed}: {writes_skipped:?}");
+        assert_unique_keys(&sim);
+        resumed_lookups += report.outcomes.iter().filter(|o| o.reason.as_deref().is_some_and(|r| r.contains("lookup"))).count();
+        // Nothing left undone: the next run has nothing to write.
+        let mut engine = next_engine(&[], &src, &json!({}), now);
+        let mut again = Vec::new();
+        assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut again, None), End::Finished);
+        let p = engine.report(now).plan.unwrap();
+        assert_eq!((p.create, p.update, p.deactivate, p.reactivate), (0, 0, 0, 0), "seed {seed}: converged");
+    }
+    assert!(kills >= 40, "kills happened ({kills})");
+    assert!(resumed_lookups > 0, "some creates were settled by a lookup after a kill");
+}
+
+#[test]
+fn requests_in_flight_survive_a_checkpoint_and_their_answers_land_in_the_resumed_run() {
+    // The stateless style: the host sends what the engine gave, keeps only the checkpoint,
+    // and hands the answers to the engine resumed from it.
+    let (whole, _) = one_run(120, 3, json!({}));
+    let (mut sim, src) = realm(120, 3);
+    let mut saved = Vec::new();
+    let mut now = 0u64;
+    let mut answers: Vec<(u64, Result<Response, TransportError>)> = Vec::new();
+    let mut steps = 0;
+    let report = loop {
+        let mut engine = resume_engine(&saved, &src, &json!({}));
+        engine.start(now).unwrap();
+        for (id, a) in answers.drain(..) {
+            engine.handle_response(id, now, a);
+        }
+        while let Some(req) = engine.poll_transmit(now) {
+            answers.push((req.id, sim.handle(&req, now)));
+        }
+        if engine.is_finished() {
+            break engine.report(now);
+        }
+        saved = engine.checkpoint();
+        now = engine.poll_timeout(now).unwrap_or(now + 20).max(now + 20);
+        steps += 1;
+        assert!(steps < 5000);
+    };
+    assert_eq!(states(&report), states(&whole));
+    assert_eq!(report.counts, whole.counts);
+    assert_unique_keys(&sim);
+}
+
+#[test]
+fn a_checkpoint_holds_no_credential_and_no_token() {
+    let (mut sim, src) = realm(200, 5);
+    let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 12}}), 0);
+    let (mut now, mut saved) = (0, Vec::new());
+    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
+    let text = String::from_utf8(saved).unwrap();
+    assert!(text.contains("learnerSyncCheckpoint"));
+    for secret in ["sim-secret-3f9a", "sim-client", "sim-token"] {
+        assert!(!text.contains(secret), "the checkpoint holds {secret}");
+    }
+}
+
+#[test]
+fn a_wait_longer_than_the_time_budget_ends_the_invocation_instead() {
+    let (mut sim, src) = realm(300, 9);
+    sim.limit = 20; // the platform's budget is far below what the client was told
+    sim.faults.retry_after = true;
+    let extra = json!({"budget": {"ms": 5_000}});
+    let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0);
+    loop {
+        let mut engine = next_engine(&saved, &src, &extra, now);
+        let start = now;
+        let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, None);
+        ticks += 1;
+        // Answers in flight at the deadline are awaited (20 ms each); no pause is begun past it.
+        assert!(now <= start + 5_000 + 20, "invocation {ticks} ran from {start} to {now}");
+        if end == End::Finished {
+            let r = engine.report(now);
+            assert!(r.finished && r.counts.failed == 0, "{:?}", r.counts);
+            break;
+        }
+        now += 60_000;
+        assert!(ticks < 100);
+    }
+    assert!(ticks > 2);
+    assert_unique_keys(&sim);
+}
+
+#[test]
+fn resuming_with_other_options_or_without_the_source_is_refused() {
+    let (mut sim, src) = realm(200, 2);
+    let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 3}}), 0);
+    let (mut now, mut saved) = (0, Vec::new());
+    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
+    let overrides = json!({"credentials": FoundrySim::credentials()});
+    let other = PlanOptions::from_json(br#"{"platform":"foundry","match":["ssoId"]}"#).unwrap();
+    let e = SyncEngine::resume(&saved, &overrides, Some(&other)).err().unwrap();
+    assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
+    let moved = json!({"credentials": FoundrySim::credentials(), "baseUrl": "https://api.fifoundry.net"});
+    assert_eq!(SyncEngine::resume(&saved, &moved, None).err().unwrap().code(), "CHECKPOINT_MISMATCH");
+    // Mid-listing, the source is needed again: starting without it is refused.
+    let mut e = SyncEngine::resume(&saved, &overrides, Some(&options())).unwrap();
+    assert!(e.needs_source());
+    assert_eq!(e.start(now).unwrap_err().code(), "INVALID_CHECKPOINT");
+    // Credentials are not in the checkpoint: resuming without them is refused.
+    assert_eq!(SyncEngine::resume(&saved, &json!({}), None).err().unwrap().code(), "AUTH_FAILED");
+}
