@@ -8,6 +8,7 @@ import { LearnerSyncError, rethrow, toBytes } from './errors.js';
 
 export { LearnerSyncError } from './errors.js';
 export { sync, credentialsFromEnv } from './sync.js';
+export { beginSync, stepSync } from './steps.js';
 
 /**
  * Collects pages of the system of record and of the platform, then plans.

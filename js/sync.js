@@ -20,11 +20,20 @@ export function credentialsFromEnv(platform, env = globalThis.process?.env ?? {}
   return out;
 }
 
-function split(options) {
+/** Splits options into the plan options and the sync settings. */
+export function split(options) {
   const plan = {};
   const config = {};
   for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
   return { plan, config };
+}
+
+/** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
+export function addSources(raw, sources) {
+  for (const item of sources) {
+    const spec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item ? item : { page: item };
+    raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
+  }
 }
 
 const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,11 +62,15 @@ async function send(fetchFn, req, timeoutMs) {
 
 /**
  * Runs a sync. `options` holds the plan options (platform, match, orphans, mapping…) and the
- * sync settings (baseUrl, mode, credentials, rate, concurrency, retry, dryRun…). Credentials
- * missing from `options` are read from the environment (`env`, default process.env).
+ * sync settings (baseUrl, mode, credentials, rate, concurrency, retry, dryRun, budget…).
+ * Credentials missing from `options` are read from the environment (`env`, default process.env).
  * With `host.plan` (a plan object or its JSON), applies that plan instead of planning: each
  * action is checked against the platform first and skipped if its user changed.
- * Resolves to the report; rejects only for bad options or sources.
+ * With `budget`, the run stops when it is spent and the report carries a `checkpoint`; pass it
+ * back as `host.checkpoint` to carry on. With `host.saveCheckpoint`, checkpoints are also
+ * saved before each batch of writes (`claimBatch`, default 25), so a run killed between
+ * them resumes from the last one without creating anyone twice.
+ * Resolves to the report; rejects only for bad options, sources or checkpoints.
  */
 export async function sync(options, host = {}) {
   const {
@@ -68,6 +81,8 @@ export async function sync(options, host = {}) {
     onEvent = () => {},
     timeoutMs = 30_000,
     env,
+    checkpoint,
+    saveCheckpoint,
   } = host;
   if (!options || typeof options !== 'object') {
     throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
@@ -76,32 +91,45 @@ export async function sync(options, host = {}) {
   const pinned = host.plan;
   const platform = plan.platform ?? pinned?.options?.platform;
   config.credentials = { ...credentialsFromEnv(platform, env), ...(config.credentials ?? {}) };
+  if (saveCheckpoint && config.claimBatch === undefined) config.claimBatch = 25;
+  if (config.claimBatch !== undefined && !saveCheckpoint) {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'claimBatch needs host.saveCheckpoint to save the checkpoints it asks for');
+  }
   let raw;
   try {
-    if (pinned) {
+    if (checkpoint) {
+      const planOptions = plan.platform ? JSON.stringify(plan) : '';
+      raw = RawSync.resume(toBytes(checkpoint, 'the checkpoint'), JSON.stringify(config), planOptions);
+      // The invocation that sent what was in flight is gone: those answers never come.
+      raw.abandonInFlight(now());
+    } else if (pinned) {
       const text = typeof pinned === 'string' ? pinned : JSON.stringify(pinned);
       raw = RawSync.withPlan(text, JSON.stringify(config), plan.guards?.approve ?? '');
     } else {
       raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
     }
-    for (const item of sources) {
-      const spec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item ? item : { page: item };
-      raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
-    }
+    if (raw.needsSource()) addSources(raw, sources);
+    raw.start(now());
   } catch (e) {
     raw?.free();
     rethrow(e);
   }
   try {
-    raw.start(now());
     const inFlight = new Map();
     for (;;) {
       for (let req = raw.pollTransmit(now()); req; req = raw.pollTransmit(now())) {
         inFlight.set(req.id, send(fetchFn, req, timeoutMs));
       }
       for (let e = raw.pollEvent(); e; e = raw.pollEvent()) onEvent(e);
-      if (raw.isFinished()) break;
+      if (raw.wantsCheckpoint()) {
+        // The claimed writes go only once the checkpoint that claims them is saved.
+        await saveCheckpoint(raw.checkpointJson());
+        raw.checkpointSaved();
+        continue;
+      }
+      if (raw.isFinished() || raw.isSuspended()) break;
       const wake = raw.pollTimeout(now());
+      if (raw.isSuspended()) break;
       const waiting = [...inFlight.values()];
       if (wake !== undefined) waiting.push(sleep(Math.max(0, wake - now())).then(() => null));
       if (waiting.length === 0) throw new LearnerSyncError('INTERNAL', 'the sync stalled: nothing in flight and nothing to wait for');
@@ -115,6 +143,10 @@ export async function sync(options, host = {}) {
     if (options.dryRun) {
       const planJson = raw.planJson();
       if (planJson) report.planned = JSON.parse(planJson);
+    }
+    if (report.suspended) {
+      report.checkpoint = raw.checkpointJson();
+      if (saveCheckpoint) await saveCheckpoint(report.checkpoint);
     }
     return report;
   } finally {

@@ -28,6 +28,11 @@ pub enum Error {
     #[error("authentication failed: {0}")]
     AuthFailed(String),
 
+    /// The input as a whole cannot be used: a full sync given no source pages (it would
+    /// plan to deactivate everyone), or a plan that is not a learner-sync plan.
+    #[error("{0}")]
+    InvalidInput(String),
+
     /// A checkpoint cannot be read (not a learner-sync checkpoint, another format version,
     /// damaged), or cannot be resumed as it is (a run resumed while listing with no source).
     #[error("invalid checkpoint: {0}")]
@@ -53,6 +58,7 @@ impl Error {
             Error::MissingColumn { .. } => "MISSING_COLUMN",
             Error::AuthFailed(_) => "AUTH_FAILED",
             Error::TooLarge { .. } => "TOO_LARGE",
+            Error::InvalidInput(_) => "INVALID_INPUT",
             Error::InvalidCheckpoint(_) => "INVALID_CHECKPOINT",
             Error::CheckpointMismatch(_) => "CHECKPOINT_MISMATCH",
         }
@@ -61,7 +67,7 @@ impl Error {
     /// The page label the error is about, if any.
     pub fn label(&self) -> Option<&str> {
         match self {
-            Error::InvalidOptions(_) | Error::AuthFailed(_) | Error::InvalidCheckpoint(_) | Error::CheckpointMismatch(_) => None,
+            Error::InvalidOptions(_) | Error::AuthFailed(_) | Error::InvalidInput(_) | Error::InvalidCheckpoint(_) | Error::CheckpointMismatch(_) => None,
             Error::MalformedPage { label, .. }
             | Error::TooLarge { label, .. }
             | Error::MalformedSource { label, .. }

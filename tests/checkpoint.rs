@@ -325,3 +325,38 @@ fn resuming_with_other_options_or_without_the_source_is_refused() {
     // Credentials are not in the checkpoint: resuming without them is refused.
     assert_eq!(SyncEngine::resume(&saved, &json!({}), None).err().unwrap().code(), "AUTH_FAILED");
 }
+
+#[test]
+fn a_resumed_listing_never_plans_against_a_missing_source() {
+    // The stateless style hands answers back before starting. If the last page's answer comes
+    // to a run resumed without its source, the run stops instead of planning against nothing.
+    let (mut sim, src) = realm(60, 4);
+    let mut engine = next_engine(&[], &src, &json!({"pageSize": 100}), 0);
+    engine.start(0).unwrap();
+    let mut now = 0;
+    // Token, the active pass's one page, then the inactive pass's: the last listing request.
+    let last = loop {
+        let req = engine.poll_transmit(now).expect("listing goes one request at a time");
+        if req.url.contains("active") {
+            break req;
+        }
+        now += 10;
+        engine.handle_response(req.id, now, sim.handle(&req, now));
+    };
+    let saved = engine.checkpoint();
+    let answer = sim.handle(&last, now + 5);
+    let overrides = json!({"credentials": FoundrySim::credentials()});
+
+    let mut forgetful = SyncEngine::resume(&saved, &overrides, None).unwrap();
+    assert!(forgetful.needs_source());
+    forgetful.handle_response(last.id, now + 10, answer.clone());
+    assert!(forgetful.is_finished());
+    let r = forgetful.report(now + 10);
+    assert_eq!(r.error.as_ref().map(|e| e.code.as_str()), Some("INVALID_INPUT"), "{:?}", r.error);
+    assert!(r.plan.is_none() && r.outcomes.is_empty(), "nothing planned");
+
+    let mut careful = resume_engine(&saved, &src, &json!({}));
+    careful.handle_response(last.id, now + 10, answer);
+    careful.start(now + 10).unwrap();
+    assert!(careful.report(now + 10).plan.is_some_and(|p| p.create > 0 && p.learners == 60));
+}

@@ -39,6 +39,61 @@ impl JsSync {
         SyncEngine::with_plan(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
     }
 
+    /// A run that applies a plan (JSON text) as it stands, without listing the platform.
+    #[wasm_bindgen(js_name = fromPlan)]
+    pub fn from_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
+        let plan: crate::planner::Plan = serde_json::from_str(plan_json)
+            .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
+        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
+        let approve = (!approve.is_empty()).then_some(approve);
+        SyncEngine::from_plan(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
+    }
+
+    /// A run carried on from a checkpoint. `overrides_json`: this invocation's settings
+    /// (credentials, budget…); `options_json`: the plan options to check against, or empty.
+    pub fn resume(checkpoint: &[u8], overrides_json: &str, options_json: &str) -> Result<JsSync, JsValue> {
+        let overrides: serde_json::Value = serde_json::from_str(overrides_json)
+            .map_err(|e| coded("INVALID_OPTIONS", &format!("the settings are not JSON: {e}")))?;
+        let options = if options_json.is_empty() {
+            None
+        } else {
+            Some(PlanOptions::from_json(options_json.as_bytes()).map_err(|e| to_js(&e))?)
+        };
+        SyncEngine::resume(checkpoint, &overrides, options.as_ref()).map(JsSync).map_err(|e| to_js(&e))
+    }
+
+    /// The run as checkpoint JSON text.
+    #[wasm_bindgen(js_name = checkpointJson)]
+    pub fn checkpoint_json(&self) -> String {
+        String::from_utf8(self.0.checkpoint()).expect("JSON is UTF-8")
+    }
+
+    /// Hands back every request in flight as lost.
+    #[wasm_bindgen(js_name = abandonInFlight)]
+    pub fn abandon_in_flight(&mut self, now: f64) {
+        self.0.abandon_in_flight(now as u64);
+    }
+
+    #[wasm_bindgen(js_name = isSuspended)]
+    pub fn is_suspended(&self) -> bool {
+        self.0.is_suspended()
+    }
+
+    #[wasm_bindgen(js_name = wantsCheckpoint)]
+    pub fn wants_checkpoint(&self) -> bool {
+        self.0.wants_checkpoint()
+    }
+
+    #[wasm_bindgen(js_name = checkpointSaved)]
+    pub fn checkpoint_saved(&mut self) {
+        self.0.checkpoint_saved();
+    }
+
+    #[wasm_bindgen(js_name = needsSource)]
+    pub fn needs_source(&self) -> bool {
+        self.0.needs_source()
+    }
+
     #[wasm_bindgen(js_name = addSource)]
     pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
         let format = SourceFormat::from_name(format)
@@ -47,8 +102,8 @@ impl JsSync {
         serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
     }
 
-    pub fn start(&mut self, now: f64) {
-        self.0.start(now as u64);
+    pub fn start(&mut self, now: f64) -> Result<(), JsValue> {
+        self.0.start(now as u64).map_err(|e| to_js(&e))
     }
 
     /// The next request to send now: `{id, method, url, headers: [[name, value]], body}`.

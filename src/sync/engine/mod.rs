@@ -59,6 +59,8 @@ pub struct SyncEngine {
     planner: Option<Planner>,
     /// A plan made earlier, applied after listing and checking (`with_plan`).
     pinned: Option<Plan<'static>>,
+    /// A plan applied as it stands, without listing (`from_plan`).
+    prepared: Option<Plan<'static>>,
     actions: Vec<Action<'static>>,
     states: Vec<ActionState>,
     /// Who waits for each action's write, and for each parking.
@@ -136,6 +138,7 @@ impl SyncEngine {
             auth,
             planner: Some(Planner::new(options)?),
             pinned: None,
+            prepared: None,
             actions: Vec::new(),
             states: Vec::new(),
             dependents: Vec::new(),
@@ -196,6 +199,16 @@ impl SyncEngine {
         Ok(engine)
     }
 
+    /// A run that applies `plan` as it stands, without listing the platform: for hosts that
+    /// listed it themselves and planned moments before (low-code platforms). A held plan goes
+    /// through only with `approve` naming its held fingerprint. Unlike
+    /// [`with_plan`](Self::with_plan), nothing is checked against the platform first.
+    pub fn from_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
+        let mut engine = SyncEngine::with_plan(plan, config, approve)?;
+        engine.prepared = engine.pinned.take();
+        Ok(engine)
+    }
+
     /// Adds a page of the system of record (before [`start`](Self::start)).
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
         match (&mut self.planner, self.running) {
@@ -207,7 +220,7 @@ impl SyncEngine {
     /// Whether the run still needs the source pages: before it plans (a new run, or one
     /// resumed while listing, whose checkpoint keeps the platform's users but not the source).
     pub fn needs_source(&self) -> bool {
-        self.planner.is_some() && !self.running
+        self.planner.is_some() && !self.running && self.prepared.is_none() && self.pinned.is_none()
     }
 
     /// Starts the run, or this invocation of a resumed one: a full sync starts listing the
@@ -217,10 +230,15 @@ impl SyncEngine {
         if self.running {
             return Ok(());
         }
-        if self.phase == Phase::Listing && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
-            return Err(Error::InvalidCheckpoint(
-                "the run was resumed while listing the platform: add the source pages again before starting".into(),
-            ));
+        let full = self.config.mode == Mode::Full || self.phase == Phase::Listing;
+        if full && self.prepared.is_none() && self.pinned.is_none() && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
+            // A full sync planned against no source would deactivate everyone.
+            return Err(match self.phase {
+                Phase::Listing => Error::InvalidCheckpoint(
+                    "the run was resumed while listing the platform: add the source pages again before starting".into(),
+                ),
+                _ => Error::InvalidInput("no source pages: add the system of record's pages before starting".into()),
+            });
         }
         self.running = true;
         self.invocations += 1;
@@ -232,6 +250,11 @@ impl SyncEngine {
             return Ok(());
         }
         self.started_at = Some(now);
+        if let Some(plan) = self.prepared.take() {
+            self.planner = None;
+            self.apply(plan, now);
+            return Ok(());
+        }
         match self.config.mode {
             Mode::Full => {
                 self.set_phase(Phase::Listing);
@@ -665,6 +688,12 @@ impl SyncEngine {
                 self.events.push_back(Event::Progress { phase: Phase::Listing, done: self.users_read, total: None });
                 match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
+                    None if self.pinned.is_none() && planner.source_pages() == 0 => {
+                        // Only a resumed run can get here (start refuses the rest): its source
+                        // was not given again. Planning against nothing would deactivate everyone.
+                        let m = "the listing finished but the run has no source pages (a resumed run must be given them again); nothing was planned";
+                        self.stop("INVALID_INPUT", m.into(), now);
+                    }
                     None => {
                         let planner = self.planner.take().expect("planner while listing");
                         match self.pinned.take() {

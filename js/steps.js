@@ -1,0 +1,124 @@
+// The stateless call style, for hosted low-code platforms (Workato, Tray, n8n) that run one
+// step at a time and send HTTP with their own step: `beginSync` returns the first requests and
+// a state (JSON text); each `stepSync` takes the state back with the answers to those requests
+// and returns the next requests and the new state, until `done` (with the report).
+//
+// The state is a checkpoint of the engine: it carries no credential and no access token.
+import { RawSync } from '../pkg/learner_sync.js';
+import { LearnerSyncError, rethrow, toBytes } from './errors.js';
+import { addSources, credentialsFromEnv, split } from './sync.js';
+
+const decoder = new TextDecoder();
+
+function plainRequest(req) {
+  const headers = {};
+  for (const [name, value] of req.headers) headers[name] = value;
+  const out = { id: req.id, method: req.method, url: req.url, headers };
+  if (req.body) out.body = decoder.decode(req.body);
+  return out;
+}
+
+function headerPairs(headers) {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers.map(([k, v]) => [String(k), String(v)]);
+  const out = [];
+  if (typeof headers.forEach === 'function') headers.forEach((v, k) => out.push([String(k), String(v)]));
+  else for (const [k, v] of Object.entries(headers)) out.push([k, String(v)]);
+  return out;
+}
+
+/** Runs the engine as far as it goes now; returns the step's result and frees the engine. */
+function advance(raw, now) {
+  try {
+    raw.start(now);
+    const requests = [];
+    for (let req = raw.pollTransmit(now); req; req = raw.pollTransmit(now)) requests.push(plainRequest(req));
+    const events = [];
+    for (let e = raw.pollEvent(); e; e = raw.pollEvent()) events.push(e);
+    const done = raw.isFinished();
+    const result = { state: raw.checkpointJson(), requests, done, events };
+    if (!done && requests.length === 0) {
+      const wake = raw.pollTimeout(now);
+      if (wake !== undefined) result.wakeAt = wake;
+    }
+    if (done) result.report = JSON.parse(raw.reportJson(now));
+    return result;
+  } catch (e) {
+    rethrow(e);
+  } finally {
+    raw.free();
+  }
+}
+
+function hostCredentials(credentials, env) {
+  // The state does not say which platform's variables to read: take every platform's.
+  const fromEnv = { ...credentialsFromEnv('foundry', env), ...credentialsFromEnv('learnifier', env), ...credentialsFromEnv('scim', env) };
+  return { ...fromEnv, ...(credentials ?? {}) };
+}
+
+/**
+ * Starts a run. `options` as for `sync` (platform, baseUrl, match…; `hostAuth: true` when the
+ * platform's HTTP step signs requests itself). `host.plan` (a plan from `plan()`, object or JSON)
+ * is applied as it stands, without listing the platform; otherwise `host.sources` are the
+ * system of record's pages and the run lists the platform (full) or not (delta).
+ */
+export function beginSync(options, { sources = [], plan, approve, now = Date.now(), env } = {}) {
+  if (!options || typeof options !== 'object') {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
+  }
+  const { plan: planOptions, config } = split(options);
+  const platform = planOptions.platform ?? plan?.options?.platform;
+  if (!config.hostAuth) config.credentials = { ...credentialsFromEnv(platform, env), ...(config.credentials ?? {}) };
+  let raw;
+  try {
+    if (plan) {
+      const text = typeof plan === 'string' ? plan : JSON.stringify(plan);
+      raw = RawSync.fromPlan(text, JSON.stringify(config), approve ?? planOptions.guards?.approve ?? '');
+    } else {
+      raw = new RawSync(JSON.stringify(planOptions), JSON.stringify(config));
+      addSources(raw, sources);
+    }
+  } catch (e) {
+    raw?.free();
+    rethrow(e);
+  }
+  return advance(raw, now);
+}
+
+/**
+ * One step: `state` from the previous step, and the answers to its requests, each
+ * `{id, status, headers, body}` (headers an object or [name, value] pairs; body text, bytes or
+ * parsed JSON) or `{id, error: 'timeout' | 'network', message}` when none came. A request with
+ * no answer is taken as lost: a create among them is looked up before it is sent again.
+ * While a full sync lists the platform, pass the source pages (`sources`) at every step: the
+ * state keeps the users read so far, not the source, which is read when the run plans.
+ * Returns `{state, requests, done, events, wakeAt?, report?}`: send `requests`, then step again
+ * with their answers; with no requests and a `wakeAt` (epoch ms), step again at that time.
+ */
+export function stepSync(state, answers = [], { now = Date.now(), credentials, env, sources = [] } = {}) {
+  if (typeof state !== 'string' && !(state instanceof Uint8Array)) {
+    throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
+  }
+  let raw;
+  try {
+    raw = RawSync.resume(toBytes(state, 'the state'), JSON.stringify({ credentials: hostCredentials(credentials, env) }), '');
+    // A full sync still listing the platform keeps the users read, not the source: it is
+    // read again at each step (before the answers: the last page's answer makes the plan).
+    if (raw.needsSource()) addSources(raw, sources);
+    for (const a of answers) {
+      if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
+      if (a.error) {
+        raw.handleFailure(a.id, now, a.error === 'timeout' ? 'timeout' : 'network', String(a.message ?? a.error));
+      } else {
+        if (!Number.isInteger(a.status)) throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no status`);
+        const body = a.body === undefined || a.body === null ? new Uint8Array() : toBytes(a.body, `the body of the answer to request ${a.id}`);
+        raw.handleResponse(a.id, now, a.status, headerPairs(a.headers), body);
+      }
+    }
+    raw.abandonInFlight(now);
+  } catch (e) {
+    raw?.free();
+    rethrow(e);
+  }
+  return advance(raw, now);
+}
