@@ -243,6 +243,10 @@ export type ErrorCode =
   | 'MISSING_COLUMN'
   | 'TOO_LARGE'
   | 'AUTH_FAILED'
+  /** A checkpoint (or step state) that cannot be read or resumed as it is. */
+  | 'INVALID_CHECKPOINT'
+  /** A checkpoint made for another run (other plan options, base URL, mode or paging). */
+  | 'CHECKPOINT_MISMATCH'
   | 'INTERNAL';
 
 /** An error from learner-sync. Branch on `code`, not on the message. */
@@ -340,6 +344,21 @@ export interface SyncOptions extends PlanOptions {
   seed?: number;
   /** Foundry: the learner rule set and role new users get (default cc_learner / default). */
   foundry?: { ruleSet: string; role: string };
+  /** Learnifier: let an update take an email another user holds, clearing it there. */
+  autoClearEmail?: boolean;
+  /**
+   * Stop this invocation when it is spent (a Worker's subrequest and time limits): no request
+   * is sent past `requests`, and no wait begun that would end past `ms`. The report then has
+   * `suspended: true` and a `checkpoint` to resume from.
+   */
+  budget?: { requests?: number; ms?: number };
+  /**
+   * With `host.saveCheckpoint`: writes claimed per saved checkpoint (default 25). A run killed
+   * before its next checkpoint looks its claimed creates up instead of sending them again.
+   */
+  claimBatch?: number;
+  /** The host signs every request itself (a low-code platform's connection): no credentials needed. */
+  hostAuth?: boolean;
 }
 
 export type Phase = 'reading' | 'listing' | 'applying' | 'done';
@@ -387,6 +406,12 @@ export interface SyncReport {
   outcomes: Outcome[];
   /** With `dryRun`: the plan. */
   planned?: Plan;
+  /** The invocation stopped at its `budget` before the run finished. */
+  suspended?: boolean;
+  /** Invocations the run has taken so far. */
+  invocations: number;
+  /** When suspended: the checkpoint (JSON text, no credentials) to pass back as `host.checkpoint`. */
+  checkpoint?: string;
 }
 
 /** A Response-like value: what `fetch` resolves to. */
@@ -409,6 +434,19 @@ export interface SyncHost {
   timeoutMs?: number;
   /** Where missing credentials are read from (default process.env where there is one). */
   env?: Record<string, string | undefined>;
+  /** A plan made earlier (object or JSON) to apply, each action checked against the platform first. */
+  plan?: Plan | string;
+  /**
+   * Carry on from this checkpoint (a suspended report's `checkpoint`). The options must be the
+   * ones the run started with (else CHECKPOINT_MISMATCH); give the sources again: a run
+   * stopped while listing reads them when it plans.
+   */
+  checkpoint?: string | Uint8Array;
+  /**
+   * Saves a checkpoint (e.g. to KV). Called before each batch of writes and when the run
+   * suspends; the writes wait until it resolves. Makes the run durable (see `claimBatch`).
+   */
+  saveCheckpoint?: (checkpoint: string) => Promise<void>;
 }
 
 /** Runs a sync through the host's fetch. Resolves to the report; rejects only on bad options or sources. */
@@ -416,3 +454,53 @@ export function sync(options: SyncOptions, host?: SyncHost): Promise<SyncReport>
 
 /** The credentials the environment holds for a platform. */
 export function credentialsFromEnv(platform: Platform, env?: Record<string, string | undefined>): Credentials;
+
+/** A request for the host's own HTTP step to send. */
+export interface StepRequest {
+  id: number;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  /** Lower-case names; `authorization` is a credential unless `hostAuth` (never log it). */
+  headers: Record<string, string>;
+  /** JSON text, where the request has a body. */
+  body?: string;
+}
+
+/** The answer to a `StepRequest`, or why none came. */
+export type StepAnswer =
+  | { id: number; status: number; headers?: Record<string, string> | string[][]; body?: string | Uint8Array | object }
+  | { id: number; error: 'timeout' | 'network'; message?: string };
+
+export interface StepResult {
+  /** The run so far, as JSON text (no credentials, no token): pass it to the next step. */
+  state: string;
+  /** Send these, then call `stepSync` with their answers. */
+  requests: StepRequest[];
+  done: boolean;
+  events: SyncEvent[];
+  /** With no requests: call `stepSync` again at this time (epoch ms; a rate-limit pause). */
+  wakeAt?: number;
+  /** When done. */
+  report?: SyncReport;
+}
+
+/**
+ * Starts a run in the stateless style (hosted low-code platforms). With `plan` (from `plan()`
+ * on pages the host fetched itself), applies it as it stands, without listing the platform;
+ * otherwise reads `sources` and lists the platform (full) or not (delta).
+ */
+export function beginSync(
+  options: SyncOptions,
+  host?: { sources?: Array<Page | PageSpec<SourceFormat>>; plan?: Plan | string; approve?: string; now?: number; env?: Record<string, string | undefined> },
+): StepResult;
+
+/**
+ * One step: the previous state and the answers to its requests (a request left unanswered is
+ * taken as lost). While a full sync lists the platform, pass `sources` at every step.
+ * Credentials come with each step (or from `env`), never in the state.
+ */
+export function stepSync(
+  state: string | Uint8Array,
+  answers?: StepAnswer[],
+  host?: { now?: number; credentials?: Credentials; env?: Record<string, string | undefined>; sources?: Array<Page | PageSpec<SourceFormat>> },
+): StepResult;

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit --strict` by js/test/types.test.js: the published types must
 // describe what a consumer writes.
-import { Planner, plan, sync, LearnerSyncError, type Plan, type Action, type PlanOptions, type SyncReport } from 'learner-sync';
+import { Planner, plan, sync, beginSync, stepSync, LearnerSyncError, type Plan, type Action, type PlanOptions, type SyncReport, type StepRequest, type StepAnswer, type StepResult } from 'learner-sync';
 
 const options: PlanOptions = {
   platform: 'foundry',
@@ -51,3 +51,25 @@ async function run(): Promise<number> {
   return report.created.length + (report.error ? 1 : 0);
 }
 void run;
+
+// A Worker-style invocation: a budget, a checkpoint carried in KV.
+async function tick(kv: { get(k: string): Promise<string | null>; put(k: string, v: string): Promise<void> }): Promise<boolean> {
+  const report = await sync(
+    { platform: 'foundry', baseUrl: 'https://api.fifoundry.net', budget: { requests: 40, ms: 20_000 }, claimBatch: 10 },
+    { sources: ['ssoId\n1\n'], checkpoint: (await kv.get('checkpoint')) ?? undefined, saveCheckpoint: (c) => kv.put('checkpoint', c) },
+  );
+  return report.finished || report.suspended === true || report.invocations > 1;
+}
+void tick;
+
+// A low-code recipe: its own HTTP step, the state between steps.
+async function recipe(send: (r: StepRequest) => Promise<StepAnswer>): Promise<number> {
+  let step: StepResult = beginSync({ platform: 'scim', baseUrl: 'https://scim.example.com/v2', hostAuth: true }, { plan: again });
+  while (!step.done) {
+    const answers: StepAnswer[] = [];
+    for (const r of step.requests) answers.push(await send(r));
+    step = stepSync(step.state, answers, { now: step.wakeAt ?? Date.now() });
+  }
+  return step.report?.counts.done ?? 0;
+}
+void recipe;
