@@ -1,0 +1,186 @@
+// The example Worker (js/worker/), run in workerd through Miniflare as wrangler.toml describes
+// it: its `scheduled` handler fired tick after tick with a small budget against the Foundry
+// simulator on loopback, until the daily sync is done; and a tick killed half-way (workerd
+// itself stopped) resumed from the last checkpoint without creating anyone twice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { parse } from 'smol-toml';
+import { startFoundry } from '../sim/foundry.js';
+import { sample } from '../demo/sample.js';
+import { sync } from '../node.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TOML = join(ROOT, 'js/worker/wrangler.toml');
+const wrangler = parse(readFileSync(TOML, 'utf8'));
+const FAST = { limit: 200, windowMs: 1000 };
+const CREDENTIALS = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret' };
+
+/** Serves the system of record's export on loopback, as an HRIS would. */
+async function startSource(csv) {
+  let fetches = 0;
+  const server = createServer((req, res) => {
+    fetches += 1;
+    if (req.headers.authorization !== 'Bearer hris-token') return res.writeHead(401).end();
+    res.writeHead(200, { 'content-type': 'text/csv' }).end(csv);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/learners.csv`, fetches: () => fetches, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** The Worker as wrangler.toml declares it, with the vars pointed at loopback. */
+function worker(sim, source, persist, budget, extra = {}) {
+  const options = { ...JSON.parse(wrangler.vars.LEARNER_SYNC_OPTIONS), baseUrl: sim.url, rate: FAST, ...extra };
+  return new Miniflare({
+    modules: true,
+    modulesRoot: ROOT,
+    scriptPath: join(dirname(TOML), wrangler.main),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: wrangler.compatibility_date,
+    kvNamespaces: wrangler.kv_namespaces.map((k) => k.binding),
+    kvPersist: persist,
+    bindings: {
+      ...wrangler.vars,
+      LEARNER_SYNC_OPTIONS: JSON.stringify(options),
+      SOURCE_URL: source.url,
+      REQUEST_BUDGET: String(budget),
+      ...CREDENTIALS,
+      SOURCE_TOKEN: 'hris-token',
+    },
+  });
+}
+
+async function fire(mf, at) {
+  const w = await mf.getWorker();
+  const result = await w.scheduled({ cron: wrangler.triggers.crons[0], scheduledTime: new Date(at) });
+  assert.equal(result.outcome, 'ok');
+}
+
+async function state(mf) {
+  const kv = await mf.getKVNamespace(wrangler.kv_namespaces[0].binding);
+  const last = await kv.get('last-run');
+  return { checkpoint: await kv.get('checkpoint'), last: last ? JSON.parse(last) : null };
+}
+
+function assertNoDuplicates(users) {
+  const seen = new Set();
+  for (const u of users) {
+    const k = u.attributes.sso_id;
+    if (k === null) continue;
+    assert.ok(!seen.has(k), `two users with sso_id ${k}`);
+    seen.add(k);
+  }
+}
+
+async function assertConverged(sim, csv) {
+  const again = await sync({ platform: 'foundry', baseUrl: sim.url, rate: FAST, credentials: { clientId: 'sim-client', clientSecret: 'sim-secret' } }, { sources: [csv] });
+  assert.deepEqual([again.plan.create, again.plan.update, again.plan.deactivate, again.plan.reactivate], [0, 0, 0, 0]);
+}
+
+test('wrangler.toml declares the cron trigger, the KV namespace and the vars the Worker reads', () => {
+  assert.equal(wrangler.triggers.crons.length, 1);
+  assert.equal(wrangler.kv_namespaces[0].binding, 'LEARNER_SYNC_STATE');
+  for (const v of ['LEARNER_SYNC_OPTIONS', 'SOURCE_URL', 'REQUEST_BUDGET', 'TIME_BUDGET_MS', 'RUN_EVERY_HOURS']) assert.ok(v in wrangler.vars, v);
+  assert.ok(!/secret|password/i.test(JSON.stringify(wrangler.vars)), 'no credential in vars');
+  const source = readFileSync(join(ROOT, 'js/worker/worker.js'), 'utf8');
+  for (const v of Object.keys(wrangler.vars)) assert.ok(source.includes(v), `the Worker reads ${v}`);
+});
+
+test('workerd: cron ticks with a small budget carry the daily sync to the end, then idle until the next day', async () => {
+  const s = sample(800, 21);
+  const sim = await startFoundry({ users: s.users, rate: FAST });
+  const source = await startSource(s.csv);
+  const persist = mkdtempSync(join(tmpdir(), 'learner-sync-kv-'));
+  // Pages of 25, so that the listing too spans ticks.
+  const mf = worker(sim, source, persist, 30, { pageSize: 25 });
+  try {
+    let t = Date.UTC(2026, 10, 23, 2, 0);
+    let ticks = 0;
+    for (;;) {
+      await fire(mf, t);
+      ticks += 1;
+      const st = await state(mf);
+      if (!st.checkpoint) break;
+      assert.ok(ticks < 200, 'no progress');
+      t += 15 * 60_000;
+    }
+    const { last } = await state(mf);
+    assert.equal(last.finished, true);
+    assert.equal(last.error, undefined);
+    assert.equal(last.invocations, ticks);
+    assert.ok(ticks >= 5, `the run spanned ${ticks} ticks`);
+    assert.ok(last.requests <= 30 * ticks, 'each tick kept to its budget');
+    assert.equal(last.counts.failed, 0);
+    assert.equal(last.counts.done, last.plan.create + last.plan.update + last.plan.deactivate + last.plan.reactivate);
+    assert.equal(sim.stats().created, last.plan.create, 'each learner created once');
+    assertNoDuplicates(sim.users());
+    // The next tick the same day has nothing to do: no request reaches the platform.
+    const before = sim.stats().requests;
+    await fire(mf, t + 15 * 60_000);
+    assert.equal(sim.stats().requests, before);
+    assert.equal(source.fetches(), ticks, 'the export is read once a tick while a run is under way');
+    await assertConverged(sim, s.csv);
+  } finally {
+    await mf.dispose();
+    await sim.close();
+    await source.close();
+    rmSync(persist, { recursive: true, force: true });
+  }
+});
+
+test('workerd: a tick killed half-way is resumed from the last checkpoint without creating anyone twice', async () => {
+  const s = sample(500, 22);
+  // Slow answers, so that workerd can be stopped while writes are under way.
+  const sim = await startFoundry({ users: s.users, rate: FAST, faults: { slow: { p: 1, ms: 40 } } });
+  const source = await startSource(s.csv);
+  const persist = mkdtempSync(join(tmpdir(), 'learner-sync-kv-'));
+  let mf = worker(sim, source, persist, 60);
+  try {
+    let t = Date.UTC(2026, 10, 23, 2, 0);
+    // Ticks until the run is applying writes, then one killed once it has created someone.
+    let kills = 0;
+    for (let ticks = 0; kills < 2; ticks++) {
+      assert.ok(ticks < 100, 'never reached the writes');
+      const createdBefore = sim.stats().created;
+      const running = fire(mf, t).catch(() => 'killed');
+      t += 15 * 60_000;
+      const deadline = Date.now() + 20_000;
+      let done = false;
+      running.then(() => (done = true));
+      while (!done && sim.stats().created < createdBefore + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (done) continue;
+      await mf.dispose(); // workerd stops: no checkpoint is written for this tick
+      assert.equal(await running, 'killed');
+      kills += 1;
+      mf = worker(sim, source, persist, 60);
+    }
+    sim.setFaults({});
+    let ticks = 0;
+    for (;;) {
+      await fire(mf, t);
+      t += 15 * 60_000;
+      if (!(await state(mf)).checkpoint) break;
+      assert.ok(++ticks < 200, 'no progress');
+    }
+    const { last } = await state(mf);
+    assert.equal(last.finished, true);
+    assert.equal(last.counts.failed, 0);
+    assert.equal(kills, 2);
+    assertNoDuplicates(sim.users());
+    assert.equal(sim.stats().created, last.plan.create, 'no learner was created twice');
+    await assertConverged(sim, s.csv);
+  } finally {
+    await mf.dispose();
+    await sim.close();
+    await source.close();
+    rmSync(persist, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,109 @@
+// learner-sync as a Cloudflare Worker on a cron trigger: a daily full sync that fits the
+// Worker's per-invocation limits by stopping at a budget and carrying on at the next tick.
+//
+// Each tick (wrangler.toml: every 15 minutes):
+//   - a checkpoint in KV: the run under way carries on from it;
+//   - none, and the last run started RUN_EVERY_HOURS ago or more: a new run starts;
+//   - otherwise: nothing to do.
+// The run reads the system of record from SOURCE_URL (a CSV or JSON export), lists the platform,
+// plans and applies, with at most REQUEST_BUDGET requests and TIME_BUDGET_MS per tick. Before
+// each batch of writes it saves a checkpoint, so a tick killed half-way (CPU limit, deploy,
+// eviction) is resumed from the last one without creating anyone twice.
+//
+// Copy this file into your Worker project and import from 'learner-sync' instead of '../workerd.js'.
+import { sync, LearnerSyncError } from '../workerd.js';
+
+const CHECKPOINT = 'checkpoint';
+const LAST_RUN = 'last-run';
+
+function settings(env) {
+  let options;
+  try {
+    options = JSON.parse(env.LEARNER_SYNC_OPTIONS ?? '');
+  } catch (e) {
+    throw new LearnerSyncError('INVALID_OPTIONS', `LEARNER_SYNC_OPTIONS is not JSON: ${e.message}`);
+  }
+  const number = (name, fallback) => {
+    const v = env[name] === undefined ? fallback : Number(env[name]);
+    if (!Number.isFinite(v) || v <= 0) throw new LearnerSyncError('INVALID_OPTIONS', `${name} must be a positive number`);
+    return v;
+  };
+  return {
+    options: { ...options, budget: { requests: number('REQUEST_BUDGET', 40), ms: number('TIME_BUDGET_MS', 20_000) } },
+    everyMs: number('RUN_EVERY_HOURS', 24) * 3_600_000,
+  };
+}
+
+async function readSource(env) {
+  if (!env.SOURCE_URL) throw new LearnerSyncError('INVALID_OPTIONS', 'SOURCE_URL is not set');
+  const headers = env.SOURCE_TOKEN ? { authorization: `Bearer ${env.SOURCE_TOKEN}` } : {};
+  const res = await fetch(env.SOURCE_URL, { headers });
+  if (!res.ok) throw new Error(`the system of record answered HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The figures of a report, without the per-action outcomes, for the log and for GET. */
+function summary(report, startedAt) {
+  const { finished, suspended, error, held, withheld, counts, plan, requests, retries, rateLimited, invocations, created } = report;
+  return { startedAt, finished, suspended, error, held, withheld, counts, plan, requests, retries, rateLimited, invocations, created: created.length };
+}
+
+/** One cron tick. Returns what it did, for tests and logs. */
+export async function tick(env, now = Date.now()) {
+  const kv = env.LEARNER_SYNC_STATE;
+  const { options, everyMs } = settings(env);
+  let checkpoint = await kv.get(CHECKPOINT);
+  const last = JSON.parse((await kv.get(LAST_RUN)) ?? 'null');
+  // A run that ended (done, held by a guard, or refused credentials: retrying those every tick
+  // could get them disabled) waits for its day; one the platform cut short is retried.
+  const retry = ['PLATFORM_UNAVAILABLE', 'LISTING_FAILED'].includes(last?.error?.code);
+  if (!checkpoint && last?.finished && !retry && now - last.startedAt < everyMs) return { action: 'idle' };
+  const startedAt = checkpoint ? last?.startedAt ?? now : now;
+  const host = {
+    sources: [{ page: await readSource(env), label: 'source' }],
+    checkpoint: checkpoint ?? undefined,
+    saveCheckpoint: (text) => kv.put(CHECKPOINT, text),
+    env,
+  };
+  let report;
+  try {
+    report = await sync(options, host);
+  } catch (e) {
+    if (checkpoint && (e.code === 'CHECKPOINT_MISMATCH' || e.code === 'INVALID_CHECKPOINT') && options.mode !== 'delta') {
+      // The options changed, or learner-sync was upgraded, while a run was under way. A full
+      // sync lists the platform afresh, so starting over is safe; the old checkpoint is kept
+      // aside for whoever wants to look.
+      console.warn(`learner-sync: starting a new run: ${e.message} [${e.code}]`);
+      await kv.put(`${CHECKPOINT}-rejected`, checkpoint);
+      await kv.delete(CHECKPOINT);
+      checkpoint = null;
+      report = await sync(options, { ...host, checkpoint: undefined });
+    } else {
+      throw e;
+    }
+  }
+  const state = summary(report, checkpoint ? startedAt : now);
+  await kv.put(LAST_RUN, JSON.stringify(state));
+  if (!report.suspended) await kv.delete(CHECKPOINT);
+  const c = report.counts;
+  console.log(
+    `learner-sync: ${report.suspended ? 'suspended' : report.finished ? 'finished' : 'stopped'} after ${report.invocations} tick(s): ` +
+      `${c.done} done, ${c.failed} failed, ${c.skipped} skipped; ${report.requests} requests` +
+      (report.error ? `; ${report.error.code}: ${report.error.message}` : '') +
+      (report.held ? `; plan held: ${report.held.reason} (approve ${report.held.fingerprint})` : ''),
+  );
+  return { action: report.suspended ? 'suspended' : 'finished', report: state };
+}
+
+export default {
+  async scheduled(controller, env) {
+    await tick(env, controller.scheduledTime);
+  },
+  /** GET: the last run's figures (no learner data, no credentials). */
+  async fetch(request, env) {
+    if (request.method !== 'GET') return new Response('method not allowed', { status: 405 });
+    const last = await env.LEARNER_SYNC_STATE.get(LAST_RUN);
+    const running = (await env.LEARNER_SYNC_STATE.get(CHECKPOINT)) !== null;
+    return Response.json({ running, last: last ? JSON.parse(last) : null });
+  },
+};
