@@ -2,13 +2,13 @@
 // workerd (Miniflare) and its browser entry in headless Chromium, as from its Node entry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
-import { chromium } from 'playwright-core';
 import { Planner } from '../node.js';
+import { start } from '../preview/serve.js';
+import { launchChromium } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE = readFileSync(join(ROOT, 'examples/walkthrough/source.csv'), 'utf8');
@@ -48,38 +48,21 @@ test('workerd (Miniflare): the workerd entry plans the same bytes, and errors ke
   }
 });
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.csv': 'text/csv' };
 let server;
-let origin;
 
 before(async () => {
-  server = createServer((req, res) => {
-    const path = normalize(join(ROOT, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
-    if (!path.startsWith(ROOT) || !existsSync(path)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
-    res.end(readFileSync(path));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await start();
 });
 
 after(() => server?.close());
 
 test('headless Chromium: the browser entry plans the same bytes', async () => {
-  const executablePath = '/usr/bin/chromium';
-  assert.ok(existsSync(executablePath), 'Chromium is not installed at /usr/bin/chromium: run scripts/setup.sh --test');
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${origin}/js/test/runtimes/browser.html`);
+    await page.goto(`${server.origin}/js/test/runtimes/browser.html`);
     await page.waitForFunction(() => window.planJson || window.planError, null, { timeout: 20_000 });
     assert.equal(await page.evaluate(() => window.planError), undefined, errors.join('\n'));
     assert.equal(await page.evaluate(() => window.planJson), nodePlan());

@@ -1,0 +1,154 @@
+// The preview's planning worker: reads the dropped files, plans with the package's browser
+// entry, and keeps the plan so the page can ask for one page of the table at a time (the page
+// never holds 100,000 actions, and never parses the plan on its main thread).
+//
+// Protocol (postMessage; the page makes one worker per plan and terminates it to cancel):
+//   page -> worker  {type: 'plan', options, sources: File[], targets: File[]}
+//   worker -> page  {type: 'progress', phase: 'source' | 'target' | 'planning', done, total, label,
+//                    records (learners or users read so far)}
+//                   {type: 'planned', summary, held, withheld, fingerprint, options, count,
+//                    counts, sourcePages, targetPages, json: Blob, csv: Blob | null, csvError}
+//                   {type: 'error', error: {code, message, label}}
+//   page -> worker  {type: 'query', id, kinds: string[], text, page, pageSize}
+//   worker -> page  {type: 'rows', id, rows, total, page}
+//
+// `json` is the engine's finishJson() text, untouched: the pinned plan `sync --plan` applies.
+import { isJsonPage, platformCsvToNormalised } from './platform-csv.js';
+
+// Imported dynamically: the browser entry awaits the wasm at its top level, and a static import
+// would hold back this module (and its onmessage) until then, losing the page's first message.
+const loading = import('../browser.js');
+loading.catch(() => {});
+
+/** The plan held for queries: its actions and a lowercase search text per action. */
+let held = null;
+/** The last filter, so paging does not filter again. */
+let lastFilter = { key: null, matches: null };
+
+const post = (msg) => self.postMessage(msg);
+
+self.onmessage = async ({ data: msg }) => {
+  try {
+    if (msg.type === 'plan') await plan(msg);
+    else if (msg.type === 'query') query(msg);
+  } catch (e) {
+    post({ type: 'error', error: { code: e?.code ?? 'INTERNAL', message: String(e?.message ?? e), label: e?.label } });
+  }
+};
+
+function progressPoster() {
+  let last = 0;
+  return (phase, done, total, label, records, force = false) => {
+    const now = Date.now();
+    if (!force && now - last < 40 && done < total) return;
+    last = now;
+    post({ type: 'progress', phase, done, total, label, records });
+  };
+}
+
+async function plan({ options, sources, targets }) {
+  const progress = progressPoster();
+  const learnerSync = await loading;
+  const planner = new learnerSync.Planner(options);
+  let json;
+  const sourcePages = [];
+  const targetPages = [];
+  try {
+    let learners = 0;
+    for (const [i, file] of sources.entries()) {
+      progress('source', i, sources.length, file.name, learners, true);
+      const stats = planner.addSource(new Uint8Array(await file.arrayBuffer()), { label: file.name });
+      sourcePages.push(stats);
+      learners += stats.records;
+    }
+    progress('source', sources.length, sources.length, '', learners, true);
+    const primary = options.match?.[0] ?? 'ssoId';
+    const decoder = new TextDecoder();
+    let users = 0;
+    for (const [i, file] of targets.entries()) {
+      progress('target', i, targets.length, file.name, users, i === 0);
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const label = file.name;
+      const stats = isJsonPage(bytes)
+        ? planner.addTarget(bytes, { label })
+        : planner.addTarget(platformCsvToNormalised(decoder.decode(bytes), { primary, label }), { format: 'normalised', label });
+      targetPages.push(stats);
+      users += stats.records;
+    }
+    progress('target', targets.length, targets.length, '', users, true);
+    progress('planning', 0, 1, '', 0, true);
+    json = planner.finishJson();
+  } finally {
+    planner.free();
+  }
+  const parsed = JSON.parse(json);
+  held = { actions: parsed.actions, search: parsed.actions.map(searchText) };
+  lastFilter = { key: null, matches: null };
+  const counts = {};
+  for (const a of parsed.actions) counts[a.action] = (counts[a.action] ?? 0) + 1;
+  let csv = null;
+  let csvError;
+  try {
+    csv = new Blob([await toCsv(learnerSync, parsed)], { type: 'text/csv' });
+  } catch (e) {
+    csvError = String(e?.message ?? e);
+  }
+  post({
+    type: 'planned',
+    summary: parsed.summary,
+    held: parsed.held ?? null,
+    withheld: parsed.withheld ?? null,
+    fingerprint: parsed.fingerprint,
+    options: parsed.options,
+    count: parsed.actions.length,
+    counts,
+    sourcePages,
+    targetPages,
+    json: new Blob([json], { type: 'application/json' }),
+    csv,
+    csvError,
+  });
+}
+
+/** The plan as CSV, by the package's planToCsv. */
+async function toCsv(learnerSync, plan) {
+  // TEMPORARY (remove at merge, with js/preview/plan-csv-fallback.js): planToCsv is being added
+  // to the package on another branch; until it lands this branch uses a stand-in.
+  const planToCsv = learnerSync.planToCsv ?? (await import('./plan-csv-fallback.js')).planToCsv;
+  return planToCsv(plan);
+}
+
+/** What the search box looks through: every text value of the action, lowercased. */
+function searchText(a) {
+  const parts = [a.key, a.platformId, a.source, a.field, a.value, a.matchedBy];
+  for (const values of [a.fields, a.user]) if (values) for (const v of Object.values(values)) if (typeof v === 'string') parts.push(v);
+  if (a.changes) {
+    for (const c of Object.values(a.changes)) {
+      if (typeof c.from === 'string') parts.push(c.from);
+      if (typeof c.to === 'string') parts.push(c.to);
+    }
+  }
+  if (a.platformIds) parts.push(...a.platformIds);
+  if (a.rows) for (const r of a.rows) parts.push(r.source);
+  return parts.filter((p) => p != null).join('\n').toLowerCase();
+}
+
+function query({ id, kinds, text, page, pageSize }) {
+  if (!held) return;
+  const needle = String(text ?? '').normalize('NFC').trim().toLowerCase();
+  const key = `${kinds.join(',')}\n${needle}`;
+  if (lastFilter.key !== key) {
+    const wanted = new Set(kinds);
+    const matches = [];
+    const { actions, search } = held;
+    for (let i = 0; i < actions.length; i++) {
+      if (wanted.has(actions[i].action) && (!needle || search[i].includes(needle))) matches.push(i);
+    }
+    lastFilter = { key, matches };
+  }
+  const { matches } = lastFilter;
+  const pages = Math.max(1, Math.ceil(matches.length / pageSize));
+  const p = Math.min(Math.max(0, page), pages - 1);
+  const rows = matches.slice(p * pageSize, (p + 1) * pageSize).map((i) => held.actions[i]);
+  post({ type: 'rows', id, rows, total: matches.length, page: p });
+}
