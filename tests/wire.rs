@@ -162,6 +162,11 @@ fn base_urls_must_be_https_except_on_loopback() {
     for bad in ["http://api.fifoundry.net", "ftp://x", "http://10.0.0.5", "https://user:pw@host", "http://localhost.evil.com"] {
         assert!(check_base_url(bad).is_err(), "{bad}");
     }
+    // The password in a URL's user information is never echoed in the error.
+    for with_password in ["https://user:pw-9f3a@host", "http://user:pw-9f3a@api.example.org/v2", "user:pw-9f3a@host/x"] {
+        let message = check_base_url(with_password).unwrap_err().to_string();
+        assert!(!message.contains("pw-9f3a") && message.contains("***@"), "{message}");
+    }
 }
 
 #[test]

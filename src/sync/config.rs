@@ -1,6 +1,7 @@
 //! How a sync runs: where, as whom, how fast, how persistently. Read from JSON (the CLI, a
 //! config file, a Worker's environment); credentials are never echoed back.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -203,8 +204,9 @@ impl SyncConfig {
 }
 
 /// A base URL must be https, except on the loopback interface (local simulators and tests).
+/// Errors show the URL without any user information, which may hold a password.
 pub fn check_base_url(url: &str) -> Result<(), Error> {
-    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {url:?}: {m}")));
+    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {:?}: {m}", without_userinfo(url))));
     let rest = if let Some(r) = url.strip_prefix("https://") {
         r
     } else if let Some(r) = url.strip_prefix("http://") {
@@ -226,4 +228,17 @@ pub fn check_base_url(url: &str) -> Result<(), Error> {
         return bad("has no host");
     }
     Ok(())
+}
+
+/// The URL with anything before an `@` in its authority replaced by `***`.
+fn without_userinfo(url: &str) -> Cow<'_, str> {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            let sep = if url.contains("://") { "://" } else { "" };
+            Cow::Owned(format!("{scheme}{sep}***@{host}{}", &rest[authority.len()..]))
+        }
+        None => Cow::Borrowed(url),
+    }
 }
