@@ -310,14 +310,15 @@ export interface RateConfig {
   share?: number;
 }
 
+/** How failed requests are retried; a setting left out takes its default. */
 export interface RetryConfig {
   /** Attempts per request on 5xx and network failures, the first included (default 6). */
-  maxAttempts: number;
+  maxAttempts?: number;
   /** 429 answers tolerated for one request (default 20). */
-  maxRateLimited: number;
+  maxRateLimited?: number;
   /** Backoff base and cap in ms (default 1000 and 60000); jittered. */
-  baseMs: number;
-  maxMs: number;
+  baseMs?: number;
+  maxMs?: number;
 }
 
 /** Settings of a sync run, beside the plan options. */

@@ -229,3 +229,13 @@ fn a_user_missed_by_shifting_pages_is_not_created_twice() {
     assert_eq!((create.state, create.platform_id.as_deref()), (State::Skipped, Some("s2")));
     assert!(create.reason.as_deref().unwrap().contains("the listing missed it"));
 }
+
+#[test]
+fn retry_settings_left_out_take_their_defaults() {
+    use learner_sync::sync::{RetryConfig, SyncConfig};
+    let cfg = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAttempts": 3}});
+    let cfg = SyncConfig::from_json(cfg.to_string().as_bytes()).unwrap();
+    assert_eq!(cfg.retry, RetryConfig { max_attempts: 3, ..RetryConfig::default() });
+    let typo = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAtempts": 3}});
+    assert!(SyncConfig::from_json(typo.to_string().as_bytes()).unwrap_err().to_string().contains("maxAtempts"));
+}

@@ -88,9 +88,10 @@ impl RateConfig {
     }
 }
 
-/// How failed requests are retried.
+/// How failed requests are retried. A field left out takes its default, so a config file can
+/// say `{"maxAttempts": 3}` alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RetryConfig {
     /// Attempts per request for 5xx and network failures, the first included.
     pub max_attempts: u32,
