@@ -7,7 +7,8 @@
 // progress, messages and errors go to stderr.
 // Exit codes: 0 ok, 1 some actions failed (or the run stopped), 2 bad input or configuration,
 // 3 stopped by a safety guard.
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Planner, LearnerSyncError, sync, planToCsv, reportToCsv } from '../node.js';
 import { formatTable, formatOutcomes, printable } from './table.js';
@@ -151,9 +152,10 @@ async function runSync(args) {
   const options = planOptions(values, config, { sourceNeeded: !pinned });
   Object.assign(options, syncSettings(values, config, options.platform));
   if (values.report) {
-    // Fail before anything is sent if the report cannot be written.
+    // Fail before anything is sent if the report cannot be written (without creating it yet).
+    const target = existsSync(values.report) ? values.report : dirname(resolve(values.report));
     try {
-      closeSync(openSync(values.report, 'a'));
+      accessSync(target, constants.W_OK);
     } catch (e) {
       throw new UsageError(`cannot write report file ${values.report}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
     }

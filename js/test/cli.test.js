@@ -366,6 +366,11 @@ test('sync from a config file: --format csv and table print the outcomes, --repo
     assert.match(table.stdout, /create\s+99\s+\S+\s+done/);
     assert.match(table.stdout, /counts: done 1, failed 0, skipped 3/);
 
+    const unwritable = await runAsync(['sync', '--source', 'more.csv', '--report', join(dir, 'no/such/folder/r.json')], env, dir);
+    assert.equal(unwritable.status, 2);
+    assert.match(unwritable.stderr, /cannot write report file .*r\.json: no such folder/);
+    assert.equal(sim.stats().created, 3, 'refused before anything was sent');
+
     const quiet = await runAsync(['sync', '--source', 'more.csv', '--base-url', 'http://127.0.0.1:1'], env, dir);
     assert.equal(quiet.stdout, '', 'without --format a sync prints nothing on stdout');
     assert.equal(quiet.status, 1, '--base-url overrides the config file: nothing listens there');
