@@ -3,7 +3,7 @@
 //
 // Pages cross into wasm as bytes and the plan comes back as one JSON text: no learner is
 // ever converted object by object.
-import { RawPlanner } from '../pkg/learner_sync.js';
+import { RawPlanner, planToCsv as rawPlanToCsv, reportToCsv as rawReportToCsv } from '../pkg/learner_sync.js';
 import { LearnerSyncError, rethrow, toBytes } from './errors.js';
 
 export { LearnerSyncError } from './errors.js';
@@ -81,4 +81,27 @@ export function plan(options, { sources = [], targets = [] } = {}) {
   } finally {
     p.free();
   }
+}
+
+function toCsv(convert, value, what) {
+  const text = typeof value === 'string' ? value : value && typeof value === 'object' ? JSON.stringify(value) : undefined;
+  if (text === undefined) throw new LearnerSyncError('INVALID_INPUT', `the ${what} must be a ${what} object or its JSON text`);
+  try {
+    return convert(text);
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+/**
+ * The plan (an object, or its JSON text) as CSV text for a spreadsheet: a header row, then
+ * one row per action. See index.d.ts for the columns.
+ */
+export function planToCsv(plan) {
+  return toCsv(rawPlanToCsv, plan, 'plan');
+}
+
+/** A sync report's outcomes (the report object, or its JSON text) as CSV text, one row each. */
+export function reportToCsv(report) {
+  return toCsv(rawReportToCsv, report, 'report');
 }

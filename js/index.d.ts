@@ -296,6 +296,36 @@ export function plan(
   pages: { sources?: Array<Page | PageSpec<SourceFormat>>; targets?: Array<Page | PageSpec<TargetFormat>> },
 ): Plan;
 
+/**
+ * The plan as CSV text for a spreadsheet (for example a "download as CSV" button): a header
+ * row, then one row per action in plan order. RFC 4180 (comma, `"` quoting, CRLF line ends),
+ * no byte-order mark, and the same plan always gives the same text.
+ *
+ * Columns: `action, key, platformId, email, firstName, lastName, ssoId, employeeId,
+ * studentId, active, changes, reason, orphan, withheld, matchedBy, conflict, field, value,
+ * source, row, rows, platformIds`.
+ * - `email` … `active`: the user's values after the action, as far as the plan knows them (a
+ *   create's fields, an orphan's values on the platform, each changed field's new value).
+ * - `changes`: every field written, old to new, e.g. `lastName: Smith → Smith-Evans; active:
+ *   true → false` (`(none)` for no value; an ambiguous value is written as a JSON string).
+ * - `orphan`, `withheld`: `yes` or empty. `rows`: a conflict's learners, `hr.csv:3, hr.csv:9`.
+ *
+ * Source data is untrusted: a cell a spreadsheet could run as a formula (starting with `=`,
+ * `+`, `-`, `@`, a tab or a line break) gets a leading `'`, except plain numbers such as `-5`.
+ * So the CSV is for reading; the JSON plan is the exact record. Excel guesses UTF-8 only with a
+ * byte-order mark: `new Blob(['\ufeff', planToCsv(plan)], { type: 'text/csv' })`.
+ * @throws LearnerSyncError INVALID_INPUT when `plan` is not a plan (or its JSON text)
+ */
+export function planToCsv(plan: Plan | string): string;
+
+/**
+ * A sync report's outcomes as CSV text, one row per planned action, in the same format as
+ * {@link planToCsv}. Columns: `action, key, platformId, state, status, error, reason,
+ * attempts, source, row`. The run's figures (counts, requests, created IDs) stay in the report.
+ * @throws LearnerSyncError INVALID_INPUT when `report` is not a report (or its JSON text)
+ */
+export function reportToCsv(report: SyncReport | string): string;
+
 /** Platform credentials. Missing ones are read from FOUNDRY_CLIENT_ID / FOUNDRY_CLIENT_SECRET,
  * LEARNIFIER_KEY / LEARNIFIER_SECRET or SCIM_TOKEN. They never appear in reports or errors. */
 export interface Credentials {
@@ -314,14 +344,15 @@ export interface RateConfig {
   share?: number;
 }
 
+/** How failed requests are retried; a setting left out takes its default. */
 export interface RetryConfig {
   /** Attempts per request on 5xx and network failures, the first included (default 6). */
-  maxAttempts: number;
+  maxAttempts?: number;
   /** 429 answers tolerated for one request (default 20). */
-  maxRateLimited: number;
+  maxRateLimited?: number;
   /** Backoff base and cap in ms (default 1000 and 60000); jittered. */
-  baseMs: number;
-  maxMs: number;
+  baseMs?: number;
+  maxMs?: number;
 }
 
 /** Settings of a sync run, beside the plan options. */

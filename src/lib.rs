@@ -14,9 +14,12 @@
 //! 3. [`Planner::finish`] matches learners to platform users and returns the [`Plan`]: only what
 //!    changes, with a summary and a fingerprint of the platform state it saw.
 //!
+//! [`export`] turns a plan or a sync report into CSV for a spreadsheet.
+//!
 //! The WebAssembly binding (`src/binding`, built only for `wasm32`) is a thin skin over this.
 
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod normalise;
 pub mod options;

@@ -39,3 +39,23 @@ fn errors_become_js_errors_with_a_code() {
     let err = p.add_source(b"", "xlsx", "").err().unwrap();
     assert_eq!(prop(&err, "code").as_string().as_deref(), Some("INVALID_OPTIONS"));
 }
+
+#[wasm_bindgen_test]
+fn plans_and_reports_become_csv_text() {
+    let mut p = JsPlanner::new(r#"{"platform":"foundry"}"#).unwrap();
+    p.add_source(include_bytes!("../examples/walkthrough/source.csv"), "auto", "hr.csv").unwrap();
+    p.add_target(include_bytes!("../examples/walkthrough/foundry-users.json"), "foundry", "").unwrap();
+    let csv = learner_sync::binding::planner::plan_to_csv(&p.finish_json()).unwrap();
+    assert!(csv.starts_with("action,key,platformId,"), "{csv}");
+    assert!(csv.contains("\r\nupdate,33,dek‑123,"), "{csv}");
+    let err = learner_sync::binding::planner::plan_to_csv(r#"{"actions":"no"}"#).err().unwrap();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("INVALID_INPUT"));
+
+    let report = r#"{"mode":"full","dryRun":false,"finished":true,"counts":{"done":0,"failed":0,"skipped":0},
+        "requests":0,"retries":0,"rateLimited":0,"pagesRead":0,"elapsedMs":0,"created":[],
+        "outcomes":[{"action":"review","key":"787","state":"skipped","attempts":0}]}"#;
+    let csv = learner_sync::binding::sync::report_to_csv(report).unwrap();
+    assert_eq!(csv, "action,key,platformId,state,status,error,reason,attempts,source,row\r\nreview,787,,skipped,,,,0,,\r\n");
+    let err = learner_sync::binding::sync::report_to_csv("[]").err().unwrap();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("INVALID_INPUT"));
+}

@@ -162,6 +162,11 @@ fn base_urls_must_be_https_except_on_loopback() {
     for bad in ["http://api.fifoundry.net", "ftp://x", "http://10.0.0.5", "https://user:pw@host", "http://localhost.evil.com"] {
         assert!(check_base_url(bad).is_err(), "{bad}");
     }
+    // The password in a URL's user information is never echoed in the error.
+    for with_password in ["https://user:pw-9f3a@host", "http://user:pw-9f3a@api.example.org/v2", "user:pw-9f3a@host/x"] {
+        let message = check_base_url(with_password).unwrap_err().to_string();
+        assert!(!message.contains("pw-9f3a") && message.contains("***@"), "{message}");
+    }
 }
 
 #[test]
@@ -223,4 +228,14 @@ fn a_user_missed_by_shifting_pages_is_not_created_twice() {
     let create = report.outcomes.iter().find(|o| o.action.name() == "create").unwrap();
     assert_eq!((create.state, create.platform_id.as_deref()), (State::Skipped, Some("s2")));
     assert!(create.reason.as_deref().unwrap().contains("the listing missed it"));
+}
+
+#[test]
+fn retry_settings_left_out_take_their_defaults() {
+    use learner_sync::sync::{RetryConfig, SyncConfig};
+    let cfg = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAttempts": 3}});
+    let cfg = SyncConfig::from_json(cfg.to_string().as_bytes()).unwrap();
+    assert_eq!(cfg.retry, RetryConfig { max_attempts: 3, ..RetryConfig::default() });
+    let typo = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAtempts": 3}});
+    assert!(SyncConfig::from_json(typo.to_string().as_bytes()).unwrap_err().to_string().contains("maxAtempts"));
 }

@@ -29,17 +29,44 @@ function fmt(v) {
   return v === null || v === undefined ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
+/**
+ * Text safe to print on a terminal: platform errors and source values are untrusted, so line
+ * breaks become spaces, and control characters (escape sequences) and bidirectional overrides
+ * become U+FFFD.
+ */
+export function printable(s) {
+  return String(s ?? '')
+    .replace(/[\t\n\r]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\uFFFD');
+}
+
 function clip(s, n) {
-  s = String(s ?? '');
+  s = printable(s);
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
+/** Rows under a header, every column but the last padded to its widest cell. */
+function columns(head, rows) {
+  const last = head.length - 1;
+  // A loop, not Math.max(...cells): a realm's worth of rows would overflow the call stack.
+  const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i].length), h.length));
+  const line = (r) => r.map((c, i) => (i < last ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
 export function formatTable(plan) {
-  const rows = plan.actions.map((a) => [a.action, clip(a.key ?? '', 24), clip(a.platformId ?? '', 24), detail(a)]);
-  const head = ['ACTION', 'KEY', 'PLATFORM ID', 'DETAIL'];
-  const widths = [0, 1, 2].map((i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
-  const line = (r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
+  const rows = plan.actions.map((a) => [a.action, clip(a.key, 24), clip(a.platformId, 24), printable(detail(a))]);
   const s = plan.summary;
   const counts = Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ');
-  return [line(head), ...rows.map(line), '', `summary: ${counts}`, `fingerprint: ${plan.fingerprint}`, ''].join('\n');
+  return [...columns(['ACTION', 'KEY', 'PLATFORM ID', 'DETAIL'], rows), '', `summary: ${counts}`, `fingerprint: ${plan.fingerprint}`, ''].join('\n');
+}
+
+/** A sync report's outcomes, one line each, then the counts. */
+export function formatOutcomes(report) {
+  const rows = report.outcomes.map((o) => {
+    const why = o.state === 'failed' ? [o.status ? `HTTP ${o.status}` : '', o.error].filter(Boolean).join(' ') : o.reason;
+    return [o.action, clip(o.key, 24), clip(o.platformId, 24), o.state, printable(why)];
+  });
+  const c = report.counts;
+  return [...columns(['ACTION', 'KEY', 'PLATFORM ID', 'STATE', 'DETAIL'], rows), '', `counts: done ${c.done}, failed ${c.failed}, skipped ${c.skipped}`, ''].join('\n');
 }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Planner, plan, LearnerSyncError } from '../node.js';
+import { Planner, plan, planToCsv, reportToCsv, LearnerSyncError } from '../node.js';
+import { readCsvRecords } from './read-csv.js';
 
 const walk = (f) => readFileSync(new URL(`../../examples/walkthrough/${f}`, import.meta.url));
 const SOURCE = walk('source.csv');
@@ -98,4 +99,31 @@ test('a larger realm plans the expected counts', () => {
   assert.equal(s.review, 1);
   assert.equal(s.unchanged, n - n / 10 - n / 20);
   assert.equal(p.actions.length, s.create + s.update + s.review);
+});
+
+test('planToCsv: the walkthrough plan as spreadsheet rows, from the object or its JSON text', () => {
+  const p = plan({ platform: 'foundry' }, { sources: [{ page: SOURCE, label: 'hr.csv' }], targets: [FOUNDRY] });
+  const csv = planToCsv(p);
+  assert.equal(planToCsv(JSON.stringify(p)), csv);
+  assert.match(csv, /^action,key,platformId,email,firstName,lastName,ssoId,employeeId,studentId,active,changes,reason,orphan,withheld,matchedBy,conflict,field,value,source,row,rows,platformIds\r\n/);
+  const { records } = readCsvRecords(csv);
+  assert.deepEqual(records.map((r) => `${r.action} ${r.key} ${r.platformId}`), ['update 33 dek\u2011123', 'deactivate 55 iux\u2011332', 'create 686 ', 'review 787 qai\u2011928']);
+  assert.equal(records[0].changes, 'lastName: Smith \u2192 Smith\u2011Evans');
+  assert.deepEqual([records[2].email, records[2].firstName, records[2].source, records[2].row], ['ellen.cohen@example.org', 'Ellen', 'hr.csv', '5']);
+  assert.equal(records[3].orphan, 'yes');
+});
+
+test('planToCsv and reportToCsv make formula cells inert and refuse what is not a plan', () => {
+  const src = 'ssoId,firstName,lastName,email,active\n-5,=HYPERLINK("http://x"),"Lee, ""Jr""",a@x.org,true\n';
+  const { records } = readCsvRecords(planToCsv(plan({ platform: 'foundry' }, { sources: [src], targets: [] })));
+  assert.deepEqual([records[0].key, records[0].firstName, records[0].lastName], ['-5', "'=HYPERLINK(\"http://x\")", 'Lee, "Jr"']);
+  for (const bad of ['{"actions": 1}', 'not json', 42, null]) {
+    assert.throws(() => planToCsv(bad), (e) => e instanceof LearnerSyncError && e.code === 'INVALID_INPUT', String(bad));
+    assert.throws(() => reportToCsv(bad), (e) => e instanceof LearnerSyncError && e.code === 'INVALID_INPUT', String(bad));
+  }
+  const report = {
+    mode: 'full', dryRun: false, finished: true, counts: { done: 1, failed: 0, skipped: 0 }, requests: 1, retries: 0,
+    rateLimited: 0, pagesRead: 1, elapsedMs: 5, created: [], outcomes: [{ action: 'update', key: '33', platformId: 'u1', state: 'done', attempts: 1 }],
+  };
+  assert.equal(reportToCsv(report), 'action,key,platformId,state,status,error,reason,attempts,source,row\r\nupdate,33,u1,done,,,,1,,\r\n');
 });

@@ -1,11 +1,15 @@
 // The learner-sync CLI, run as a user runs it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OPTIONS } from '../cli/usage.js';
+import { progressReporter } from '../cli/progress.js';
+import { formatOutcomes } from '../cli/table.js';
+import { readCsvRecords } from './read-csv.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'js/cli/learner-sync.js');
@@ -13,6 +17,27 @@ const SOURCE = join(ROOT, 'examples/walkthrough/source.csv');
 const FOUNDRY = join(ROOT, 'examples/walkthrough/foundry-users.json');
 
 const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const runIn = (cwd, ...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd });
+
+/** A temporary folder with `files` ({name: text or JSON value}) written into it. */
+function folder(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'));
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+  return dir;
+}
+
+function runAsync(args, env, cwd) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 test('plan prints the walkthrough plan as JSON', () => {
   const r = run('plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY);
@@ -87,16 +112,6 @@ test('usage errors exit 2 with a message; --help exits 0', () => {
 
 test('sync: progress on stderr, summary, report file, exit codes, no credential in any output', async () => {
   const { startFoundry } = await import('../sim/foundry.js');
-  const { spawn } = await import('node:child_process');
-  const runAsync = (args, env) =>
-    new Promise((resolve) => {
-      const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('exit', (status) => resolve({ status, stdout, stderr }));
-    });
   const SECRET = 'cli-secret-8c1f';
   const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET };
   const seed = [{ id: 'dek-123', attributes: { sso_id: '33', first_name: 'Geoff', last_name: 'Smith', email: 'geoff.smith@example.org', active: true } }];
@@ -143,16 +158,6 @@ test('sync: progress on stderr, summary, report file, exit codes, no credential 
 
 test('sync --plan applies a plan made earlier, skipping users that changed since', async () => {
   const { startFoundry } = await import('../sim/foundry.js');
-  const { spawn } = await import('node:child_process');
-  const runAsync = (args, env) =>
-    new Promise((resolve) => {
-      const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('exit', (status) => resolve({ status, stdout, stderr }));
-    });
   const page = JSON.parse(readFileSync(FOUNDRY, 'utf8'));
   const sim = await startFoundry({ users: page.data, rate: { limit: 200, windowMs: 1000 } });
   const dir = mkdtempSync(join(tmpdir(), 'ls-pinned-'));
@@ -182,4 +187,222 @@ test('sync --plan applies a plan made earlier, skipping users that changed since
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('plan --format csv: the walkthrough plan as spreadsheet rows', () => {
+  const r = run('plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY, '--format', 'csv');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.endsWith('\r\n') && !r.stdout.startsWith('\uFEFF'));
+  const { header, records } = readCsvRecords(r.stdout);
+  assert.deepEqual(header.slice(0, 6), ['action', 'key', 'platformId', 'email', 'firstName', 'lastName']);
+  assert.deepEqual(records.map((a) => `${a.action} ${a.key} ${a.platformId}`), ['update 33 dek\u2011123', 'deactivate 55 iux\u2011332', 'create 686 ', 'review 787 qai\u2011928']);
+  const [update, leaver, create, orphan] = records;
+  assert.equal(update.changes, 'lastName: Smith \u2192 Smith\u2011Evans');
+  assert.equal(update.lastName, 'Smith\u2011Evans');
+  assert.equal(leaver.changes, 'active: true \u2192 false');
+  assert.deepEqual([create.email, create.firstName, create.lastName, create.active, create.source, create.row], ['ellen.cohen@example.org', 'Ellen', 'Cohen', 'true', SOURCE, '5']);
+  assert.deepEqual([orphan.orphan, orphan.email, orphan.reason !== ''], ['yes', 'dan.dismayed@example.org', true]);
+});
+
+test('config file: picked up from the current directory, or from --config; flags override it', () => {
+  const hr = 'Emp SSO,Given,Family,Mail,Status\n33,Geoff,Smith\u2011Evans,geoff.smith@example.org,Active\n44,Kate,Jones,kate.jones@example.org,Active\n';
+  const dir = folder({
+    'learner-sync.json': { platform: 'foundry', orphans: 'deactivate', match: ['ssoId', 'email'], mapping: 'mapping/hr.json', protect: ['iux\u2011332'] },
+    'hr.csv': hr,
+  });
+  mkdirSync(join(dir, 'mapping'));
+  writeFileSync(join(dir, 'mapping/hr.json'), JSON.stringify({ ssoId: 'Emp SSO', firstName: 'Given', lastName: 'Family', email: 'Mail', active: { column: 'Status', activeValues: ['Active'] } }));
+  const elsewhere = mkdtempSync(join(tmpdir(), 'ls-cwd-'));
+  try {
+    // From the current directory: no --platform, the mapping file found beside the config.
+    const fromCwd = runIn(dir, 'plan', '--source', 'hr.csv', '--target', FOUNDRY);
+    assert.equal(fromCwd.status, 0, fromCwd.stderr);
+    assert.match(fromCwd.stderr, /using learner-sync\.json in the current directory/);
+    const plan = JSON.parse(fromCwd.stdout);
+    assert.deepEqual(plan.options.match, ['ssoId', 'email']);
+    assert.deepEqual(plan.actions.map((a) => `${a.action} ${a.key}`), ['update 33', 'deactivate 787'], 'the orphan 55 is protected');
+    assert.equal(plan.actions[1].orphan, true, 'orphans deactivated by the config policy');
+    assert.equal(plan.summary.protected, 1);
+
+    // From --config, run in another folder: the mapping path is relative to the config file.
+    const viaFlag = runIn(elsewhere, 'plan', '--config', join(dir, 'learner-sync.json'), '--source', join(dir, 'hr.csv'), '--target', FOUNDRY);
+    assert.equal(viaFlag.status, 0, viaFlag.stderr);
+    assert.equal(viaFlag.stdout, fromCwd.stdout.replaceAll('"hr.csv"', JSON.stringify(join(dir, 'hr.csv'))), 'the same plan, labelled by the path given');
+    assert.doesNotMatch(viaFlag.stderr, /using/);
+
+    // Flags override the file: --orphans, --match and --platform.
+    const overridden = runIn(dir, 'plan', '--source', 'hr.csv', '--target', FOUNDRY, '--orphans', 'review', '--match', 'ssoId', '--format', 'table');
+    assert.equal(overridden.status, 0, overridden.stderr);
+    assert.match(overridden.stdout, /review\s+787\s+qai\u2011928/);
+    assert.doesNotMatch(overridden.stdout, /\b55\b/, 'what no flag overrides still comes from the file: 55 stays protected');
+    const otherPlatform = runIn(dir, 'plan', '--platform', 'learnifier', '--source', 'hr.csv', '--target', '/dev/null');
+    assert.equal(otherPlatform.status, 2);
+    assert.match(otherPlatform.stderr, /\/dev\/null/, 'read as a Learnifier page, not a Foundry one');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('config file mistakes exit 2 naming the file and the key; credentials are refused and never echoed', () => {
+  const SECRET = 'cfg-secret-5e7d';
+  const cases = [
+    [{ platform: 'foundry', colour: 'blue' }, /learner-sync\.json: colour is not a known key \(known here: platform, baseUrl/],
+    [{ platform: 'foundry', guards: { maxDeactivatePercnt: 5 } }, /learner-sync\.json: guards\.maxDeactivatePercnt is not a known key/],
+    [{ platform: 'foundry', concurrency: '4' }, /learner-sync\.json: concurrency must be a whole number of at least 1/],
+    [{ platform: 'foundry', match: 'ssoId' }, /learner-sync\.json: match must be a non-empty array/],
+    [{ platform: 'foundry', match: ['ssoId', 'firstName'] }, /learner-sync\.json: match\[1\] must be one of/],
+    [{ platform: 'moodle' }, /learner-sync\.json: platform must be one of "foundry", "learnifier", "scim"/],
+    [{ platform: 'foundry', rate: '200 per minute' }, /learner-sync\.json: rate must look like "200\/60s"/],
+    [{ platform: 'foundry', mapping: 'missing.json' }, /cannot read mapping file \(learner-sync\.json: mapping\) .*missing\.json: no such file/],
+    [{ platform: 'foundry', mapping: { ssoid: 'SSO' } }, /learner-sync\.json: mapping\.ssoid is not a field/],
+    [{ platform: 'foundry', guards: { approve: 'abc' } }, /learner-sync\.json: guards\.approve belongs on the command line/],
+    [{ platform: 'foundry', clientSecret: SECRET }, /learner-sync\.json: clientSecret looks like a credential.*FOUNDRY_CLIENT_SECRET/],
+    [{ platform: 'foundry', credentials: { clientId: 'x', clientSecret: SECRET } }, /learner-sync\.json: credentials looks like a credential/],
+    [{ platform: 'scim', scim: { key: 'externalId', token: SECRET } }, /learner-sync\.json: scim\.token looks like a credential.*SCIM_TOKEN/],
+    [{ platform: 'learnifier', password: SECRET }, /learner-sync\.json: password looks like a credential/],
+    [{ platform: 'foundry', baseUrl: `https://svc:${SECRET}@api.fifoundry.net` }, /learner-sync\.json: baseUrl must not carry credentials/],
+    [`{"platform": "foundry",\n "clientSecret": ${SECRET}}`, /config file learner-sync\.json is not valid JSON \(line 2, column 18\)/],
+  ];
+  for (const [config, re] of cases) {
+    const dir = folder({ 'learner-sync.json': config });
+    try {
+      for (const args of [['plan', '--source', SOURCE, '--target', FOUNDRY], ['sync', '--source', SOURCE, '--base-url', 'https://api.fifoundry.net']]) {
+        const r = runIn(dir, ...args);
+        assert.equal(r.status, 2, `${JSON.stringify(config)}: ${r.stderr}`);
+        assert.match(r.stderr, re);
+        assert.equal(r.stdout, '');
+        assert.ok(!r.stderr.includes(SECRET), `the secret was printed: ${r.stderr}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // A missing --config file is an error too, not silently skipped.
+  const missing = run('plan', '--config', '/nonexistent/learner-sync.json', '--source', SOURCE, '--target', FOUNDRY);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /cannot read config file \/nonexistent\/learner-sync\.json: no such file/);
+});
+
+test('--help for every command lists every flag; the main help lists the exit codes and the config file', () => {
+  for (const command of ['plan', 'sync']) {
+    for (const flag of ['--help', '-h']) {
+      const r = run(command, flag);
+      assert.equal(r.status, 0, r.stderr);
+      for (const name of Object.keys(OPTIONS[command])) assert.match(r.stdout, new RegExp(`^\\s+(-h, )?--${name}\\b`, 'm'), `${command} --help: --${name}`);
+      for (const needed of ['--config FILE', '--format FORMAT', 'json (default), table or csv', 'learner-sync.json', 'Exit codes:']) {
+        assert.ok(r.stdout.includes(needed), `${command} --help: ${needed}`);
+      }
+    }
+  }
+  assert.ok(['--base-url', '--report', '--dry-run', '--plan', '--rate'].every((f) => f.slice(2) in OPTIONS.sync));
+  const main = run('--help');
+  assert.equal(main.status, 0);
+  for (const line of [/^\s+0\s+ok/m, /^\s+1\s+some actions failed/m, /^\s+2\s+bad input or configuration/m, /^\s+3\s+stopped by a safety guard/m, /learner-sync\.json/]) {
+    assert.match(main.stdout, line);
+  }
+  assert.equal(run().status, 2, 'no command is a usage error');
+  const badFormat = run('plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY, '--format', 'xml');
+  assert.equal(badFormat.status, 2);
+  assert.match(badFormat.stderr, /--format must be json, table, csv, not "xml"/);
+  const share = run('sync', '--platform', 'learnifier', '--base-url', 'https://acme.learnifier.test', '--source', SOURCE, '--rate-share', '0.5');
+  assert.equal(share.status, 2);
+  assert.match(share.stderr, /--rate-share needs --rate .*no request budget is known for learnifier/);
+});
+
+test('progress: a bar redrawn in place on a terminal, plain lines otherwise', () => {
+  const events = [
+    { type: 'phase', phase: 'listing' },
+    ...[100, 200, 300].map((done) => ({ type: 'progress', phase: 'listing', done })),
+    { type: 'phase', phase: 'applying' },
+    ...Array.from({ length: 20 }, (_, i) => ({ type: 'progress', phase: 'applying', done: i + 1, total: 20 })),
+    { type: 'phase', phase: 'done' },
+  ];
+  const feed = (isTTY) => {
+    let out = '';
+    const p = progressReporter({ isTTY, write: (s) => (out += s) });
+    for (const e of events) p.onEvent(e);
+    p.end();
+    return out;
+  };
+  const plain = feed(false);
+  assert.doesNotMatch(plain, /[\r\x1b]/, 'no carriage returns or escape codes in a log');
+  const lines = plain.trimEnd().split('\n');
+  assert.deepEqual(lines.slice(0, 2), ['listing…', 'listing: 100 users read']);
+  assert.ok(lines.includes('applying: 2/20 (10%)') && lines.includes('applying: 20/20 (100%)'), plain);
+  assert.equal(lines.filter((l) => l.startsWith('applying: ')).length, 11, 'one line a tenth (0% to 100%), not one per action');
+
+  const bar = feed(true);
+  assert.match(bar, /\r\x1b\[2Kapplying \[#{30}\] 100% 20\/20/);
+  assert.ok(bar.split('\r').length > 20, 'redrawn in place');
+});
+
+test('sync from a config file: --format csv and table print the outcomes, --report FILE.csv writes them', async () => {
+  const { startFoundry } = await import('../sim/foundry.js');
+  const seed = [{ id: 'dek-123', attributes: { sso_id: '33', first_name: 'Geoff', last_name: 'Smith', email: 'geoff.smith@example.org', active: true } }];
+  const sim = await startFoundry({ users: seed, clientSecret: 'sim-secret-77', rate: { limit: 200, windowMs: 1000 } });
+  const dir = folder({});
+  try {
+    writeFileSync(join(dir, 'learner-sync.json'), JSON.stringify({ platform: 'foundry', baseUrl: sim.url, rate: '200/1s', concurrency: 2, retry: { maxAttempts: 3 } }));
+    const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret-77' };
+    const dry = await runAsync(['sync', '--source', SOURCE, '--dry-run', '--format', 'csv'], env, dir);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.deepEqual(readCsvRecords(dry.stdout).records.map((a) => `${a.action} ${a.key}`), ['update 33', 'create 44', 'create 686']);
+
+    const r = await runAsync(['sync', '--source', SOURCE, '--format', 'csv', '--report', 'report.csv'], env, dir);
+    assert.equal(r.status, 0, r.stderr);
+    const { header, records } = readCsvRecords(r.stdout);
+    assert.deepEqual(header, ['action', 'key', 'platformId', 'state', 'status', 'error', 'reason', 'attempts', 'source', 'row']);
+    assert.deepEqual(records.map((o) => `${o.action} ${o.key} ${o.state}`), ['update 33 done', 'create 44 done', 'create 686 done']);
+    assert.ok(records[1].platformId, 'a create gives the new ID');
+    assert.equal(readFileSync(join(dir, 'report.csv'), 'utf8'), r.stdout);
+    assert.match(r.stderr, /3 done, 0 failed, 0 skipped/, 'the summary stays on stderr');
+    assert.ok(!(r.stdout + r.stderr).includes('sim-secret-77'));
+
+    writeFileSync(join(dir, 'more.csv'), 'ssoId,firstName,lastName,email,active\n99,New,Person,new@x.org,true\n');
+    const table = await runAsync(['sync', '--source', 'more.csv', '--format', 'table', '--concurrency', '1'], env, dir);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^ACTION\s+KEY\s+PLATFORM ID\s+STATE\s+DETAIL\n/);
+    assert.match(table.stdout, /create\s+99\s+\S+\s+done/);
+    assert.match(table.stdout, /counts: done 1, failed 0, skipped 3/);
+
+    const unwritable = await runAsync(['sync', '--source', 'more.csv', '--report', join(dir, 'no/such/folder/r.json')], env, dir);
+    assert.equal(unwritable.status, 2);
+    assert.match(unwritable.stderr, /cannot write report file .*r\.json: no such folder/);
+    assert.equal(sim.stats().created, 3, 'refused before anything was sent');
+
+    const quiet = await runAsync(['sync', '--source', 'more.csv', '--base-url', 'http://127.0.0.1:1'], env, dir);
+    assert.equal(quiet.stdout, '', 'without --format a sync prints nothing on stdout');
+    assert.equal(quiet.status, 1, '--base-url overrides the config file: nothing listens there');
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the README's example config file is accepted as it stands", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### The config file'));
+  const example = /```json\n([\s\S]*?)```/.exec(section)[1];
+  const config = JSON.parse(example);
+  const dir = folder({ 'learner-sync.json': example });
+  try {
+    mkdirSync(join(dir, dirname(config.mapping)), { recursive: true });
+    writeFileSync(join(dir, config.mapping), JSON.stringify({ ssoId: 'ssoId' }));
+    const r = run('plan', '--config', join(dir, 'learner-sync.json'), '--source', SOURCE, '--target', FOUNDRY);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).options.match, config.match);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the outcomes table: untrusted text cannot drive the terminal, and a large realm fits', () => {
+  const hostile = { action: 'update', key: '1', platformId: 'u1\u202e', state: 'failed', status: 422, error: 'taken\x1b[2J\x1b]0;pwned\x07\r\nnext', attempts: 1 };
+  const many = Array.from({ length: 200_000 }, (_, i) => ({ action: 'create', key: String(i), platformId: `p${i}`, state: 'done', attempts: 1 }));
+  const text = formatOutcomes({ counts: { done: 200_000, failed: 1, skipped: 0 }, outcomes: [hostile, ...many] });
+  const first = text.split('\n')[1];
+  assert.doesNotMatch(text, /[\x1b\x07\r\u202e]/);
+  assert.match(first, /^update\s+1\s+u1\uFFFD\s+failed\s+HTTP 422 taken\uFFFD\[2J\uFFFD\]0;pwned\uFFFD next$/);
+  assert.match(text, /counts: done 200000, failed 1, skipped 0\n$/);
 });

@@ -18,7 +18,7 @@ test('npm pack, install, then import, require and the CLI all plan the walkthrou
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const [{ filename, files }] = JSON.parse(out);
     const paths = files.map((f) => f.path);
-    for (const needed of ['pkg/learner_sync_bg.wasm', 'pkg/learner_sync.js', 'js/node.js', 'js/node.cjs', 'js/browser.js', 'js/workerd.js', 'js/core.js', 'js/sync.js', 'js/errors.js', 'js/index.d.ts', 'js/cli/learner-sync.js']) {
+    for (const needed of ['pkg/learner_sync_bg.wasm', 'pkg/learner_sync.js', 'js/node.js', 'js/node.cjs', 'js/browser.js', 'js/workerd.js', 'js/core.js', 'js/sync.js', 'js/errors.js', 'js/index.d.ts', 'js/cli/learner-sync.js', 'js/cli/config.js', 'js/cli/usage.js', 'js/cli/table.js', 'js/cli/progress.js']) {
       assert.ok(paths.includes(needed), `${needed} is missing from the tarball`);
     }
     assert.ok(!paths.some((p) => p.startsWith('src/') || p.startsWith('js/test/') || p.startsWith('target/')), 'sources and tests stay out');

@@ -1,11 +1,13 @@
 //! `Planner` for JavaScript: pages go in as bytes (`Uint8Array`), the plan comes out as JSON
-//! text, so no learner ever crosses the boundary as a JS object.
+//! text, so no learner ever crosses the boundary as a JS object. `planToCsv` turns that JSON
+//! text into CSV text for a spreadsheet.
 
 use wasm_bindgen::prelude::*;
 
 use super::errors::{coded, to_js};
+use crate::export;
 use crate::options::PlanOptions;
-use crate::planner::Planner;
+use crate::planner::{Plan, Planner};
 use crate::platform::TargetFormat;
 use crate::source::SourceFormat;
 
@@ -47,4 +49,14 @@ impl JsPlanner {
         // serde_json writes UTF-8 only.
         String::from_utf8(json).expect("JSON is UTF-8")
     }
+}
+
+/// A plan, as the JSON text `finishJson` gives, as CSV text: one row per action (columns in
+/// `crate::export`). Text that is not a plan is an `INVALID_INPUT` error.
+#[wasm_bindgen(js_name = planToCsv)]
+pub fn plan_to_csv(plan_json: &str) -> Result<String, JsValue> {
+    let plan: Plan = serde_json::from_str(plan_json)
+        .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
+    // Every cell comes from UTF-8 text, so the CSV is UTF-8.
+    Ok(String::from_utf8(export::plan_to_csv(&plan)).expect("CSV of text is UTF-8"))
 }

@@ -1,14 +1,16 @@
 //! `SyncEngine` for JavaScript. Requests go out as plain objects whose body is a
 //! `Uint8Array`; answers come back as status, header pairs and body bytes. The JS driver
-//! (`js/sync.js`) owns fetch and timers; this only converts.
+//! (`js/sync.js`) owns fetch and timers; this only converts. `reportToCsv` turns a report's
+//! JSON text into CSV text for a spreadsheet.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::errors::{coded, to_js};
+use crate::export;
 use crate::options::PlanOptions;
 use crate::source::SourceFormat;
-use crate::sync::{Response, SyncConfig, SyncEngine, TransportError};
+use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError};
 
 #[wasm_bindgen(js_name = RawSync)]
 pub struct JsSync(SyncEngine);
@@ -176,4 +178,14 @@ impl JsSync {
     pub fn plan_json(&self) -> Option<String> {
         self.0.plan().map(|p| String::from_utf8(p.to_json()).expect("JSON is UTF-8"))
     }
+}
+
+/// A sync report, as the JSON text `reportJson` gives, as CSV text: one row per outcome
+/// (columns in `crate::export`). Text that is not a report is an `INVALID_INPUT` error.
+#[wasm_bindgen(js_name = reportToCsv)]
+pub fn report_to_csv(report_json: &str) -> Result<String, JsValue> {
+    let report: Report = serde_json::from_str(report_json)
+        .map_err(|e| coded("INVALID_INPUT", &format!("the report is not a learner-sync report: {e}")))?;
+    // Every cell comes from UTF-8 text, so the CSV is UTF-8.
+    Ok(String::from_utf8(export::report_to_csv(&report)).expect("CSV of text is UTF-8"))
 }

@@ -70,6 +70,19 @@ pub enum ConflictKind {
     KeyMismatch,
 }
 
+impl ConflictKind {
+    /// The kind's name in plans: `duplicateLearnerKey`, `keyMismatch`...
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictKind::DuplicateLearnerKey => "duplicateLearnerKey",
+            ConflictKind::DuplicatePlatformKey => "duplicatePlatformKey",
+            ConflictKind::MultipleMatches => "multipleMatches",
+            ConflictKind::SharedUser => "sharedUser",
+            ConflictKind::KeyMismatch => "keyMismatch",
+        }
+    }
+}
+
 /// One field's change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change<T> {

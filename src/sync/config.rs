@@ -1,6 +1,7 @@
 //! How a sync runs: where, as whom, how fast, how persistently. Read from JSON (the CLI, a
 //! config file, a Worker's environment); credentials are never echoed back.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -87,9 +88,10 @@ impl RateConfig {
     }
 }
 
-/// How failed requests are retried.
+/// How failed requests are retried. A field left out takes its default, so a config file can
+/// say `{"maxAttempts": 3}` alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RetryConfig {
     /// Attempts per request for 5xx and network failures, the first included.
     pub max_attempts: u32,
@@ -236,8 +238,9 @@ impl SyncConfig {
 }
 
 /// A base URL must be https, except on the loopback interface (local simulators and tests).
+/// Errors show the URL without any user information, which may hold a password.
 pub fn check_base_url(url: &str) -> Result<(), Error> {
-    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {url:?}: {m}")));
+    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {:?}: {m}", without_userinfo(url))));
     let rest = if let Some(r) = url.strip_prefix("https://") {
         r
     } else if let Some(r) = url.strip_prefix("http://") {
@@ -259,4 +262,17 @@ pub fn check_base_url(url: &str) -> Result<(), Error> {
         return bad("has no host");
     }
     Ok(())
+}
+
+/// The URL with anything before an `@` in its authority replaced by `***`.
+fn without_userinfo(url: &str) -> Cow<'_, str> {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            let sep = if url.contains("://") { "://" } else { "" };
+            Cow::Owned(format!("{scheme}{sep}***@{host}{}", &rest[authority.len()..]))
+        }
+        None => Cow::Borrowed(url),
+    }
 }

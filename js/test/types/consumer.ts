@@ -1,6 +1,9 @@
 // Compiled with `tsc --noEmit --strict` by js/test/types.test.js: the published types must
 // describe what a consumer writes.
-import { Planner, plan, sync, beginSync, stepSync, LearnerSyncError, type Plan, type Action, type PlanOptions, type SyncReport, type StepRequest, type StepAnswer, type StepResult } from 'learner-sync';
+import {
+  Planner, plan, planToCsv, reportToCsv, sync, beginSync, stepSync, LearnerSyncError,
+  type Plan, type Action, type PlanOptions, type SyncReport, type StepRequest, type StepAnswer, type StepResult,
+} from 'learner-sync';
 
 const options: PlanOptions = {
   platform: 'foundry',
@@ -36,6 +39,10 @@ function describe(a: Action): string {
 const again: Plan = plan({ platform: 'scim' }, { sources: [{ page: 'ssoId\n1\n', label: 'x' }], targets: ['{"Resources":[]}'] });
 console.log(n, p.actions.map(describe), again.summary.create, p.fingerprint.length);
 
+const csv: string = planToCsv(p);
+const fromText: string = planToCsv(JSON.stringify(again));
+console.log(csv.split('\r\n').length, fromText.length);
+
 try {
   new Planner({ platform: 'learnifier' });
 } catch (e) {
@@ -44,10 +51,12 @@ try {
 
 async function run(): Promise<number> {
   const report: SyncReport = await sync(
-    { platform: 'foundry', baseUrl: 'https://api.fifoundry.net', rate: { limit: 200, windowMs: 60000, share: 0.5 }, mode: 'delta' },
+    { platform: 'foundry', baseUrl: 'https://api.fifoundry.net', rate: { limit: 200, windowMs: 60000, share: 0.5 }, mode: 'delta', retry: { maxAttempts: 3 } },
     { sources: ['ssoId\n1\n'], onEvent: (e) => (e.type === 'progress' ? e.done : 0), timeoutMs: 5000 },
   );
   for (const o of report.outcomes) if (o.state === 'failed') console.log(o.status, o.error);
+  const outcomes: string = reportToCsv(report);
+  console.log(outcomes.length);
   return report.created.length + (report.error ? 1 : 0);
 }
 void run;
