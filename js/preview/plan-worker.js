@@ -112,10 +112,8 @@ async function plan({ options, sources, targets }) {
 
 /** The plan as CSV, by the package's planToCsv. */
 async function toCsv(learnerSync, plan) {
-  // TEMPORARY (remove at merge, with js/preview/plan-csv-fallback.js): planToCsv is being added
-  // to the package on another branch; until it lands this branch uses a stand-in.
-  const planToCsv = learnerSync.planToCsv ?? (await import('./plan-csv-fallback.js')).planToCsv;
-  return planToCsv(plan);
+  if (typeof learnerSync.planToCsv !== 'function') throw new Error('this build of the package has no planToCsv');
+  return learnerSync.planToCsv(plan);
 }
 
 /** What the search box looks through: every text value of the action, lowercased. */
