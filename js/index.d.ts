@@ -47,6 +47,25 @@ export interface PlanOptions {
   adminRoles?: string[];
   /** Keys or platform IDs that orphan handling must never touch. */
   protect?: string[];
+  /** SCIM: where the matching key travels (default `externalId`) and what `userName` holds (default the email). */
+  scim?: { key?: 'externalId' | 'userName'; userName?: 'email' | 'key' };
+  guards?: Guards;
+}
+
+/** The safety guards (on by default). */
+export interface Guards {
+  /** Hold a plan that deactivates or deletes more than this % of managed users (default 5)… */
+  maxDeactivatePercent?: number;
+  /** …or more than this many, whichever is larger (default 50). */
+  maxDeactivateCount?: number;
+  /** The held fingerprint of a plan an administrator approved (`plan.held.fingerprint`). */
+  approve?: string;
+  /** Learners the last good run read: a source far smaller withholds every deactivation. */
+  expectedLearners?: number;
+  /** How much smaller counts as far smaller (default 0.1: 10%). */
+  sourceTolerance?: number;
+  /** The host knows a source page failed to load: withhold every deactivation. */
+  sourceIncomplete?: boolean;
 }
 
 /** A page: text, bytes, or (for JSON pages) a value to serialise. */
@@ -220,6 +239,8 @@ export interface Summary {
   protected: number;
   learners: number;
   platformUsers: number;
+  /** Deactivations and deletions withheld by the source-completeness guard. */
+  withheld: number;
 }
 
 /** What a sync must do, and only that. Deterministic: the same inputs give the same JSON. */
@@ -232,6 +253,26 @@ export interface Plan {
   fingerprint: string;
   /** The plan format version. */
   format: number;
+  /** The mass-change guard holds the plan: nothing is applied without `guards.approve` naming `fingerprint`. */
+  held?: Held;
+  /** The source-completeness guard withheld deactivations. */
+  withheld?: Withheld;
+}
+
+export interface Held {
+  reason: string;
+  /** Deactivations and deletions planned, and the most the guard allows. */
+  deactivations: number;
+  limit: number;
+  /** Managed platform users (administrators and unmanaged users left out). */
+  managedUsers: number;
+  /** Pass as `guards.approve` (CLI: `--approve`) to apply this plan. */
+  fingerprint: string;
+}
+
+export interface Withheld {
+  reason: string;
+  count: number;
 }
 
 /** Stable error codes. */
@@ -422,6 +463,10 @@ export interface SyncReport {
   finished: boolean;
   /** A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED. */
   error?: { code: string; message: string };
+  /** The mass-change guard held the plan: no write was sent. */
+  held?: Held;
+  /** The source-completeness guard withheld deactivations. */
+  withheld?: Withheld;
   counts: { done: number; failed: number; skipped: number };
   /** The plan's counts. */
   plan?: Summary;

@@ -53,5 +53,12 @@ if $want_test && ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2
 fi
 
-# 7. Build the wasm package.
+# 7. cargo-deny for the offline dependency checks of the tests (deny.toml). --locked: the newest
+#    versions of its dependencies need a newer rustc than this machine's.
+if $want_test && [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny 0.18.6" ]; then
+  say "installing cargo-deny 0.18.6 (about 4 minutes, once)"
+  cargo install cargo-deny --version 0.18.6 --locked
+fi
+
+# 8. Build the wasm package.
 scripts/build.sh

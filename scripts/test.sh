@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (scripts/setup.sh --test), then
 #   1. native cargo tests (planner, sources, walkthrough, properties),
+#   1b. cargo-deny's offline dependency checks (deny.toml),
 #   2. the wasm binding's conversions inside wasm (wasm-bindgen-test-runner, in Node),
 #   3. JS tests on the built package in Node (API, CLI, types, packaging),
 #   4. a bounded fuzz run of every parser (FUZZ_SECONDS each, default 10),
@@ -15,6 +16,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "native tests"
 cargo test --quiet --all-targets
+
+step "dependency checks (cargo-deny: sources, licences, bans; offline)"
+cargo deny --offline check bans licenses sources
 
 step "wasm binding tests"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -89,7 +89,8 @@ async function plan({ options, sources, targets }) {
   let csv = null;
   let csvError;
   try {
-    csv = new Blob([await toCsv(learnerSync, parsed)], { type: 'text/csv' });
+    // A byte-order mark first, so that spreadsheets read the names as UTF-8.
+    csv = new Blob(['\ufeff', await toCsv(learnerSync, parsed)], { type: 'text/csv' });
   } catch (e) {
     csvError = String(e?.message ?? e);
   }

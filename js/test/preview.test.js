@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Planner } from '../node.js';
+import { Planner, planToCsv } from '../node.js';
 import { generate } from '../bench/generate.js';
 import { start } from '../preview/serve.js';
 import { platformCsvToNormalised } from '../preview/platform-csv.js';
@@ -175,8 +175,10 @@ test('the walkthrough: counts, rows, hostile text, search, filter, downloads, a 
     assert.ok(json.bytes.equals(Buffer.from(expected.json, 'utf8')), 'the downloaded plan is the Node plan, byte for byte');
     const csv = await download(page, '#download-csv');
     assert.match(csv.name, /\.csv$/);
-    const lines = csv.bytes.toString('utf8').replace(/\r?\n$/, '').split(/\r?\n/);
-    assert.match(lines[0], /^action/);
+    const text = csv.bytes.toString('utf8');
+    assert.equal(text, `\ufeff${planToCsv(expected.json)}`, 'the package\'s CSV of the same plan, after a byte-order mark');
+    const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
+    assert.match(lines[0], /^\ufeffaction/);
     assert.equal(lines.length, total + 1);
 
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });
