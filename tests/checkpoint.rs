@@ -9,24 +9,12 @@ use std::collections::{BTreeMap, HashSet};
 use learner_sync::sync::{Phase, Response, State, SyncConfig, SyncEngine, TransportError};
 use learner_sync::{ActionKind, PlanOptions, SourceFormat};
 use serde_json::{json, Value};
-use support::foundry::{FoundrySim, SimUser, BASE};
+use support::foundry::{user, FoundrySim, BASE};
 
 const FOUNDRY: &str = r#"{"platform":"foundry","match":["ssoId","email"]}"#;
 
 fn options() -> PlanOptions {
     PlanOptions::from_json(FOUNDRY.as_bytes()).unwrap()
-}
-
-fn user(i: usize, last: &str, active: bool) -> SimUser {
-    SimUser {
-        id: format!("u{i}"),
-        sso_id: Some(i.to_string()),
-        email: format!("p{i}@example.org"),
-        first_name: format!("F{i}"),
-        last_name: last.to_string(),
-        active,
-        admin: false,
-    }
 }
 
 /// `n` learners: even ones exist on the platform, odd ones are new; every third existing one

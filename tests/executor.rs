@@ -4,7 +4,7 @@ mod support;
 
 use learner_sync::sync::State;
 use serde_json::json;
-use support::foundry::{FoundrySim, SimUser, BASE};
+use support::foundry::{user, FoundrySim, SimUser, BASE};
 use support::drive;
 
 const FOUNDRY: &str = r#"{"platform":"foundry"}"#;
@@ -15,18 +15,6 @@ fn config(extra: serde_json::Value) -> serde_json::Value {
         c[k] = v.clone();
     }
     c
-}
-
-fn user(i: usize, last: &str, active: bool) -> SimUser {
-    SimUser {
-        id: format!("u{i}"),
-        sso_id: Some(i.to_string()),
-        email: format!("p{i}@example.org"),
-        first_name: format!("F{i}"),
-        last_name: last.to_string(),
-        active,
-        admin: false,
-    }
 }
 
 fn source(rows: impl Iterator<Item = (usize, String, bool)>) -> String {

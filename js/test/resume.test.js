@@ -6,26 +6,11 @@ import assert from 'node:assert/strict';
 import { startFoundry } from '../sim/foundry.js';
 import { sample } from '../demo/sample.js';
 import { sync, plan, beginSync, stepSync, LearnerSyncError } from '../node.js';
+import { assertNoDuplicates, assertConverged } from './sim-checks.js';
 
 const FAST = { limit: 200, windowMs: 1000 };
 const CREDENTIALS = { clientId: 'sim-client', clientSecret: 'sim-secret' };
 const options = (sim, extra = {}) => ({ platform: 'foundry', baseUrl: sim.url, credentials: CREDENTIALS, rate: FAST, pageSize: 50, ...extra });
-
-function assertNoDuplicates(users) {
-  const seen = new Set();
-  for (const u of users) {
-    const k = u.attributes.sso_id;
-    if (k === null) continue;
-    assert.ok(!seen.has(k), `two users with sso_id ${k}`);
-    seen.add(k);
-  }
-}
-
-async function assertConverged(sim, csv) {
-  const again = await sync(options(sim), { sources: [csv] });
-  const p = again.plan;
-  assert.deepEqual([p.create, p.update, p.deactivate, p.reactivate], [0, 0, 0, 0]);
-}
 
 test('a budgeted sync stops with a checkpoint and, resumed invocation after invocation, finishes the job once', async () => {
   const s = sample(600, 4);
@@ -58,7 +43,7 @@ test('a budgeted sync stops with a checkpoint and, resumed invocation after invo
     // Every create went out once: the simulator created exactly the planned users.
     assert.equal(sim.stats().created, report.plan.create);
     assertNoDuplicates(sim.users());
-    await assertConverged(sim, s.csv);
+    await assertConverged(sim, s.csv, FAST);
   } finally {
     await sim.close();
   }
@@ -144,7 +129,7 @@ test('stateless steps apply a plan made from pages the host fetched itself, with
     assert.equal(report.counts.done, planned.summary.create + planned.summary.update + planned.summary.deactivate + planned.summary.reactivate);
     assert.equal(report.created.length, planned.summary.create);
     assertNoDuplicates(sim.users());
-    await assertConverged(sim, s.csv);
+    await assertConverged(sim, s.csv, FAST);
   } finally {
     await sim.close();
   }
@@ -162,7 +147,7 @@ test('stateless steps of a full sync survive lost answers without creating anyon
     assert.equal(report.counts.failed, 0);
     assert.equal(sim.stats().created, report.plan.create, 'each create went out, or was found, once');
     assertNoDuplicates(sim.users());
-    await assertConverged(sim, s.csv);
+    await assertConverged(sim, s.csv, FAST);
   } finally {
     await sim.close();
   }

@@ -8,6 +8,7 @@ import { startFoundry } from '../sim/foundry.js';
 import { startLearnifier } from '../sim/learnifier.js';
 import { sample } from '../demo/sample.js';
 import { sync } from '../node.js';
+import { assertNoDuplicates } from './sim-checks.js';
 
 const WALK = readFileSync(new URL('../../examples/walkthrough/source.csv', import.meta.url));
 const FAST = { limit: 200, windowMs: 1000 };
@@ -19,16 +20,6 @@ const foundryOptions = (sim, extra = {}) => ({
   retry: { maxAttempts: 8, maxRateLimited: 30, baseMs: 50, maxMs: 1000 },
   ...extra,
 });
-
-function assertNoDuplicates(list, key) {
-  const seen = new Set();
-  for (const u of list) {
-    const k = key(u);
-    if (k === null || k === undefined) continue;
-    assert.ok(!seen.has(k), `two users with ${k}`);
-    seen.add(k);
-  }
-}
 
 test('Foundry: a sample realm syncs, every action ends done, and a second run plans no write', async () => {
   const s = sample(1500, 11);

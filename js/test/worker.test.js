@@ -13,7 +13,7 @@ import { Miniflare } from 'miniflare';
 import { parse } from 'smol-toml';
 import { startFoundry } from '../sim/foundry.js';
 import { sample } from '../demo/sample.js';
-import { sync } from '../node.js';
+import { assertNoDuplicates, assertConverged } from './sim-checks.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOML = join(ROOT, 'js/worker/wrangler.toml');
@@ -64,25 +64,22 @@ async function fire(mf, at) {
   assert.equal(result.outcome, 'ok');
 }
 
+const TICK = 15 * 60_000;
+
+/** Fires a tick every 15 minutes from `t` until no checkpoint is left; returns the ticks and the next tick's time. */
+async function tickUntilDone(mf, t) {
+  for (let ticks = 1; ; ticks++) {
+    await fire(mf, t);
+    t += TICK;
+    if (!(await state(mf)).checkpoint) return { ticks, next: t };
+    assert.ok(ticks < 200, 'no progress');
+  }
+}
+
 async function state(mf) {
   const kv = await mf.getKVNamespace(wrangler.kv_namespaces[0].binding);
   const last = await kv.get('last-run');
   return { checkpoint: await kv.get('checkpoint'), last: last ? JSON.parse(last) : null };
-}
-
-function assertNoDuplicates(users) {
-  const seen = new Set();
-  for (const u of users) {
-    const k = u.attributes.sso_id;
-    if (k === null) continue;
-    assert.ok(!seen.has(k), `two users with sso_id ${k}`);
-    seen.add(k);
-  }
-}
-
-async function assertConverged(sim, csv) {
-  const again = await sync({ platform: 'foundry', baseUrl: sim.url, rate: FAST, credentials: { clientId: 'sim-client', clientSecret: 'sim-secret' } }, { sources: [csv] });
-  assert.deepEqual([again.plan.create, again.plan.update, again.plan.deactivate, again.plan.reactivate], [0, 0, 0, 0]);
 }
 
 test('wrangler.toml declares the cron trigger, the KV namespace and the vars the Worker reads', () => {
@@ -102,16 +99,7 @@ test('workerd: cron ticks with a small budget carry the daily sync to the end, t
   // Pages of 25, so that the listing too spans ticks.
   const mf = worker(sim, source, persist, 30, { pageSize: 25 });
   try {
-    let t = Date.UTC(2026, 10, 23, 2, 0);
-    let ticks = 0;
-    for (;;) {
-      await fire(mf, t);
-      ticks += 1;
-      const st = await state(mf);
-      if (!st.checkpoint) break;
-      assert.ok(ticks < 200, 'no progress');
-      t += 15 * 60_000;
-    }
+    const { ticks, next } = await tickUntilDone(mf, Date.UTC(2026, 10, 23, 2, 0));
     const { last } = await state(mf);
     assert.equal(last.finished, true);
     assert.equal(last.error, undefined);
@@ -124,10 +112,10 @@ test('workerd: cron ticks with a small budget carry the daily sync to the end, t
     assertNoDuplicates(sim.users());
     // The next tick the same day has nothing to do: no request reaches the platform.
     const before = sim.stats().requests;
-    await fire(mf, t + 15 * 60_000);
+    await fire(mf, next);
     assert.equal(sim.stats().requests, before);
     assert.equal(source.fetches(), ticks, 'the export is read once a tick while a run is under way');
-    await assertConverged(sim, s.csv);
+    await assertConverged(sim, s.csv, FAST);
   } finally {
     await mf.dispose();
     await sim.close();
@@ -151,7 +139,7 @@ test('workerd: a tick killed half-way is resumed from the last checkpoint withou
       assert.ok(ticks < 100, 'never reached the writes');
       const createdBefore = sim.stats().created;
       const running = fire(mf, t).catch(() => 'killed');
-      t += 15 * 60_000;
+      t += TICK;
       const deadline = Date.now() + 20_000;
       let done = false;
       running.then(() => (done = true));
@@ -163,20 +151,14 @@ test('workerd: a tick killed half-way is resumed from the last checkpoint withou
       mf = worker(sim, source, persist, 60);
     }
     sim.setFaults({});
-    let ticks = 0;
-    for (;;) {
-      await fire(mf, t);
-      t += 15 * 60_000;
-      if (!(await state(mf)).checkpoint) break;
-      assert.ok(++ticks < 200, 'no progress');
-    }
+    await tickUntilDone(mf, t);
     const { last } = await state(mf);
     assert.equal(last.finished, true);
     assert.equal(last.counts.failed, 0);
     assert.equal(kills, 2);
     assertNoDuplicates(sim.users());
     assert.equal(sim.stats().created, last.plan.create, 'no learner was created twice');
-    await assertConverged(sim, s.csv);
+    await assertConverged(sim, s.csv, FAST);
   } finally {
     await mf.dispose();
     await sim.close();

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::errors::{coded, to_js};
 use crate::export;
 use crate::options::PlanOptions;
+use crate::planner::Plan;
 use crate::source::SourceFormat;
 use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError};
 
@@ -18,6 +19,17 @@ pub struct JsSync(SyncEngine);
 fn set(obj: &Object, key: &str, value: &JsValue) {
     // Setting a property on a fresh plain object cannot fail.
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+type PlannedRun = fn(Plan<'static>, SyncConfig, Option<&str>) -> Result<SyncEngine, crate::Error>;
+
+/// A run over a plan given as JSON text (`with_plan` or `from_plan`).
+fn planned(plan_json: &str, config_json: &str, approve: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
+    let plan: Plan = serde_json::from_str(plan_json)
+        .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
+    let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
+    let approve = (!approve.is_empty()).then_some(approve);
+    make(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
 }
 
 #[wasm_bindgen(js_class = RawSync)]
@@ -34,21 +46,13 @@ impl JsSync {
     /// platform first. `approve` names the held fingerprint of a held plan, or is empty.
     #[wasm_bindgen(js_name = withPlan)]
     pub fn with_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
-        let plan: crate::planner::Plan = serde_json::from_str(plan_json)
-            .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
-        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
-        let approve = (!approve.is_empty()).then_some(approve);
-        SyncEngine::with_plan(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
+        planned(plan_json, config_json, approve, SyncEngine::with_plan)
     }
 
     /// A run that applies a plan (JSON text) as it stands, without listing the platform.
     #[wasm_bindgen(js_name = fromPlan)]
     pub fn from_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
-        let plan: crate::planner::Plan = serde_json::from_str(plan_json)
-            .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
-        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
-        let approve = (!approve.is_empty()).then_some(approve);
-        SyncEngine::from_plan(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
+        planned(plan_json, config_json, approve, SyncEngine::from_plan)
     }
 
     /// A run carried on from a checkpoint. `overrides_json`: this invocation's settings

@@ -48,6 +48,19 @@ pub struct Stats {
     pub last_request_at: u64,
 }
 
+/// Learner `i` as a platform user: ID `u{i}`, SSO ID `i`, email `p{i}@example.org`.
+pub fn user(i: usize, last: &str, active: bool) -> SimUser {
+    SimUser {
+        id: format!("u{i}"),
+        sso_id: Some(i.to_string()),
+        email: format!("p{i}@example.org"),
+        first_name: format!("F{i}"),
+        last_name: last.to_string(),
+        active,
+        admin: false,
+    }
+}
+
 pub struct FoundrySim {
     pub users: Vec<SimUser>,
     pub limit: u32,

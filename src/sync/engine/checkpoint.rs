@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::jobs::{is_zero, ActionState, Job, JobKind};
+use super::jobs::{ActionState, Job, JobKind};
 use super::{Phase, SyncEngine};
 use crate::error::Error;
 use crate::options::PlanOptions;
@@ -72,10 +72,12 @@ struct SavedPlan {
     park_dependents: Vec<(usize, Vec<usize>)>,
 }
 
-/// An action's state; the outcome without what the action itself says.
-#[derive(Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// An action's state, and its outcome without what the action itself says.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct SavedAction {
+    #[serde(flatten)]
+    progress: ActionState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     state: Option<State>,
     /// The user acted on, where it differs from the action's (a created user's new ID).
@@ -87,22 +89,6 @@ struct SavedAction {
     error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    attempts: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    uncertain: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    queued: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    taken: bool,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    waiting: u32,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    auto_clear: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    claimed: bool,
     /// Actions that wait for this one's write.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     dependents: Vec<usize>,
@@ -399,47 +385,30 @@ fn sorted<K: Ord + Copy, T>(items: impl Iterator<Item = (K, T)>) -> Vec<(K, T)> 
 fn save_action(s: &ActionState, a: &Action, dependents: &[usize]) -> SavedAction {
     let o = s.outcome.as_ref();
     SavedAction {
+        progress: ActionState { outcome: None, ..s.clone() },
         state: o.map(|o| o.state),
         platform_id: o.and_then(|o| o.platform_id.clone()).filter(|id| Some(id.as_str()) != a.platform_id.as_deref()),
         status: o.and_then(|o| o.status),
         error: o.and_then(|o| o.error.clone()),
         reason: o.and_then(|o| o.reason.clone()),
-        attempts: s.attempts,
-        uncertain: s.uncertain,
-        queued: s.queued,
-        taken: s.taken,
-        waiting: s.waiting,
-        auto_clear: s.auto_clear,
-        note: s.note.clone(),
-        claimed: s.claimed,
         dependents: dependents.to_vec(),
     }
 }
 
 fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
-    let outcome = s.state.map(|state| Outcome {
+    let mut state = s.progress;
+    state.outcome = s.state.map(|st| Outcome {
         action: a.action,
         key: a.key.as_deref().map(str::to_string),
         platform_id: s.platform_id.or_else(|| a.platform_id.as_deref().map(str::to_string)),
         source: a.source.as_deref().map(str::to_string),
         row: a.row,
-        state,
+        state: st,
         status: s.status,
         error: s.error,
         reason: s.reason,
-        attempts: s.attempts,
+        attempts: state.attempts,
     });
-    let state = ActionState {
-        outcome,
-        attempts: s.attempts,
-        uncertain: s.uncertain,
-        queued: s.queued,
-        taken: s.taken,
-        waiting: s.waiting,
-        auto_clear: s.auto_clear,
-        note: s.note,
-        claimed: s.claimed,
-    };
     (state, s.dependents)
 }
 

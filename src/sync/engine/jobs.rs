@@ -78,26 +78,40 @@ pub(super) struct Token {
     pub generation: u64,
 }
 
-/// Per planned action.
-#[derive(Default)]
+/// Per planned action. Saved in checkpoints, all but the outcome (saved beside it, in short).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct ActionState {
+    #[serde(skip)]
     pub outcome: Option<Outcome>,
     /// Requests sent for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts: u32,
     /// Creates sent whose answer never came: a lookup must settle them before any resend.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub uncertain: bool,
     /// Its write is queued (counted in the progress total).
+    #[serde(default, skip_serializing_if = "is_false")]
     pub queued: bool,
     /// A create the platform refused as taken: looked up once to tell ours from another.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub taken: bool,
     /// Writes it still waits for (a value it takes is freed by another write).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub waiting: u32,
     /// Sent with the platform's flag to take a value another user holds.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub auto_clear: bool,
     /// How its order was arranged, for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Its write may have been sent with no answer recorded yet: claimed in a checkpoint the
     /// host saved before sending (see `SyncConfig::claim_batch`). A run resumed from that
     /// checkpoint treats it as sent and unanswered.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub claimed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
