@@ -39,6 +39,8 @@ export class RateWindow {
  * `dropAfterWrite` (apply the write, then destroy the socket unanswered), `malformed` (a GET
  * answered 200 with half its body), and `burst429` (`{every, length}`: every `every` requests,
  * `length` 429s in a row).
+ * `shift` (a probability per list request): another client adds or removes a user listed
+ * before the page asked for, so pages shift while they are read (Foundry).
  */
 export class Faults {
   constructor(spec = {}, seed = 1) {
@@ -121,7 +123,7 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     const query = Object.fromEntries(url.searchParams);
     let out;
     try {
-      out = handle({ method: req.method, path: url.pathname, query, headers: req.headers, body, now: t, stats });
+      out = handle({ method: req.method, path: url.pathname, query, headers: req.headers, body, now: t, stats, faults: f });
     } catch (e) {
       return answer(500, { errors: [{ title: `simulator error: ${e.message}` }] });
     }

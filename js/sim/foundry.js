@@ -79,7 +79,16 @@ export async function startFoundry(options = {}) {
     return { user, roles: regs.filter((r) => r.rule_set !== 'user_rule_set'), id: parsed.data.id };
   };
 
-  const handle = ({ method, path, query, headers, body, now, stats }) => {
+  // Users other clients add while a listing is under way (`faults.shift`), first in the list.
+  let others = 0;
+  const shift = () => {
+    const first = users.findIndex((u) => u.id.startsWith('fdy-other-'));
+    if (first >= 0 && others % 2 === 1) users.splice(first, 1);
+    else users.unshift(normaliseSeed({ id: `fdy-other-${others}`, attributes: { email: `other-${others}@elsewhere.example`, first_name: 'Other', last_name: 'Client' } }));
+    others += 1;
+  };
+
+  const handle = ({ method, path, query, headers, body, now, stats, faults }) => {
     if (method === 'POST' && path === '/oauth/token') {
       let p;
       try {
@@ -98,6 +107,7 @@ export async function startFoundry(options = {}) {
     if (!bearer || !(tokens.get(bearer) > now)) return errors(401, 'Unauthorized');
 
     if (method === 'GET' && path === '/v1/admin/users') {
+      if (faults?.hit('shift')) shift();
       const page = Math.max(1, Number(query['page[page]'] ?? 1) | 0);
       const per = Math.min(maxPerPage, Math.max(1, Number(query['page[per_page]'] ?? 25) | 0));
       const active = query['filter[active]'];
