@@ -46,7 +46,15 @@ pub fn nfc(s: &str) -> String {
         while i < chars.len() && chars[i].1 != 0 {
             i += 1;
         }
-        chars[start..i].sort_by_key(|&(_, ccc)| ccc);
+        // Runs of marks are a few characters long: an insertion sort (stable, as the
+        // canonical ordering needs) keeps a general sort out of the wasm.
+        for j in start + 1..i {
+            let mut k = j;
+            while k > start && chars[k - 1].1 > chars[k].1 {
+                chars.swap(k - 1, k);
+                k -= 1;
+            }
+        }
     }
     // 2. Compose: each character joins the last starter unless a character between them
     //    blocks it (one with the same or a higher combining class, or a starter).

@@ -63,7 +63,9 @@ pub(crate) fn decide<'p>(
         .chain(by_key.into_iter().map(|(v, g)| (primary.name(), v, g)))
         .filter(|(_, _, g)| g.len() > 1 && g.iter().all(|&i| !in_conflict[i]))
         .collect();
-    groups.sort_by_key(|(_, _, g)| g[0]);
+    // Groups of one map are disjoint, so (first member, which map) is unique: the unstable
+    // sort gives the order a stable sort by first member would (ID groups first).
+    groups.sort_unstable_by_key(|(field, _, g)| (g[0], *field != "platformId"));
     for (field, value, members) in groups {
         if members.iter().any(|&i| in_conflict[i]) {
             continue;

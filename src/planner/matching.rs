@@ -459,7 +459,7 @@ impl<'p> Decisions<'_, 'p> {
         a.value = value.map(Cow::Borrowed);
         a.rows = learners.iter().map(|l| inp.row(l.origin)).collect();
         let mut ids: Vec<Cow<str>> = ids.into_iter().map(Cow::Borrowed).collect();
-        ids.sort();
+        ids.sort_unstable(); // equal IDs are the same text, so no order among them shows
         a.platform_ids = ids;
         a.reason = Some(Cow::Owned(format!("{reason}; nothing is done to any of them")));
         self.push(a);
