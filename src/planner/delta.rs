@@ -112,21 +112,21 @@ pub(crate) fn decide<'p>(
                 } else {
                     values.active = Some(true);
                     let mut a = Action::new(ActionKind::Create);
-                    a.fields = Some(values);
+                    a.fields = Some(Box::new(values));
                     a
                 }
             }
             (Some(_), true) => {
                 changes.active = Some(Change { from: None, to: Some(true) });
                 let mut a = Action::new(ActionKind::Update);
-                a.changes = Some(changes);
+                a.changes = Some(Box::new(changes));
                 a
             }
             (Some(_), false) => {
                 let mut c = Changes::default();
                 c.active = Some(Change { from: None, to: Some(false) });
                 let mut a = Action::new(ActionKind::Deactivate);
-                a.changes = Some(c);
+                a.changes = Some(Box::new(c));
                 a
             }
         };
