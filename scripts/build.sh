@@ -14,7 +14,10 @@ cargo build --quiet --release --lib --target wasm32-unknown-unknown
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name learner_sync \
   target/wasm32-unknown-unknown/release/learner_sync.wasm
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+# --low-memory-unused: below 1 KiB lies only the far end of the 1 MiB stack (Rust puts the
+# stack first, data above it), reached by nothing but a stack overflow, so wasm-opt may fold
+# address arithmetic into load and store offsets; --converge repeats -Oz while it shrinks.
+node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals \
   pkg/learner_sync_bg.wasm -o pkg/learner_sync_bg.wasm
 touch "$stamp"

@@ -12,9 +12,20 @@ use crate::model::Field;
 /// and longer than any valid email address).
 pub const MAX_FIELD_CHARS: usize = 255;
 
+/// `str::trim`, with a shortcut for the common value that starts and ends with a visible
+/// ASCII character (nothing to trim; `trim` would decode a char at each end to find that out).
+pub fn trim(raw: &str) -> &str {
+    let visible = |b: &u8| (b'!'..=b'~').contains(b);
+    match raw.as_bytes() {
+        [first, .., last] if visible(first) && visible(last) => raw,
+        [only] if visible(only) => raw,
+        _ => raw.trim(),
+    }
+}
+
 /// Trims and NFC-normalises a raw value. Plain ASCII (the common case) is never copied.
 pub fn clean(raw: &str) -> Cow<'_, str> {
-    let t = raw.trim();
+    let t = trim(raw);
     if t.is_ascii() {
         return Cow::Borrowed(t);
     }
@@ -46,7 +57,15 @@ pub fn nfc(s: &str) -> String {
         while i < chars.len() && chars[i].1 != 0 {
             i += 1;
         }
-        chars[start..i].sort_by_key(|&(_, ccc)| ccc);
+        // Runs of marks are a few characters long: an insertion sort (stable, as the
+        // canonical ordering needs) keeps a general sort out of the wasm.
+        for j in start + 1..i {
+            let mut k = j;
+            while k > start && chars[k - 1].1 > chars[k].1 {
+                chars.swap(k - 1, k);
+                k -= 1;
+            }
+        }
     }
     // 2. Compose: each character joins the last starter unless a character between them
     //    blocks it (one with the same or a higher combining class, or a starter).
@@ -76,7 +95,8 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
     if value.len() > MAX_FIELD_CHARS && value.chars().count() > MAX_FIELD_CHARS {
         return Err(format!("longer than {MAX_FIELD_CHARS} characters"));
     }
-    let control = if value.is_ascii() {
+    let ascii = value.is_ascii();
+    let control = if ascii {
         value.bytes().any(|b| b.is_ascii_control())
     } else {
         value.chars().any(char::is_control)
@@ -85,10 +105,17 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
         return Err("contains a control character".into());
     }
     if field == Field::Email {
-        let mut parts = value.split('@');
-        let (local, domain) = (parts.next(), parts.next());
-        let ok = matches!((local, domain, parts.next()), (Some(l), Some(d), None)
-            if !l.is_empty() && !d.is_empty() && !value.chars().any(char::is_whitespace));
+        // One `@`, with text before and after it, and no white space. (`@` is one byte in
+        // UTF-8 that no other character contains, so it is looked for among the bytes.)
+        let at = value.bytes().position(|b| b == b'@');
+        let space = if ascii {
+            // The ASCII characters `char::is_whitespace` takes: tab to carriage return, space.
+            value.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' '))
+        } else {
+            value.chars().any(char::is_whitespace)
+        };
+        let ok = matches!(at, Some(i) if i > 0 && i + 1 < value.len() && !value[i + 1..].contains('@'))
+            && !space;
         if !ok {
             return Err("is not an email address".into());
         }
@@ -123,7 +150,7 @@ pub fn same(field: Field, a: &str, b: &str) -> bool {
 
 /// Reads a true/false cell: true/false, t/f, yes/no, y/n, 1/0, active/inactive, in any case.
 pub fn parse_bool(raw: &str) -> Option<bool> {
-    let v = raw.trim();
+    let v = trim(raw);
     const TRUE: [&str; 6] = ["true", "t", "yes", "y", "1", "active"];
     const FALSE: [&str; 6] = ["false", "f", "no", "n", "0", "inactive"];
     if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
@@ -140,5 +167,31 @@ pub fn excerpt(value: &str) -> String {
     match value.char_indices().nth(100) {
         Some((at, _)) => format!("{}…", &value[..at]),
         None => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_email_check_is_the_split_on_at() {
+        let by_split = |value: &str| {
+            let mut parts = value.split('@');
+            let (local, domain) = (parts.next(), parts.next());
+            matches!((local, domain, parts.next()), (Some(l), Some(d), None)
+                if !l.is_empty() && !d.is_empty() && !value.chars().any(char::is_whitespace))
+        };
+        for v in ["a@b", "@b", "a@", "a@b@c", "ab", "a b@c", "a@b\u{a0}", "é@ü", "a@@b", "@", "a\u{1c}@b", "a\u{3000}b@c"] {
+            assert_eq!(super::check(super::Field::Email, v).is_ok(), by_split(v) && !v.chars().any(char::is_control), "{v:?}");
+        }
+        for b in 0u8..128 {
+            assert_eq!(matches!(b, b'\t'..=b'\r' | b' '), (b as char).is_whitespace(), "{b}");
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in ["", " ", "a", " a", "a ", "\ta\n", "ab", "a b", "\u{a0}a", "a\u{2003}", "\u{1c}a", "é", " é ", "~!", "\x7f"] {
+            assert_eq!(super::trim(s), s.trim(), "{s:?}");
+        }
     }
 }

@@ -215,7 +215,7 @@ fn a_withheld_link_says_so_and_by_which_key() {
     a.withheld = true;
     let mut link = Action::new(ActionKind::Link);
     link.matched_by = Some(learner_sync::Field::Email);
-    link.user = Some(Values { email: Some(Cow::Borrowed("x@example.org")), ..Values::default() });
+    link.user = Some(Box::new(Values { email: Some(Cow::Borrowed("x@example.org")), ..Values::default() }));
     let plan = Plan {
         actions: vec![a, link],
         summary: Summary::default(),

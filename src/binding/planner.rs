@@ -55,7 +55,7 @@ impl JsPlanner {
 /// `crate::export`). Text that is not a plan is an `INVALID_INPUT` error.
 #[wasm_bindgen(js_name = planToCsv)]
 pub fn plan_to_csv(plan_json: &str) -> Result<String, JsValue> {
-    let plan: Plan = serde_json::from_str(plan_json)
+    let plan: Plan = serde_json::from_slice(plan_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
     // Every cell comes from UTF-8 text, so the CSV is UTF-8.
     Ok(String::from_utf8(export::plan_to_csv(&plan)).expect("CSV of text is UTF-8"))

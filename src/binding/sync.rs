@@ -25,7 +25,7 @@ type PlannedRun = fn(Plan<'static>, SyncConfig, Option<&str>) -> Result<SyncEngi
 
 /// A run over a plan given as JSON text (`with_plan` or `from_plan`).
 fn planned(plan_json: &str, config_json: &str, approve: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
-    let plan: Plan = serde_json::from_str(plan_json)
+    let plan: Plan = serde_json::from_slice(plan_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
     let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
     let approve = (!approve.is_empty()).then_some(approve);
@@ -58,7 +58,7 @@ impl JsSync {
     /// A run carried on from a checkpoint. `overrides_json`: this invocation's settings
     /// (credentials, budget…); `options_json`: the plan options to check against, or empty.
     pub fn resume(checkpoint: &[u8], overrides_json: &str, options_json: &str) -> Result<JsSync, JsValue> {
-        let overrides: serde_json::Value = serde_json::from_str(overrides_json)
+        let overrides: serde_json::Value = serde_json::from_slice(overrides_json.as_bytes())
             .map_err(|e| coded("INVALID_OPTIONS", &format!("the settings are not JSON: {e}")))?;
         let options = if options_json.is_empty() {
             None
@@ -188,7 +188,7 @@ impl JsSync {
 /// (columns in `crate::export`). Text that is not a report is an `INVALID_INPUT` error.
 #[wasm_bindgen(js_name = reportToCsv)]
 pub fn report_to_csv(report_json: &str) -> Result<String, JsValue> {
-    let report: Report = serde_json::from_str(report_json)
+    let report: Report = serde_json::from_slice(report_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the report is not a learner-sync report: {e}")))?;
     // Every cell comes from UTF-8 text, so the CSV is UTF-8.
     Ok(String::from_utf8(export::report_to_csv(&report)).expect("CSV of text is UTF-8"))

@@ -63,7 +63,9 @@ pub(crate) fn decide<'p>(
         .chain(by_key.into_iter().map(|(v, g)| (primary.name(), v, g)))
         .filter(|(_, _, g)| g.len() > 1 && g.iter().all(|&i| !in_conflict[i]))
         .collect();
-    groups.sort_by_key(|(_, _, g)| g[0]);
+    // Groups of one map are disjoint, so (first member, which map) is unique: the unstable
+    // sort gives the order a stable sort by first member would (ID groups first).
+    groups.sort_unstable_by_key(|(field, _, g)| (g[0], *field != "platformId"));
     for (field, value, members) in groups {
         if members.iter().any(|&i| in_conflict[i]) {
             continue;
@@ -110,21 +112,21 @@ pub(crate) fn decide<'p>(
                 } else {
                     values.active = Some(true);
                     let mut a = Action::new(ActionKind::Create);
-                    a.fields = Some(values);
+                    a.fields = Some(Box::new(values));
                     a
                 }
             }
             (Some(_), true) => {
                 changes.active = Some(Change { from: None, to: Some(true) });
                 let mut a = Action::new(ActionKind::Update);
-                a.changes = Some(changes);
+                a.changes = Some(Box::new(changes));
                 a
             }
             (Some(_), false) => {
                 let mut c = Changes::default();
                 c.active = Some(Change { from: None, to: Some(false) });
                 let mut a = Action::new(ActionKind::Deactivate);
-                a.changes = Some(c);
+                a.changes = Some(Box::new(c));
                 a
             }
         };

@@ -63,12 +63,13 @@ impl Groups {
     }
 }
 
-/// Per-group tallies.
+/// Per-group tallies. The counts saturate: the decisions only ask whether a count is 0, 1 or
+/// more, and 12 bytes a record instead of 20 is 1.5 MB less at the planner's peak memory.
 #[derive(Clone, Copy, Default)]
 struct Tally {
-    learners: u32,
-    invalid: u32,
-    users: u32,
+    learners: u8,
+    invalid: u8,
+    users: u8,
     /// A learner and a user of the group (meaningful when the counts are 1).
     learner: u32,
     user: u32,
@@ -150,27 +151,27 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
     }
 
     let mut tally = vec![Tally::default(); total];
-    let mut roots = vec![0u32; total];
     for n in 0..total as u32 {
+        // Each node points straight at its root from here on, so `parent` becomes the roots.
         let r = groups.find(n);
-        roots[n as usize] = r;
+        groups.parent[n as usize] = r;
         if inp.gone(n) {
             continue;
         }
         let t = &mut tally[r as usize];
         match inp.node(n) {
             Node::Learner(_) => {
-                t.learners += 1;
+                t.learners = t.learners.saturating_add(1);
                 t.learner = n;
             }
-            Node::Invalid(_) => t.invalid += 1,
+            Node::Invalid(_) => t.invalid = t.invalid.saturating_add(1),
             Node::User(_) => {
-                t.users += 1;
+                t.users = t.users.saturating_add(1);
                 t.user = n;
             }
         }
     }
-    drop(groups);
+    let roots = groups.parent;
 
     let mut out = Decisions { inp, actions: Vec::new(), summary: Summary::default() };
     out.summary.learners = inp.learners.len() as u32;
@@ -209,6 +210,7 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
         out.conflict(&members);
     }
 
+    drop((tally, roots));
     let Decisions { mut actions, summary, .. } = out;
     actions.sort_by(order);
     (actions, summary)
@@ -335,7 +337,7 @@ impl<'p> Decisions<'_, 'p> {
         if linked {
             a.matched_by = Some(matched_by);
         }
-        a.changes = Some(changes);
+        a.changes = Some(Box::new(changes));
         self.push(a);
     }
 
@@ -358,7 +360,7 @@ impl<'p> Decisions<'_, 'p> {
             return;
         }
         let mut a = self.learner_action(ActionKind::Create, l);
-        a.fields = Some(inp.values(&l.fields, true));
+        a.fields = Some(Box::new(inp.values(&l.fields, true)));
         self.push(a);
     }
 
@@ -385,13 +387,13 @@ impl<'p> Decisions<'_, 'p> {
         a.key = key;
         a.platform_id = Some(Cow::Borrowed(id));
         a.orphan = true;
-        a.user = Some(inp.values(&u.fields, u.active));
+        a.user = Some(Box::new(inp.values(&u.fields, u.active)));
         match kind {
             ActionKind::Review => a.reason = Some(Cow::Borrowed("no learner matches this platform user")),
             ActionKind::Deactivate => {
                 let mut c = Changes::default();
                 c.active = Some(Change { from: Some(true), to: Some(false) });
-                a.changes = Some(c);
+                a.changes = Some(Box::new(c));
             }
             _ => {}
         }
@@ -459,7 +461,7 @@ impl<'p> Decisions<'_, 'p> {
         a.value = value.map(Cow::Borrowed);
         a.rows = learners.iter().map(|l| inp.row(l.origin)).collect();
         let mut ids: Vec<Cow<str>> = ids.into_iter().map(Cow::Borrowed).collect();
-        ids.sort();
+        ids.sort_unstable(); // equal IDs are the same text, so no order among them shows
         a.platform_ids = ids;
         a.reason = Some(Cow::Owned(format!("{reason}; nothing is done to any of them")));
         self.push(a);

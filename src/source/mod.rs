@@ -122,7 +122,7 @@ impl SourceSchema {
     }
 
     fn read_active(&self, raw: &str) -> Option<bool> {
-        let v = raw.trim();
+        let v = normalise::trim(raw);
         let listed = |l: &Option<Vec<String>>| l.as_ref().map(|l| l.iter().any(|x| x.trim().eq_ignore_ascii_case(v)));
         match (listed(&self.active_values), listed(&self.inactive_values)) {
             (Some(true), _) => Some(true),

@@ -136,7 +136,7 @@ pub(crate) fn order(actions: &[Action<'static>], queued: &[bool], primary: Field
         park.platform_id = actions[j].platform_id.clone();
         let mut changes = Changes::default();
         changes.set(f, Change { from: None, to: Some(Cow::Owned(temp.clone())) });
-        park.changes = Some(changes);
+        park.changes = Some(Box::new(changes));
         if !m.parks.iter().any(|(k, _)| *k == j) {
             m.parks.push((j, park));
         }

@@ -166,7 +166,8 @@ impl SyncEngine {
             park_dependents: sorted(self.park_dependents.iter().map(|(i, d)| (*i, d.clone()))),
         });
         let mut delayed: Vec<(u64, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
-        delayed.sort_by_key(|d| (d.0, d.1));
+        // `seq` is unique, so an unstable sort gives the one order (and links no stable sort).
+        delayed.sort_unstable_by_key(|d| (d.0, d.1));
         let saved = Saved {
             learner_sync_checkpoint: CHECKPOINT_FORMAT,
             options: self.plan_options.clone(),
@@ -375,10 +376,11 @@ impl SyncEngine {
 }
 
 /// Pairs in the order of their first element (hash maps iterate in no fixed order, and a
-/// checkpoint of the same run should be the same bytes).
+/// checkpoint of the same run should be the same bytes). The keys come from a map, so they are
+/// unique and an unstable sort gives the one order.
 fn sorted<K: Ord + Copy, T>(items: impl Iterator<Item = (K, T)>) -> Vec<(K, T)> {
     let mut v: Vec<(K, T)> = items.collect();
-    v.sort_by_key(|p| p.0);
+    v.sort_unstable_by_key(|p| p.0);
     v
 }
 
