@@ -24,7 +24,7 @@ pub fn drive(
     config: serde_json::Value,
     source: &str,
     latency_ms: u64,
-    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+    handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> Run {
     let opts = PlanOptions::from_json(options.as_bytes()).unwrap();
     let config = SyncConfig::from_json(config.to_string().as_bytes()).unwrap();

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::jobs::{ActionState, Job, JobKind};
+use super::jobs::{ActionState, Counters, Job, JobKind};
 use super::{Phase, SyncEngine};
 use crate::error::Error;
 use crate::options::PlanOptions;
@@ -94,28 +94,6 @@ struct SavedAction {
     dependents: Vec<usize>,
 }
 
-/// Figures carried across invocations.
-#[derive(Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SavedCounters {
-    writes_total: u32,
-    writes_settled: u32,
-    requests: u32,
-    retries: u32,
-    rate_limited: u32,
-    pages_read: u32,
-    users_read: u32,
-    invocations: u32,
-    token_failures: u32,
-    token_not_before: u64,
-    paused_until: u64,
-    next_id: RequestId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    started_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    finished_at: Option<u64>,
-}
-
 /// A saved run.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -138,7 +116,7 @@ struct Saved {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rate: Option<RateWindow>,
     backoff: Backoff,
-    counters: SavedCounters,
+    counters: Counters,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<RunError>,
 }
@@ -180,22 +158,7 @@ impl SyncEngine {
             in_flight: sorted(self.in_flight.iter().map(|(id, (job, _))| (*id, *job))),
             rate: self.rate.clone(),
             backoff: self.backoff.clone(),
-            counters: SavedCounters {
-                writes_total: self.writes_total,
-                writes_settled: self.writes_settled,
-                requests: self.requests,
-                retries: self.retries,
-                rate_limited: self.rate_limited,
-                pages_read: self.pages_read,
-                users_read: self.users_read,
-                invocations: self.invocations,
-                token_failures: self.token_failures,
-                token_not_before: self.token_not_before,
-                paused_until: self.paused_until,
-                next_id: self.next_id,
-                started_at: self.started_at,
-                finished_at: self.finished_at,
-            },
+            counters: self.counters.clone(),
             error: self.error.clone(),
         };
         serde_json::to_vec(&saved).expect("a checkpoint serialises")
@@ -238,21 +201,8 @@ impl SyncEngine {
             engine.rate = Some(rate);
         }
         engine.backoff = saved.backoff;
-        let c = saved.counters;
-        engine.writes_total = c.writes_total;
-        engine.writes_settled = c.writes_settled;
-        engine.requests = c.requests;
-        engine.retries = c.retries;
-        engine.rate_limited = c.rate_limited;
-        engine.pages_read = c.pages_read;
-        engine.users_read = c.users_read;
-        engine.invocations = c.invocations;
-        engine.token_failures = c.token_failures;
-        engine.token_not_before = c.token_not_before;
-        engine.paused_until = c.paused_until;
-        engine.next_id = c.next_id.max(1);
-        engine.started_at = c.started_at;
-        engine.finished_at = c.finished_at;
+        engine.counters = saved.counters;
+        engine.counters.next_id = engine.counters.next_id.max(1);
         engine.error = saved.error;
         engine.check_jobs()?;
         engine.settle_claims();

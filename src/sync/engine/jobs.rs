@@ -71,6 +71,32 @@ impl Ord for Delayed {
     }
 }
 
+/// Figures and clocks of a run, carried across invocations in its checkpoints.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Counters {
+    /// Writes queued, and those that reached a terminal state (the progress total and done).
+    pub writes_total: u32,
+    pub writes_settled: u32,
+    pub requests: u32,
+    pub retries: u32,
+    pub rate_limited: u32,
+    pub pages_read: u32,
+    pub users_read: u32,
+    /// Invocations so far, this one included.
+    pub invocations: u32,
+    /// Token requests failed in a row, and when the next may go.
+    pub token_failures: u32,
+    pub token_not_before: u64,
+    /// No request before this time (a 429's pause).
+    pub paused_until: u64,
+    pub next_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+}
+
 /// An access token. Never saved in a checkpoint: a resumed run fetches its own.
 pub(super) struct Token {
     pub value: String,

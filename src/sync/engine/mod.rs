@@ -24,7 +24,7 @@ use crate::source::SourceFormat;
 mod checkpoint;
 mod jobs;
 
-use jobs::{ActionState, Delayed, Job, JobKind, Token};
+use jobs::{ActionState, Counters, Delayed, Job, JobKind, Token};
 
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -74,31 +74,18 @@ pub struct SyncEngine {
     phase: Phase,
     token: Option<Token>,
     token_generation: u64,
-    token_failures: u32,
-    token_not_before: u64,
-    next_id: RequestId,
     in_flight: FxHashMap<RequestId, (Job, u64)>,
     ready: VecDeque<Job>,
     delayed: BinaryHeap<Reverse<Delayed>>,
     seq: u64,
-    paused_until: u64,
     rate: Option<RateWindow>,
     backoff: Backoff,
     events: VecDeque<Event>,
-    writes_total: u32,
-    writes_settled: u32,
-    requests: u32,
-    retries: u32,
-    rate_limited: u32,
-    pages_read: u32,
-    users_read: u32,
-    started_at: Option<u64>,
-    finished_at: Option<u64>,
+    /// Figures and clocks carried across invocations.
+    counters: Counters,
     error: Option<RunError>,
     /// This invocation has started (`start`); a resumed engine takes source pages until then.
     running: bool,
-    /// Invocations so far, this one included.
-    invocations: u32,
     /// This invocation's budget: the request count and the time at which it stops.
     stop_at_requests: Option<u32>,
     deadline: Option<u64>,
@@ -151,29 +138,16 @@ impl SyncEngine {
             phase: Phase::Reading,
             token: None,
             token_generation: 0,
-            token_failures: 0,
-            token_not_before: 0,
-            next_id: 1,
             in_flight: FxHashMap::default(),
             ready: VecDeque::new(),
             delayed: BinaryHeap::new(),
             seq: 0,
-            paused_until: 0,
             rate,
             backoff,
             events: VecDeque::new(),
-            writes_total: 0,
-            writes_settled: 0,
-            requests: 0,
-            retries: 0,
-            rate_limited: 0,
-            pages_read: 0,
-            users_read: 0,
-            started_at: None,
-            finished_at: None,
+            counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
             running: false,
-            invocations: 0,
             stop_at_requests: None,
             deadline: None,
             stopping: false,
@@ -241,15 +215,15 @@ impl SyncEngine {
             });
         }
         self.running = true;
-        self.invocations += 1;
+        self.counters.invocations += 1;
         let budget = self.config.budget.unwrap_or_default();
-        self.stop_at_requests = budget.requests.map(|n| self.requests.saturating_add(n));
+        self.stop_at_requests = budget.requests.map(|n| self.counters.requests.saturating_add(n));
         self.deadline = budget.ms.map(|ms| now.saturating_add(ms));
         if self.phase != Phase::Reading {
             self.events.push_back(Event::Phase { phase: self.phase });
             return Ok(());
         }
-        self.started_at = Some(now);
+        self.counters.started_at = Some(now);
         if let Some(plan) = self.prepared.take() {
             self.planner = None;
             self.apply(plan, now);
@@ -329,7 +303,7 @@ impl SyncEngine {
             self.stopping = true;
             self.check_suspend();
         }
-        if self.stopping || now < self.paused_until {
+        if self.stopping || now < self.counters.paused_until {
             return None;
         }
         while self.delayed.peek().is_some_and(|d| d.0.at <= now) {
@@ -340,11 +314,11 @@ impl SyncEngine {
             return None;
         }
         let job = if self.needs_token(now) {
-            if self.token_in_flight() || self.ready.is_empty() || now < self.token_not_before {
+            if self.token_in_flight() || self.ready.is_empty() || now < self.counters.token_not_before {
                 return None;
             }
             let mut token = Job::new(JobKind::Token);
-            token.failures = self.token_failures;
+            token.failures = self.counters.token_failures;
             token
         } else {
             // Listing is one page at a time: each page says whether another follows.
@@ -393,14 +367,14 @@ impl SyncEngine {
         if let JobKind::Write(i) | JobKind::Lookup(i) | JobKind::Park(i) = job.kind {
             self.states[i].attempts += 1;
         }
-        req.id = self.next_id;
-        self.next_id += 1;
+        req.id = self.counters.next_id;
+        self.counters.next_id += 1;
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
         if let Some(rate) = &mut self.rate {
             rate.on_send();
         }
-        self.requests += 1;
+        self.counters.requests += 1;
         Some(req)
     }
 
@@ -418,20 +392,20 @@ impl SyncEngine {
         let has_work = !self.ready.is_empty() || next_delayed.is_some_and(|t| t <= now);
         // A job that is due but blocked (token, concurrency, window) wakes nobody by itself.
         let mut wake: Option<u64> = next_delayed.filter(|&t| t > now);
-        if self.needs_token(now) && !self.token_in_flight() && self.token_not_before > now && has_work {
-            wake = Some(wake.map_or(self.token_not_before, |w| w.min(self.token_not_before)));
+        if self.needs_token(now) && !self.token_in_flight() && self.counters.token_not_before > now && has_work {
+            wake = Some(wake.map_or(self.counters.token_not_before, |w| w.min(self.counters.token_not_before)));
         }
         if has_work && (self.in_flight.len() as u32) < self.config.concurrency {
             let slot = match &mut self.rate {
                 Some(r) => r.next_slot(now),
                 None => Some(now),
             };
-            let blocked_by_token = self.needs_token(now) && (self.token_in_flight() || self.token_not_before > now);
+            let blocked_by_token = self.needs_token(now) && (self.token_in_flight() || self.counters.token_not_before > now);
             if let (Some(s), false) = (slot, blocked_by_token) {
                 wake = Some(wake.map_or(s, |w| w.min(s)));
             }
         }
-        let wake = wake.map(|w| w.max(self.paused_until).max(now));
+        let wake = wake.map(|w| w.max(self.counters.paused_until).max(now));
         if let (Some(w), Some(deadline)) = (wake, self.deadline) {
             if w >= deadline && w > now {
                 // The wait would outlast this invocation: stop here and resume later.
@@ -445,7 +419,7 @@ impl SyncEngine {
 
     /// Whether this invocation's budget is used up.
     fn budget_spent(&self, now: u64) -> bool {
-        self.stop_at_requests.is_some_and(|n| self.requests >= n) || self.deadline.is_some_and(|d| now >= d)
+        self.stop_at_requests.is_some_and(|n| self.counters.requests >= n) || self.deadline.is_some_and(|d| now >= d)
     }
 
     /// Stopping, and every answer in: the invocation is over (see [`checkpoint`](Self::checkpoint)).
@@ -482,7 +456,7 @@ impl SyncEngine {
     fn claim_writes(&mut self) {
         let mut room = self.config.claim_batch.unwrap_or(1).max(1);
         if let Some(end) = self.stop_at_requests {
-            room = room.min(end.saturating_sub(self.requests).max(1));
+            room = room.min(end.saturating_sub(self.counters.requests).max(1));
         }
         for job in &self.ready {
             if room == 0 {
@@ -511,7 +485,7 @@ impl SyncEngine {
         match result {
             Err(e) => self.on_transport_error(job, e, now),
             Ok(resp) if resp.status == 429 => {
-                self.rate_limited += 1;
+                self.counters.rate_limited += 1;
                 job.rate_limited += 1;
                 if job.rate_limited > self.config.retry.max_rate_limited {
                     let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
@@ -519,13 +493,13 @@ impl SyncEngine {
                 } else {
                     // Pause every request, not just this one: the budget is the organisation's.
                     let wait = retry_after_ms(resp.header("retry-after")).unwrap_or_else(|| self.backoff.delay(job.rate_limited));
-                    self.paused_until = self.paused_until.max(now + wait);
-                    self.retries += 1;
+                    self.counters.paused_until = self.counters.paused_until.max(now + wait);
+                    self.counters.retries += 1;
                     if let Some(rate) = &mut self.rate {
                         rate.on_rate_limited();
                     }
                     if job.kind == JobKind::Token {
-                        self.token_not_before = now + wait;
+                        self.counters.token_not_before = now + wait;
                     } else {
                         self.later(job, now + wait);
                     }
@@ -539,7 +513,7 @@ impl SyncEngine {
                     if self.token.as_ref().is_some_and(|t| t.generation == generation) {
                         self.token = None;
                     }
-                    self.retries += 1;
+                    self.counters.retries += 1;
                     self.ready.push_front(job);
                 }
             }
@@ -562,17 +536,17 @@ impl SyncEngine {
         job.failures += 1;
         if job.kind == JobKind::Token {
             // The token is fetched when a request needs it, never queued: note when to try.
-            self.token_failures = job.failures;
+            self.counters.token_failures = job.failures;
             if job.failures < self.config.retry.max_attempts {
-                self.retries += 1;
-                self.token_not_before = now + self.backoff.delay(job.failures);
+                self.counters.retries += 1;
+                self.counters.token_not_before = now + self.backoff.delay(job.failures);
             } else {
                 self.give_up(job, status, detail, now);
             }
             return;
         }
         if job.failures < self.config.retry.max_attempts {
-            self.retries += 1;
+            self.counters.retries += 1;
             let wait = self.backoff.delay(job.failures);
             self.later(job, now + wait);
         } else {
@@ -597,7 +571,7 @@ impl SyncEngine {
     fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: u64) {
         next.failures = failed.failures + 1;
         if next.failures < self.config.retry.max_attempts {
-            self.retries += 1;
+            self.counters.retries += 1;
             let wait = self.backoff.delay(next.failures);
             self.later(next, now + wait);
         } else {
@@ -632,13 +606,13 @@ impl SyncEngine {
 
     fn finish(&mut self, now: u64) {
         if self.phase != Phase::Done {
-            self.finished_at = Some(now);
+            self.counters.finished_at = Some(now);
             self.set_phase(Phase::Done);
         }
     }
 
     fn check_done(&mut self, now: u64) {
-        if self.phase == Phase::Applying && self.writes_settled == self.writes_total && self.in_flight.is_empty() {
+        if self.phase == Phase::Applying && self.counters.writes_settled == self.counters.writes_total && self.in_flight.is_empty() {
             self.finish(now);
         }
         self.check_suspend();
@@ -648,7 +622,7 @@ impl SyncEngine {
         match job.kind {
             JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
                 (true, Some((value, ttl))) => {
-                    self.token_failures = 0;
+                    self.counters.token_failures = 0;
                     self.token_generation += 1;
                     self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
                 }
@@ -683,9 +657,9 @@ impl SyncEngine {
         let planner = self.planner.as_mut().expect("planner while listing");
         match planner.add_target(&resp.body, TargetFormat::Auto, &label) {
             Ok(stats) => {
-                self.pages_read += 1;
-                self.users_read += stats.records;
-                self.events.push_back(Event::Progress { phase: Phase::Listing, done: self.users_read, total: None });
+                self.counters.pages_read += 1;
+                self.counters.users_read += stats.records;
+                self.events.push_back(Event::Progress { phase: Phase::Listing, done: self.counters.users_read, total: None });
                 match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None if self.pinned.is_none() && planner.source_pages() == 0 => {
@@ -798,8 +772,8 @@ impl SyncEngine {
             attempts: self.states[i].attempts,
         });
         if self.states[i].queued {
-            self.writes_settled += 1;
-            self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.writes_settled, total: Some(self.writes_total) });
+            self.counters.writes_settled += 1;
+            self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.counters.writes_settled, total: Some(self.counters.writes_total) });
         }
         let note = self.states[i].note.clone();
         if let Some(o) = self.states[i].outcome.as_mut() {
@@ -862,7 +836,7 @@ impl SyncEngine {
                 continue;
             }
             if writes && !self.config.dry_run {
-                self.writes_total += 1;
+                self.counters.writes_total += 1;
                 self.states[i].queued = true;
                 continue;
             }
@@ -939,24 +913,24 @@ impl SyncEngine {
             }
             outcomes.push(o.clone());
         }
-        let end = self.finished_at.unwrap_or(now);
+        let end = self.counters.finished_at.unwrap_or(now);
         Report {
             mode: self.config.mode,
             dry_run: self.config.dry_run,
             finished: self.phase == Phase::Done,
             suspended: self.suspended,
-            invocations: self.invocations,
+            invocations: self.counters.invocations,
             error: self.error.clone(),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,
             plan: self.plan_summary.clone(),
             fingerprint: self.fingerprint.clone(),
-            requests: self.requests,
-            retries: self.retries,
-            rate_limited: self.rate_limited,
-            pages_read: self.pages_read,
-            elapsed_ms: end.saturating_sub(self.started_at.unwrap_or(end)),
+            requests: self.counters.requests,
+            retries: self.counters.retries,
+            rate_limited: self.counters.rate_limited,
+            pages_read: self.counters.pages_read,
+            elapsed_ms: end.saturating_sub(self.counters.started_at.unwrap_or(end)),
             created,
             outcomes,
         }
