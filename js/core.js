@@ -4,7 +4,7 @@
 // Pages cross into wasm as bytes and the plan comes back as one JSON text: no learner is
 // ever converted object by object.
 import { RawPlanner, planToCsv as rawPlanToCsv, reportToCsv as rawReportToCsv } from '../pkg/learner_sync.js';
-import { LearnerSyncError, rethrow, toBytes } from './errors.js';
+import { LearnerSyncError, pageSpec, rethrow, toBytes } from './errors.js';
 
 export { LearnerSyncError } from './errors.js';
 export { sync, credentialsFromEnv } from './sync.js';
@@ -68,15 +68,8 @@ export class Planner {
 export function plan(options, { sources = [], targets = [] } = {}) {
   const p = new Planner(options);
   try {
-    const add = (list, fn) => {
-      for (const item of list) {
-        const isSpec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item;
-        if (isSpec) fn.call(p, item.page, item);
-        else fn.call(p, item);
-      }
-    };
-    add(sources, p.addSource);
-    add(targets, p.addTarget);
+    for (const spec of sources.map(pageSpec)) p.addSource(spec.page, spec);
+    for (const spec of targets.map(pageSpec)) p.addTarget(spec.page, spec);
     return p.finish();
   } finally {
     p.free();

@@ -32,3 +32,9 @@ export function toBytes(page, what) {
   if (Array.isArray(page) || (page && typeof page === 'object')) return encoder.encode(JSON.stringify(page));
   throw new LearnerSyncError('INVALID_INPUT', `${what} must be a string, bytes, or JSON-serialisable value`);
 }
+
+/** A page as `{page, format?, label?}`: a bare page (string, bytes, JSON value) gets no options. */
+export function pageSpec(item) {
+  const isSpec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && !(item instanceof ArrayBuffer) && 'page' in item;
+  return isSpec ? item : { page: item };
+}

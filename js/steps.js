@@ -6,7 +6,7 @@
 // The state is a checkpoint of the engine: it carries no credential and no access token.
 import { RawSync } from '../pkg/learner_sync.js';
 import { LearnerSyncError, rethrow, toBytes } from './errors.js';
-import { addSources, credentialsFromEnv, split } from './sync.js';
+import { addSources, credentialsFromEnv, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -63,17 +63,11 @@ function hostCredentials(credentials, env) {
  * system of record's pages and the run lists the platform (full) or not (delta).
  */
 export function beginSync(options, { sources = [], plan, approve, now = Date.now(), env } = {}) {
-  if (!options || typeof options !== 'object') {
-    throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
-  }
-  const { plan: planOptions, config } = split(options);
-  const platform = planOptions.platform ?? plan?.options?.platform;
-  if (!config.hostAuth) config.credentials = { ...credentialsFromEnv(platform, env), ...(config.credentials ?? {}) };
+  const { plan: planOptions, config } = settings(options, env, plan?.options?.platform);
   let raw;
   try {
     if (plan) {
-      const text = typeof plan === 'string' ? plan : JSON.stringify(plan);
-      raw = RawSync.fromPlan(text, JSON.stringify(config), approve ?? planOptions.guards?.approve ?? '');
+      raw = RawSync.fromPlan(planText(plan), JSON.stringify(config), approve ?? planOptions.guards?.approve ?? '');
     } else {
       raw = new RawSync(JSON.stringify(planOptions), JSON.stringify(config));
       addSources(raw, sources);

@@ -1,7 +1,7 @@
 // The sync driver: runs the engine's state machine with the host's fetch and clock.
 // The engine decides what to send and when; this file only sends, waits and hands back.
 import { RawSync } from '../pkg/learner_sync.js';
-import { LearnerSyncError, rethrow, toBytes } from './errors.js';
+import { LearnerSyncError, pageSpec, rethrow, toBytes } from './errors.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
 const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
@@ -20,18 +20,28 @@ export function credentialsFromEnv(platform, env = globalThis.process?.env ?? {}
   return out;
 }
 
-/** Splits options into the plan options and the sync settings. */
-export function split(options) {
+/**
+ * Checks `options` and splits them into the plan options and the sync settings, with the
+ * credentials the settings lack read from `env` (none where the host signs: `hostAuth`).
+ * `platform` names the platform when the options do not (a pinned plan's).
+ */
+export function settings(options, env, platform) {
+  if (!options || typeof options !== 'object') {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
+  }
   const plan = {};
   const config = {};
   for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
+  if (!config.hostAuth) config.credentials = { ...credentialsFromEnv(plan.platform ?? platform, env), ...(config.credentials ?? {}) };
   return { plan, config };
 }
 
+/** A plan given as an object or as its JSON text, as JSON text. */
+export const planText = (plan) => (typeof plan === 'string' ? plan : JSON.stringify(plan));
+
 /** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
 export function addSources(raw, sources) {
-  for (const item of sources) {
-    const spec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && 'page' in item ? item : { page: item };
+  for (const spec of sources.map(pageSpec)) {
     raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
   }
 }
@@ -84,13 +94,8 @@ export async function sync(options, host = {}) {
     checkpoint,
     saveCheckpoint,
   } = host;
-  if (!options || typeof options !== 'object') {
-    throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry", baseUrl: "https://…"}');
-  }
-  const { plan, config } = split(options);
   const pinned = host.plan;
-  const platform = plan.platform ?? pinned?.options?.platform;
-  config.credentials = { ...credentialsFromEnv(platform, env), ...(config.credentials ?? {}) };
+  const { plan, config } = settings(options, env, pinned?.options?.platform);
   if (saveCheckpoint && config.claimBatch === undefined) config.claimBatch = 25;
   if (config.claimBatch !== undefined && !saveCheckpoint) {
     throw new LearnerSyncError('INVALID_OPTIONS', 'claimBatch needs host.saveCheckpoint to save the checkpoints it asks for');
@@ -103,8 +108,7 @@ export async function sync(options, host = {}) {
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {
-      const text = typeof pinned === 'string' ? pinned : JSON.stringify(pinned);
-      raw = RawSync.withPlan(text, JSON.stringify(config), plan.guards?.approve ?? '');
+      raw = RawSync.withPlan(planText(pinned), JSON.stringify(config), plan.guards?.approve ?? '');
     } else {
       raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
     }
