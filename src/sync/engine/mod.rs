@@ -204,8 +204,9 @@ impl SyncEngine {
         if self.running {
             return Ok(());
         }
-        let full = self.config.mode == Mode::Full || self.phase == Phase::Listing;
-        if full && self.prepared.is_none() && self.pinned.is_none() && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
+        // (Only a full sync lists, so a run resumed while listing is one.)
+        let full = self.config.mode == Mode::Full;
+        if full && self.needs_source() && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
             // A full sync planned against no source would deactivate everyone.
             return Err(match self.phase {
                 Phase::Listing => Error::InvalidCheckpoint(
