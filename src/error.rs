@@ -67,7 +67,11 @@ impl Error {
     /// The page label the error is about, if any.
     pub fn label(&self) -> Option<&str> {
         match self {
-            Error::InvalidOptions(_) | Error::AuthFailed(_) | Error::InvalidInput(_) | Error::InvalidCheckpoint(_) | Error::CheckpointMismatch(_) => None,
+            Error::InvalidOptions(_)
+            | Error::AuthFailed(_)
+            | Error::InvalidInput(_)
+            | Error::InvalidCheckpoint(_)
+            | Error::CheckpointMismatch(_) => None,
             Error::MalformedPage { label, .. }
             | Error::TooLarge { label, .. }
             | Error::MalformedSource { label, .. }

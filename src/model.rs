@@ -20,14 +20,8 @@ pub enum Field {
 
 impl Field {
     /// Every field, in the order plans list them.
-    pub const ALL: [Field; 6] = [
-        Field::SsoId,
-        Field::EmployeeId,
-        Field::StudentId,
-        Field::Email,
-        Field::FirstName,
-        Field::LastName,
-    ];
+    pub const ALL: [Field; 6] =
+        [Field::SsoId, Field::EmployeeId, Field::StudentId, Field::Email, Field::FirstName, Field::LastName];
 
     /// The field's name in options, normalised JSON and plans.
     pub fn name(self) -> &'static str {

@@ -96,11 +96,7 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
         return Err(format!("longer than {MAX_FIELD_CHARS} characters"));
     }
     let ascii = value.is_ascii();
-    let control = if ascii {
-        value.bytes().any(|b| b.is_ascii_control())
-    } else {
-        value.chars().any(char::is_control)
-    };
+    let control = if ascii { value.bytes().any(|b| b.is_ascii_control()) } else { value.chars().any(char::is_control) };
     if control {
         return Err("contains a control character".into());
     }
@@ -114,8 +110,7 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
         } else {
             value.chars().any(char::is_whitespace)
         };
-        let ok = matches!(at, Some(i) if i > 0 && i + 1 < value.len() && !value[i + 1..].contains('@'))
-            && !space;
+        let ok = matches!(at, Some(i) if i > 0 && i + 1 < value.len() && !value[i + 1..].contains('@')) && !space;
         if !ok {
             return Err("is not an email address".into());
         }
@@ -180,8 +175,14 @@ mod tests {
             matches!((local, domain, parts.next()), (Some(l), Some(d), None)
                 if !l.is_empty() && !d.is_empty() && !value.chars().any(char::is_whitespace))
         };
-        for v in ["a@b", "@b", "a@", "a@b@c", "ab", "a b@c", "a@b\u{a0}", "é@ü", "a@@b", "@", "a\u{1c}@b", "a\u{3000}b@c"] {
-            assert_eq!(super::check(super::Field::Email, v).is_ok(), by_split(v) && !v.chars().any(char::is_control), "{v:?}");
+        for v in
+            ["a@b", "@b", "a@", "a@b@c", "ab", "a b@c", "a@b\u{a0}", "é@ü", "a@@b", "@", "a\u{1c}@b", "a\u{3000}b@c"]
+        {
+            assert_eq!(
+                super::check(super::Field::Email, v).is_ok(),
+                by_split(v) && !v.chars().any(char::is_control),
+                "{v:?}"
+            );
         }
         for b in 0u8..128 {
             assert_eq!(matches!(b, b'\t'..=b'\r' | b' '), (b as char).is_whitespace(), "{b}");
@@ -190,7 +191,23 @@ mod tests {
 
     #[test]
     fn trim_is_str_trim() {
-        for s in ["", " ", "a", " a", "a ", "\ta\n", "ab", "a b", "\u{a0}a", "a\u{2003}", "\u{1c}a", "é", " é ", "~!", "\x7f"] {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "ab",
+            "a b",
+            "\u{a0}a",
+            "a\u{2003}",
+            "\u{1c}a",
+            "é",
+            " é ",
+            "~!",
+            "\x7f",
+        ] {
             assert_eq!(super::trim(s), s.trim(), "{s:?}");
         }
     }

@@ -235,8 +235,7 @@ impl PlanOptions {
 
     /// Reads options from JSON and checks them.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let opts: PlanOptions =
-            serde_json::from_slice(bytes).map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        let opts: PlanOptions = serde_json::from_slice(bytes).map_err(|e| Error::InvalidOptions(e.to_string()))?;
         opts.validate()?;
         Ok(opts)
     }
@@ -254,7 +253,10 @@ impl PlanOptions {
         }
         for (i, k) in self.match_keys.iter().enumerate() {
             if !k.is_key() {
-                return bad(format!("match: {} cannot be a matching key (use ssoId, employeeId, studentId or email)", k.name()));
+                return bad(format!(
+                    "match: {} cannot be a matching key (use ssoId, employeeId, studentId or email)",
+                    k.name()
+                ));
             }
             if self.match_keys[..i].contains(k) {
                 return bad(format!("match: {} is listed twice", k.name()));
@@ -281,7 +283,8 @@ impl PlanOptions {
                 if field != "active" && (active_values.is_some() || inactive_values.is_some()) {
                     return bad(format!("mapping.{field}: activeValues/inactiveValues only apply to active"));
                 }
-                if field == "active" && active_values.as_ref().is_none_or(|v| v.is_empty()) && inactive_values.is_some() {
+                if field == "active" && active_values.as_ref().is_none_or(|v| v.is_empty()) && inactive_values.is_some()
+                {
                     return bad("mapping.active: inactiveValues needs activeValues too".into());
                 }
             }

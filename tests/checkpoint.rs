@@ -170,7 +170,10 @@ fn a_budgeted_run_resumes_across_invocations_and_ends_as_one_run_does() {
     assert!(report.finished && report.error.is_none(), "{:?}", report.error);
     assert_eq!(report.invocations, ticks);
     assert!(ticks >= whole.requests / 12, "{ticks} invocations for {} requests", whole.requests);
-    assert!(suspended_in.contains(&Phase::Listing) && suspended_in.contains(&Phase::Applying), "the listing and the writes both spanned invocations: {suspended_in:?}");
+    assert!(
+        suspended_in.contains(&Phase::Listing) && suspended_in.contains(&Phase::Applying),
+        "the listing and the writes both spanned invocations: {suspended_in:?}"
+    );
     // The same plan, the same outcomes, the same requests as one uninterrupted run: nothing
     // repeated, nothing lost.
     assert_eq!(report.plan, whole.plan);
@@ -208,10 +211,12 @@ fn a_run_killed_between_checkpoints_resumes_without_creating_anyone_twice() {
         assert!(report.finished && report.error.is_none(), "seed {seed}: {:?}", report.error);
         assert_eq!(report.counts.failed, 0, "seed {seed}");
         // Every write is done and known as ours: none ends "skipped" as someone else's user.
-        let writes_skipped: Vec<_> = report.outcomes.iter().filter(|o| o.state == State::Skipped && o.action != ActionKind::Review).collect();
+        let writes_skipped: Vec<_> =
+            report.outcomes.iter().filter(|o| o.state == State::Skipped && o.action != ActionKind::Review).collect();
         assert!(writes_skipped.is_empty(), "seed {seed}: {writes_skipped:?}");
         assert_unique_keys(&sim);
-        resumed_lookups += report.outcomes.iter().filter(|o| o.reason.as_deref().is_some_and(|r| r.contains("lookup"))).count();
+        resumed_lookups +=
+            report.outcomes.iter().filter(|o| o.reason.as_deref().is_some_and(|r| r.contains("lookup"))).count();
         // Nothing left undone: the next run has nothing to write.
         let mut engine = next_engine(&[], &src, &json!({}), now);
         let mut again = Vec::new();

@@ -4,8 +4,8 @@ mod support;
 
 use learner_sync::sync::State;
 use serde_json::json;
-use support::foundry::{user, FoundrySim, SimUser, BASE};
 use support::drive;
+use support::foundry::{user, FoundrySim, SimUser, BASE};
 
 const FOUNDRY: &str = r#"{"platform":"foundry"}"#;
 
@@ -29,10 +29,42 @@ fn source(rows: impl Iterator<Item = (usize, String, bool)>) -> String {
 fn the_walkthrough_syncs_and_a_second_run_has_nothing_to_do() {
     let mut sim = FoundrySim::new(
         vec![
-            SimUser { id: "dek-123".into(), sso_id: Some("33".into()), email: "geoff.smith@example.org".into(), first_name: "Geoff".into(), last_name: "Smith".into(), active: true, admin: false },
-            SimUser { id: "zak-928".into(), sso_id: Some("44".into()), email: "kate.jones@example.org".into(), first_name: "Kate".into(), last_name: "Jones".into(), active: true, admin: false },
-            SimUser { id: "iux-332".into(), sso_id: Some("55".into()), email: "leo.later@example.org".into(), first_name: "Leo".into(), last_name: "Later".into(), active: true, admin: false },
-            SimUser { id: "qai-928".into(), sso_id: Some("787".into()), email: "dan.dismayed@example.org".into(), first_name: "Dan".into(), last_name: "Dismayed".into(), active: true, admin: false },
+            SimUser {
+                id: "dek-123".into(),
+                sso_id: Some("33".into()),
+                email: "geoff.smith@example.org".into(),
+                first_name: "Geoff".into(),
+                last_name: "Smith".into(),
+                active: true,
+                admin: false,
+            },
+            SimUser {
+                id: "zak-928".into(),
+                sso_id: Some("44".into()),
+                email: "kate.jones@example.org".into(),
+                first_name: "Kate".into(),
+                last_name: "Jones".into(),
+                active: true,
+                admin: false,
+            },
+            SimUser {
+                id: "iux-332".into(),
+                sso_id: Some("55".into()),
+                email: "leo.later@example.org".into(),
+                first_name: "Leo".into(),
+                last_name: "Later".into(),
+                active: true,
+                admin: false,
+            },
+            SimUser {
+                id: "qai-928".into(),
+                sso_id: Some("787".into()),
+                email: "dan.dismayed@example.org".into(),
+                first_name: "Dan".into(),
+                last_name: "Dismayed".into(),
+                active: true,
+                admin: false,
+            },
         ],
         1,
     );
@@ -40,7 +72,11 @@ fn the_walkthrough_syncs_and_a_second_run_has_nothing_to_do() {
     let run = drive(FOUNDRY, config(json!({})), src, 30, |r, now| sim.handle(r, now));
     let r = &run.report;
     assert!(r.finished && r.error.is_none(), "{r:?}");
-    let states: Vec<(String, State)> = r.outcomes.iter().map(|o| (format!("{} {}", o.action.name(), o.key.as_deref().unwrap_or("")), o.state)).collect();
+    let states: Vec<(String, State)> = r
+        .outcomes
+        .iter()
+        .map(|o| (format!("{} {}", o.action.name(), o.key.as_deref().unwrap_or("")), o.state))
+        .collect();
     assert_eq!(
         states,
         [
@@ -82,7 +118,13 @@ fn ten_thousand_changes_take_the_time_the_limit_implies_with_no_429() {
     let implied_ms = ((requests / 200.0).ceil() - 1.0) * 60_000.0;
     let took = sim.stats.last_request_at as f64;
     let off = (took - implied_ms).abs() / implied_ms;
-    println!("10k changes: {} requests, last sent at {:.1} s simulated, implied {:.1} s ({:.2}% off)", r.requests, took / 1000.0, implied_ms / 1000.0, off * 100.0);
+    println!(
+        "10k changes: {} requests, last sent at {:.1} s simulated, implied {:.1} s ({:.2}% off)",
+        r.requests,
+        took / 1000.0,
+        implied_ms / 1000.0,
+        off * 100.0
+    );
     assert!(off < 0.05, "took {took} ms, the limit implies {implied_ms} ms");
 }
 
@@ -102,7 +144,12 @@ fn with_the_window_tightened_to_half_every_action_still_completes_once() {
     ssos.sort();
     ssos.dedup();
     assert_eq!(ssos.len(), n);
-    println!("half window: {} requests, {} 429s, {:.1} min simulated", r.requests, r.rate_limited, run.now as f64 / 60_000.0);
+    println!(
+        "half window: {} requests, {} 429s, {:.1} min simulated",
+        r.requests,
+        r.rate_limited,
+        run.now as f64 / 60_000.0
+    );
 }
 
 #[test]
@@ -114,7 +161,15 @@ fn lost_answers_to_creates_never_make_duplicates() {
         sim.faults.drop_before = 0.05;
         sim.faults.error_5xx = 0.05;
         let src = source((0..n).map(|i| (i, "L".to_string(), true)));
-        let run = drive(FOUNDRY, config(json!({"seed": seed, "retry": {"maxAttempts": 10, "maxRateLimited": 20, "baseMs": 200, "maxMs": 5000}})), &src, 20, |r, now| sim.handle(r, now));
+        let run = drive(
+            FOUNDRY,
+            config(
+                json!({"seed": seed, "retry": {"maxAttempts": 10, "maxRateLimited": 20, "baseMs": 200, "maxMs": 5000}}),
+            ),
+            &src,
+            20,
+            |r, now| sim.handle(r, now),
+        );
         let r = &run.report;
         assert!(r.finished);
         assert_eq!(r.outcomes.len(), n);
@@ -210,14 +265,19 @@ fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_conve
         sim.faults.drop_after_write = 0.1;
         sim.faults.drop_before = 0.05;
         sim.faults.malformed = 0.05;
-        let src = source((0..n).map(|i| (i, if i % 3 == 0 { "New".to_string() } else { "Old".to_string() }, i % 5 != 0)));
+        let src =
+            source((0..n).map(|i| (i, if i % 3 == 0 { "New".to_string() } else { "Old".to_string() }, i % 5 != 0)));
         let retry = json!({"maxAttempts": 12, "maxRateLimited": 40, "baseMs": 200, "maxMs": 20_000});
         let run = drive(FOUNDRY, config(json!({"seed": seed, "retry": retry})), &src, 15, |r, now| sim.handle(r, now));
         let r = &run.report;
         assert!(r.finished, "seed {seed}");
         if r.error.is_none() {
             let planned = r.outcomes.len() as u32;
-            assert_eq!(r.counts.done + r.counts.failed + r.counts.skipped, planned, "seed {seed}: every action terminal");
+            assert_eq!(
+                r.counts.done + r.counts.failed + r.counts.skipped,
+                planned,
+                "seed {seed}: every action terminal"
+            );
         }
         let mut keys: Vec<_> = sim.users.iter().map(|u| u.sso_id.clone()).collect();
         keys.sort();

@@ -54,18 +54,26 @@ fn the_walkthrough_plan_as_rows() {
     assert_eq!(update("platformId"), "dek\u{2011}123");
     assert_eq!(update("changes"), "lastName: Smith → Smith\u{2011}Evans");
     assert_eq!(update("lastName"), "Smith\u{2011}Evans", "the value after the update");
-    assert_eq!((update("email"), update("active"), update("orphan")), ("", "", ""), "an update carries only its changes");
+    assert_eq!(
+        (update("email"), update("active"), update("orphan")),
+        ("", "", ""),
+        "an update carries only its changes"
+    );
     assert_eq!((update("source"), update("row")), ("hr.csv", "2"));
 
     let leaver = cells(&header, &rows[1]);
-    assert_eq!((leaver("platformId"), leaver("changes"), leaver("active")), ("iux\u{2011}332", "active: true → false", "false"));
+    assert_eq!(
+        (leaver("platformId"), leaver("changes"), leaver("active")),
+        ("iux\u{2011}332", "active: true → false", "false")
+    );
     assert_eq!(leaver("row"), "4");
 
     let create = cells(&header, &rows[2]);
-    let got: Vec<&str> = ["email", "firstName", "lastName", "ssoId", "active", "platformId", "changes", "source", "row"]
-        .into_iter()
-        .map(&create)
-        .collect();
+    let got: Vec<&str> =
+        ["email", "firstName", "lastName", "ssoId", "active", "platformId", "changes", "source", "row"]
+            .into_iter()
+            .map(&create)
+            .collect();
     assert_eq!(got, ["ellen.cohen@example.org", "Ellen", "Cohen", "686", "true", "", "", "hr.csv", "5"]);
 
     let orphan = cells(&header, &rows[3]);
@@ -152,7 +160,10 @@ fn conflicts_and_invalid_rows_name_what_is_at_fault() {
     );
     assert!(!conflict("reason").is_empty());
     let invalid = rows.iter().find(|r| r[0] == "invalid").map(|r| cells(&header, r)).expect("an invalid row");
-    assert_eq!([invalid("source"), invalid("row"), invalid("field"), invalid("value")], ["hr.csv", "4", "active", "sometimes"]);
+    assert_eq!(
+        [invalid("source"), invalid("row"), invalid("field"), invalid("value")],
+        ["hr.csv", "4", "active", "sometimes"]
+    );
     assert!(invalid("reason").contains("true/false"), "{}", invalid("reason"));
 }
 

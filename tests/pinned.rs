@@ -39,7 +39,8 @@ fn plan_from_exports(options: &str, users: &[SimUser]) -> Plan<'static> {
 }
 
 fn config() -> SyncConfig {
-    SyncConfig::from_json(json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()}).to_string().as_bytes()).unwrap()
+    SyncConfig::from_json(json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()}).to_string().as_bytes())
+        .unwrap()
 }
 
 #[test]
@@ -50,7 +51,15 @@ fn actions_whose_users_changed_are_skipped_and_the_rest_applied() {
     let mut users = walkthrough_users();
     users[0].last_name = "Smyth".into();
     users[3].active = false;
-    users.push(SimUser { id: "new-1".into(), sso_id: Some("686".into()), email: "ellen@example.org".into(), first_name: "Ellen".into(), last_name: "Cohen".into(), active: true, admin: false });
+    users.push(SimUser {
+        id: "new-1".into(),
+        sso_id: Some("686".into()),
+        email: "ellen@example.org".into(),
+        first_name: "Ellen".into(),
+        last_name: "Cohen".into(),
+        active: true,
+        admin: false,
+    });
     let mut sim = FoundrySim::new(users, 1);
     let engine = SyncEngine::with_plan(plan, config(), None).unwrap();
     let run = support::drive_engine(engine, 10, |r, now| sim.handle(r, now));
@@ -58,7 +67,13 @@ fn actions_whose_users_changed_are_skipped_and_the_rest_applied() {
         .report
         .outcomes
         .iter()
-        .map(|o| (format!("{} {}", o.action.name(), o.key.as_deref().unwrap_or("")), o.state, o.reason.clone().unwrap_or_default()))
+        .map(|o| {
+            (
+                format!("{} {}", o.action.name(), o.key.as_deref().unwrap_or("")),
+                o.state,
+                o.reason.clone().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(got[0].0, "update 33");
     assert_eq!(got[0].1, State::Skipped);
@@ -76,18 +91,30 @@ fn actions_whose_users_changed_are_skipped_and_the_rest_applied() {
 fn a_held_pinned_plan_needs_its_approval() {
     let mut users = walkthrough_users();
     for i in 0..60 {
-        users.push(SimUser { id: format!("o{i}"), sso_id: Some(format!("9{i}")), email: format!("o{i}@x.org"), first_name: "O".into(), last_name: "P".into(), active: true, admin: false });
+        users.push(SimUser {
+            id: format!("o{i}"),
+            sso_id: Some(format!("9{i}")),
+            email: format!("o{i}@x.org"),
+            first_name: "O".into(),
+            last_name: "P".into(),
+            active: true,
+            admin: false,
+        });
     }
     let plan = plan_from_exports(r#"{"platform":"foundry","orphans":"deactivate"}"#, &users);
     let fp = plan.held.as_ref().expect("61 deactivations are held").fingerprint.clone();
 
     let mut sim = FoundrySim::new(users.clone(), 2);
-    let run = support::drive_engine(SyncEngine::with_plan(plan.clone(), config(), None).unwrap(), 10, |r, now| sim.handle(r, now));
+    let run = support::drive_engine(SyncEngine::with_plan(plan.clone(), config(), None).unwrap(), 10, |r, now| {
+        sim.handle(r, now)
+    });
     assert!(run.report.held.is_some());
     assert_eq!(sim.stats.patches + sim.stats.creates, 0);
 
     let mut sim = FoundrySim::new(users, 3);
-    let run = support::drive_engine(SyncEngine::with_plan(plan, config(), Some(&fp)).unwrap(), 10, |r, now| sim.handle(r, now));
+    let run = support::drive_engine(SyncEngine::with_plan(plan, config(), Some(&fp)).unwrap(), 10, |r, now| {
+        sim.handle(r, now)
+    });
     assert!(run.report.held.is_none());
     assert_eq!(run.report.counts.failed, 0);
     assert_eq!(sim.users.iter().filter(|u| !u.active).count(), 62, "55, 787 and the 60 orphans");

@@ -28,7 +28,10 @@ fn update_lists_every_changed_field_and_only_those() {
 #[test]
 fn identical_pairs_are_counted_not_listed() {
     let src = csv(&["1,Ann,Lee,ann@example.org,true", "2,Bo,Ek,bo@example.org,false"]);
-    let tgt = users(&[user("u1", "1", "Ann", "Lee", "ann@example.org", true), user("u2", "2", "Bo", "Ek", "bo@example.org", false)]);
+    let tgt = users(&[
+        user("u1", "1", "Ann", "Lee", "ann@example.org", true),
+        user("u2", "2", "Bo", "Ek", "bo@example.org", false),
+    ]);
     let p = plan(FOUNDRY, &[&src], &[&tgt]);
     assert!(p["actions"].as_array().unwrap().is_empty());
     assert_eq!(p["summary"]["unchanged"], 2);
@@ -41,7 +44,10 @@ fn reactivation_carries_changes_and_active() {
     let p = plan(FOUNDRY, &[&src], &[&tgt]);
     let r = of_kind(&p, "reactivate");
     assert_eq!(r.len(), 1, "{p}");
-    assert_eq!(r[0]["changes"], json!({"lastName": {"from": "Lee", "to": "Lee-Smith"}, "active": {"from": false, "to": true}}));
+    assert_eq!(
+        r[0]["changes"],
+        json!({"lastName": {"from": "Lee", "to": "Lee-Smith"}, "active": {"from": false, "to": true}})
+    );
 }
 
 #[test]
@@ -166,7 +172,10 @@ fn duplicate_learner_keys_conflict_and_touch_nobody() {
 #[test]
 fn duplicate_platform_keys_conflict() {
     let src = csv(&["1,Ann,Lee,ann@example.org,true"]);
-    let tgt = users(&[user("u1", "1", "Ann", "Lee", "ann@example.org", true), user("u2", "1", "Ann", "Lee", "ann2@example.org", true)]);
+    let tgt = users(&[
+        user("u1", "1", "Ann", "Lee", "ann@example.org", true),
+        user("u2", "1", "Ann", "Lee", "ann2@example.org", true),
+    ]);
     let p = plan(FOUNDRY, &[&src], &[&tgt]);
     let c = of_kind(&p, "conflict");
     assert_eq!(c.len(), 1);
@@ -178,7 +187,10 @@ fn duplicate_platform_keys_conflict() {
 #[test]
 fn a_learner_matching_different_users_on_different_keys_conflicts() {
     let src = csv(&["1,Ann,Lee,ann@example.org,true"]);
-    let tgt = users(&[user("u1", "1", "Ann", "Lee", "other@example.org", true), user("u2", "", "Ann", "Lee", "ann@example.org", true)]);
+    let tgt = users(&[
+        user("u1", "1", "Ann", "Lee", "other@example.org", true),
+        user("u2", "", "Ann", "Lee", "ann@example.org", true),
+    ]);
     let p = plan(r#"{"platform":"foundry","match":["ssoId","email"]}"#, &[&src], &[&tgt]);
     let c = of_kind(&p, "conflict");
     assert_eq!(c.len(), 1, "{p}");
@@ -220,7 +232,8 @@ fn invalid_rows_name_row_and_field_and_lose_nothing_else() {
     let tgt = users(&[user("u1", "1", "Ann", "Lee", "ann@example.org", true)]);
     let p = plan(r#"{"platform":"foundry","orphans":"deactivate"}"#, &[&src], &[&tgt]);
     let inv = of_kind(&p, "invalid");
-    let got: Vec<(u64, &str)> = inv.iter().map(|a| (a["row"].as_u64().unwrap(), a["field"].as_str().unwrap())).collect();
+    let got: Vec<(u64, &str)> =
+        inv.iter().map(|a| (a["row"].as_u64().unwrap(), a["field"].as_str().unwrap())).collect();
     assert_eq!(got, [(3, "ssoId"), (2, "active"), (4, "email")]);
     assert_eq!(inv[1]["value"], "maybe");
     assert_eq!(inv[1]["source"], "source1");

@@ -29,7 +29,16 @@ struct U {
 }
 
 fn learners() -> impl Strategy<Value = Vec<L>> {
-    prop::collection::vec((0u8..40, 0u8..60, 0u8..3, 0u8..3, any::<bool>()).prop_map(|(sso, email, first, last, active)| L { sso, email, first, last, active }), 0..30)
+    prop::collection::vec(
+        (0u8..40, 0u8..60, 0u8..3, 0u8..3, any::<bool>()).prop_map(|(sso, email, first, last, active)| L {
+            sso,
+            email,
+            first,
+            last,
+            active,
+        }),
+        0..30,
+    )
 }
 
 fn users() -> impl Strategy<Value = Vec<U>> {

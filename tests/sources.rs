@@ -32,7 +32,10 @@ fn with_both_value_lists_an_unlisted_status_is_invalid() {
     let p = plan(opts, &[HR_EXPORT], &[]);
     let inv = of_kind(&p, "invalid");
     assert_eq!(inv.len(), 1);
-    assert_eq!((inv[0]["row"].as_u64(), inv[0]["field"].as_str(), inv[0]["value"].as_str()), (Some(4), Some("active"), Some("On Leave")));
+    assert_eq!(
+        (inv[0]["row"].as_u64(), inv[0]["field"].as_str(), inv[0]["value"].as_str()),
+        (Some(4), Some("active"), Some("On Leave"))
+    );
 }
 
 #[test]
@@ -88,7 +91,8 @@ fn json_sources_take_strings_numbers_and_booleans() {
     ]"#;
     let p = plan(r#"{"platform":"foundry"}"#, &[src], &[]);
     assert_eq!(of_kind(&p, "create")[0]["key"], "33");
-    let inv: Vec<(u64, &str)> = of_kind(&p, "invalid").iter().map(|a| (a["row"].as_u64().unwrap(), a["field"].as_str().unwrap())).collect();
+    let inv: Vec<(u64, &str)> =
+        of_kind(&p, "invalid").iter().map(|a| (a["row"].as_u64().unwrap(), a["field"].as_str().unwrap())).collect();
     assert_eq!(inv, [(4, "(record)"), (3, "firstName"), (5, "active")]);
     assert_eq!(p["summary"]["untouched"], 1);
 }
@@ -99,8 +103,14 @@ fn malformed_pages_are_refused_with_the_page_and_place() {
     for (page, needle) in [
         (&b"{\"data\": [ {\"id\": 1, \"attributes\": "[..], "EOF while parsing"),
         (&b"<html>502 Bad Gateway</html>"[..], "expected value at line 1 column 1"),
-        (&b"{\"data\": [{\"id\":\"u1\",\"attributes\":{}}, {\"attributes\":{\"sso_id\":\"2\"}}]}"[..], "data[1]: the user has no id"),
-        (&b"{\"data\": [{\"id\":\"u1\",\"attributes\":{\"active\":\"yes\"}}]}"[..], "invalid type: string \"yes\", expected a boolean at line 1 column 49"),
+        (
+            &b"{\"data\": [{\"id\":\"u1\",\"attributes\":{}}, {\"attributes\":{\"sso_id\":\"2\"}}]}"[..],
+            "data[1]: the user has no id",
+        ),
+        (
+            &b"{\"data\": [{\"id\":\"u1\",\"attributes\":{\"active\":\"yes\"}}]}"[..],
+            "invalid type: string \"yes\", expected a boolean at line 1 column 49",
+        ),
     ] {
         let err = pl.add_target(page, TargetFormat::Auto, "users-2.json").unwrap_err();
         assert_eq!(err.code(), "MALFORMED_PAGE");

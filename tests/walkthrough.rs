@@ -30,7 +30,10 @@ fn walkthrough_comes_out_as_stated() {
     assert_eq!(actions[3]["orphan"], true);
 
     let s = &plan["summary"];
-    assert_eq!((s["update"].as_u64(), s["deactivate"].as_u64(), s["create"].as_u64(), s["review"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (s["update"].as_u64(), s["deactivate"].as_u64(), s["create"].as_u64(), s["review"].as_u64()),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
     assert_eq!(s["unchanged"], 1, "44 is unchanged");
     assert_eq!(s["untouched"], 1, "77 is inactive with no platform user");
     assert_eq!(s["learners"], 5);

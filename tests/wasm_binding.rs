@@ -55,7 +55,10 @@ fn plans_and_reports_become_csv_text() {
         "requests":0,"retries":0,"rateLimited":0,"pagesRead":0,"elapsedMs":0,"created":[],
         "outcomes":[{"action":"review","key":"787","state":"skipped","attempts":0}]}"#;
     let csv = learner_sync::binding::sync::report_to_csv(report).unwrap();
-    assert_eq!(csv, "action,key,platformId,state,status,error,reason,attempts,source,row\r\nreview,787,,skipped,,,,0,,\r\n");
+    assert_eq!(
+        csv,
+        "action,key,platformId,state,status,error,reason,attempts,source,row\r\nreview,787,,skipped,,,,0,,\r\n"
+    );
     let err = learner_sync::binding::sync::report_to_csv("[]").err().unwrap();
     assert_eq!(prop(&err, "code").as_string().as_deref(), Some("INVALID_INPUT"));
 }

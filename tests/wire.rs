@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 use support::drive;
 
 /// Runs a sync against a scripted platform; returns the report and every request sent.
-fn run(options: &str, config: Value, source: &str, mut answer: impl FnMut(&Request) -> Response) -> (learner_sync::sync::Report, Vec<Request>) {
+fn run(
+    options: &str,
+    config: Value,
+    source: &str,
+    mut answer: impl FnMut(&Request) -> Response,
+) -> (learner_sync::sync::Report, Vec<Request>) {
     let mut sent = Vec::new();
     let run = drive(options, config, source, 10, |r, _| {
         sent.push(r.clone());
@@ -21,7 +26,8 @@ fn body(r: &Request) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
-const SRC: &str = "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,false\n3,Cy,Ng,cy@x.org,true\n";
+const SRC: &str =
+    "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,false\n3,Cy,Ng,cy@x.org,true\n";
 
 #[test]
 fn learnifier_pages_by_x_more_creates_with_200_updates_with_201_and_locks() {
@@ -33,13 +39,18 @@ fn learnifier_pages_by_x_more_creates_with_200_updates_with_201_and_locks() {
         {"id": "L9", "firstName": "Hand", "lastName": "Made", "primaryEmail": "h@x.org", "hardLock": false},
     ]);
     let cfg = json!({"baseUrl": "https://acme.learnifier.test/api", "credentials": {"key": "k1", "secret": "s3cr3t-value"}, "pageSize": 1});
-    let (report, sent) = run(r#"{"platform":"learnifier","orphans":"delete"}"#, cfg, SRC, |r| match (r.method, r.url.as_str()) {
-        (Method::Get, u) if u.ends_with("offset=0") => Response::new(200, page1.to_string()).with_header("X-More", "true"),
-        (Method::Get, u) if u.ends_with("offset=1") => Response::new(200, page2.to_string()).with_header("X-More", "false"),
-        (Method::Post, _) => Response::new(200, r#"{"userId":"L3"}"#),
-        (Method::Patch, _) => Response::new(201, ""),
-        other => panic!("unexpected {other:?}"),
-    });
+    let (report, sent) =
+        run(r#"{"platform":"learnifier","orphans":"delete"}"#, cfg, SRC, |r| match (r.method, r.url.as_str()) {
+            (Method::Get, u) if u.ends_with("offset=0") => {
+                Response::new(200, page1.to_string()).with_header("X-More", "true")
+            }
+            (Method::Get, u) if u.ends_with("offset=1") => {
+                Response::new(200, page2.to_string()).with_header("X-More", "false")
+            }
+            (Method::Post, _) => Response::new(200, r#"{"userId":"L3"}"#),
+            (Method::Patch, _) => Response::new(201, ""),
+            other => panic!("unexpected {other:?}"),
+        });
     let urls: Vec<String> = sent.iter().map(|r| r.describe()).collect();
     assert_eq!(
         urls,
@@ -53,7 +64,10 @@ fn learnifier_pages_by_x_more_creates_with_200_updates_with_201_and_locks() {
     );
     assert_eq!(body(&sent[2]), json!({"lastName": "Lee"}), "only the changed field");
     assert_eq!(body(&sent[3]), json!({"hardLock": true}), "deactivation locks");
-    assert_eq!(body(&sent[4]), json!({"externalId": "3", "primaryEmail": "cy@x.org", "firstName": "Cy", "lastName": "Ng"}));
+    assert_eq!(
+        body(&sent[4]),
+        json!({"externalId": "3", "primaryEmail": "cy@x.org", "firstName": "Cy", "lastName": "Ng"})
+    );
     let auth = sent[0].headers.iter().find(|(k, _)| k == "authorization").unwrap();
     assert_eq!(auth.1, "Basic azE6czNjcjN0LXZhbHVl");
     assert_eq!(report.counts.done, 3);
@@ -71,13 +85,17 @@ fn learnifier_deletes_orphans_and_settles_lost_creates_by_external_id() {
     let run = drive(r#"{"platform":"learnifier","orphans":"delete"}"#, cfg, src, 10, |r, _| {
         sent.push(r.describe());
         match (r.method, r.url.as_str()) {
-            (Method::Get, u) if u.contains("/users?") => Ok(Response::new(200, existing.to_string()).with_header("X-More", "false")),
+            (Method::Get, u) if u.contains("/users?") => {
+                Ok(Response::new(200, existing.to_string()).with_header("X-More", "false"))
+            }
             (Method::Post, _) => {
                 posts += 1;
                 // The create takes effect but its answer is lost.
                 Err(learner_sync::sync::TransportError::Timeout)
             }
-            (Method::Get, u) if u.contains("/extuser?extid=3") => Ok(Response::new(200, r#"{"id":"L3","externalId":"3"}"#)),
+            (Method::Get, u) if u.contains("/extuser?extid=3") => {
+                Ok(Response::new(200, r#"{"id":"L3","externalId":"3"}"#))
+            }
             (Method::Delete, u) if u.ends_with("/users/L7") => Ok(Response::new(204, "")),
             other => panic!("unexpected {other:?}"),
         }
@@ -106,10 +124,7 @@ fn scim_sends_patch_ops_and_takes_200_or_204() {
         other => panic!("unexpected {other:?}"),
     });
     assert_eq!(sent[0].describe(), "GET https://scim.test/v2/Users?startIndex=1&count=100");
-    assert_eq!(
-        body(&sent[1])["Operations"],
-        json!([{"op": "replace", "path": "name.familyName", "value": "Lee"}])
-    );
+    assert_eq!(body(&sent[1])["Operations"], json!([{"op": "replace", "path": "name.familyName", "value": "Lee"}]));
     assert_eq!(body(&sent[2])["Operations"], json!([{"op": "replace", "path": "active", "value": false}]));
     let created = body(&sent[3]);
     assert_eq!(created["externalId"], "3");
@@ -127,8 +142,12 @@ fn foundry_updates_carry_only_the_user_registration_with_changed_fields() {
     ], "links": {"next": null}});
     let cfg = json!({"baseUrl": "https://api.fifoundry-sandbox.net", "credentials": {"clientId": "id", "clientSecret": "secret-xyz"}, "foundry": {"ruleSet": "he_learner", "role": "undergrad"}});
     let (report, sent) = run(r#"{"platform":"foundry"}"#, cfg, SRC, |r| match (r.method, r.url.as_str()) {
-        (Method::Post, u) if u.ends_with("/oauth/token") => Response::new(200, r#"{"access_token":"at-1","token_type":"Bearer","expires_in":7200,"created_at":0}"#),
-        (Method::Get, u) if u.contains("filter[active]=false") => Response::new(200, r#"{"data":[],"links":{"next":null}}"#),
+        (Method::Post, u) if u.ends_with("/oauth/token") => {
+            Response::new(200, r#"{"access_token":"at-1","token_type":"Bearer","expires_in":7200,"created_at":0}"#)
+        }
+        (Method::Get, u) if u.contains("filter[active]=false") => {
+            Response::new(200, r#"{"data":[],"links":{"next":null}}"#)
+        }
         (Method::Get, _) => Response::new(200, page.to_string()),
         (Method::Patch, _) => Response::new(200, r#"{"data":{"id":"f1"}}"#),
         (Method::Post, _) => Response::new(201, r#"{"data":{"id":"f3","type":"users"}}"#),
@@ -136,7 +155,10 @@ fn foundry_updates_carry_only_the_user_registration_with_changed_fields() {
     });
     let desc: Vec<String> = sent.iter().map(|r| r.describe()).collect();
     assert_eq!(desc[1], "GET https://api.fifoundry-sandbox.net/v1/admin/users?page[page]=1&page[per_page]=100");
-    assert_eq!(desc[2], "GET https://api.fifoundry-sandbox.net/v1/admin/users?page[page]=1&page[per_page]=100&filter[active]=false");
+    assert_eq!(
+        desc[2],
+        "GET https://api.fifoundry-sandbox.net/v1/admin/users?page[page]=1&page[per_page]=100&filter[active]=false"
+    );
     let patch = body(&sent[3]);
     assert_eq!(
         patch,
@@ -159,11 +181,14 @@ fn base_urls_must_be_https_except_on_loopback() {
     for ok in ["https://api.fifoundry.net", "http://127.0.0.1:8080/v2", "http://localhost:3000", "http://[::1]:9/x"] {
         assert!(check_base_url(ok).is_ok(), "{ok}");
     }
-    for bad in ["http://api.fifoundry.net", "ftp://x", "http://10.0.0.5", "https://user:pw@host", "http://localhost.evil.com"] {
+    for bad in
+        ["http://api.fifoundry.net", "ftp://x", "http://10.0.0.5", "https://user:pw@host", "http://localhost.evil.com"]
+    {
         assert!(check_base_url(bad).is_err(), "{bad}");
     }
     // The password in a URL's user information is never echoed in the error.
-    for with_password in ["https://user:pw-9f3a@host", "http://user:pw-9f3a@api.example.org/v2", "user:pw-9f3a@host/x"] {
+    for with_password in ["https://user:pw-9f3a@host", "http://user:pw-9f3a@api.example.org/v2", "user:pw-9f3a@host/x"]
+    {
         let message = check_base_url(with_password).unwrap_err().to_string();
         assert!(!message.contains("pw-9f3a") && message.contains("***@"), "{message}");
     }
@@ -181,7 +206,11 @@ fn scim_mapping_can_carry_the_key_in_user_name() {
         Method::Patch => Response::new(204, ""),
         _ => Response::new(201, r#"{"id":"s3"}"#),
     });
-    assert_eq!(body(&sent[1])["Operations"], json!([{"op": "replace", "path": "name.familyName", "value": "Lee"}]), "s1 matched by userName");
+    assert_eq!(
+        body(&sent[1])["Operations"],
+        json!([{"op": "replace", "path": "name.familyName", "value": "Lee"}]),
+        "s1 matched by userName"
+    );
     let created = body(&sent[2]);
     assert_eq!((created["userName"].as_str(), created.get("externalId")), (Some("3"), None));
     assert_eq!(created["emails"][0]["value"], "cy@x.org");
@@ -192,8 +221,11 @@ fn scim_mapping_can_carry_the_key_in_user_name() {
 fn learnifier_auto_clear_email_is_sent_as_query_and_body_when_enabled() {
     let page = json!([{"id": "L1", "externalId": "1", "firstName": "Ann", "lastName": "Lee", "primaryEmail": "old@x.org", "hardLock": false}]);
     let src = "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n";
-    for (enabled, url, flag) in [(true, "https://l.test/users/L1?autoClearEmail=true", Some(true)), (false, "https://l.test/users/L1", None)] {
-        let cfg = json!({"baseUrl": "https://l.test", "credentials": {"key": "k", "secret": "s"}, "autoClearEmail": enabled});
+    for (enabled, url, flag) in
+        [(true, "https://l.test/users/L1?autoClearEmail=true", Some(true)), (false, "https://l.test/users/L1", None)]
+    {
+        let cfg =
+            json!({"baseUrl": "https://l.test", "credentials": {"key": "k", "secret": "s"}, "autoClearEmail": enabled});
         let (_, sent) = run(r#"{"platform":"learnifier"}"#, cfg, src, |r| match r.method {
             Method::Get => Response::new(200, page.to_string()).with_header("X-More", "false"),
             _ => Response::new(201, ""),
@@ -214,13 +246,22 @@ fn a_user_missed_by_shifting_pages_is_not_created_twice() {
     let src = "ssoId,firstName,lastName,email,active\n1,F,L,p1@x.org,true\n2,F,L,p2@x.org,true\n3,F,L,p3@x.org,true\n";
     let mut posts = 0;
     let (report, _) = run(r#"{"platform":"scim"}"#, cfg, src, |r| match r.method {
-        Method::Get if r.url.contains("startIndex=1&") => Response::new(200, json!({"totalResults": 4, "startIndex": 1, "itemsPerPage": 2, "Resources": [all[0], all[1]]}).to_string()),
+        Method::Get if r.url.contains("startIndex=1&") => Response::new(
+            200,
+            json!({"totalResults": 4, "startIndex": 1, "itemsPerPage": 2, "Resources": [all[0], all[1]]}).to_string(),
+        ),
         // s0 is gone: the list is s1, s2, s3, and index 3 is s3.
-        Method::Get if r.url.contains("startIndex=3&") => Response::new(200, json!({"totalResults": 3, "startIndex": 3, "itemsPerPage": 1, "Resources": [all[3]]}).to_string()),
+        Method::Get if r.url.contains("startIndex=3&") => Response::new(
+            200,
+            json!({"totalResults": 3, "startIndex": 3, "itemsPerPage": 1, "Resources": [all[3]]}).to_string(),
+        ),
         Method::Get => Response::new(200, json!({"totalResults": 1, "Resources": [all[2]]}).to_string()),
         Method::Post => {
             posts += 1;
-            Response::new(409, r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"externalId taken"}"#)
+            Response::new(
+                409,
+                r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"externalId taken"}"#,
+            )
         }
         _ => Response::new(204, ""),
     });

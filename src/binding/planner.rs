@@ -36,7 +36,10 @@ impl JsPlanner {
     #[wasm_bindgen(js_name = addTarget)]
     pub fn add_target(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
         let format = TargetFormat::from_name(format).ok_or_else(|| {
-            coded("INVALID_OPTIONS", &format!("unknown target format {format:?} (auto, foundry, learnifier, scim, normalised)"))
+            coded(
+                "INVALID_OPTIONS",
+                &format!("unknown target format {format:?} (auto, foundry, learnifier, scim, normalised)"),
+            )
         })?;
         let stats = self.0.add_target(page, format, label).map_err(|e| to_js(&e))?;
         serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))

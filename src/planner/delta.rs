@@ -76,7 +76,10 @@ pub(crate) fn decide<'p>(
         a.field = Some(Cow::Borrowed(field));
         a.value = Some(Cow::Borrowed(value));
         a.rows = members.iter().map(|&i| row(&learners[i])).collect();
-        a.reason = Some(Cow::Owned(format!("{} changed rows share {field} {value:?}; nothing is done to any of them", members.len())));
+        a.reason = Some(Cow::Owned(format!(
+            "{} changed rows share {field} {value:?}; nothing is done to any of them",
+            members.len()
+        )));
         for &i in &members {
             in_conflict[i] = true;
         }

@@ -16,7 +16,8 @@ use super::plan::{ActionKind, Held, Plan, Withheld};
 /// rows and invalid ones); `managed_users` the platform users orphan handling may touch.
 pub(crate) fn apply(plan: &mut Plan, learners: u32, managed_users: u32) {
     let g = plan.options.guards.clone();
-    let short = g.expected_learners.filter(|&expected| (learners as f64) < expected as f64 * (1.0 - g.source_tolerance));
+    let short =
+        g.expected_learners.filter(|&expected| (learners as f64) < expected as f64 * (1.0 - g.source_tolerance));
     let reason = match (g.source_incomplete, short) {
         (true, _) => Some("the source is incomplete (a page failed to load)".to_string()),
         (false, Some(expected)) => Some(format!(

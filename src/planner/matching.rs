@@ -352,10 +352,7 @@ impl<'p> Decisions<'_, 'p> {
         if let Some(missing) = platform.required_for_create().iter().find(|f| l.fields.get(**f).is_empty()) {
             let mut a = self.learner_action(ActionKind::Invalid, l);
             a.field = Some(Cow::Borrowed(missing.name()));
-            a.reason = Some(Cow::Owned(format!(
-                "is empty; {} needs it to create the user",
-                platform.name()
-            )));
+            a.reason = Some(Cow::Owned(format!("is empty; {} needs it to create the user", platform.name())));
             self.push(a);
             return;
         }
@@ -403,8 +400,10 @@ impl<'p> Decisions<'_, 'p> {
     fn conflict(&mut self, members: &[u32]) {
         let inp = self.inp;
         let nodes: Vec<Node> = members.iter().map(|&n| inp.node(n)).collect();
-        let learners: Vec<&Learner> =
-            nodes.iter().filter_map(|n| if let Node::Learner(i) = n { Some(&inp.learners[*i]) } else { None }).collect();
+        let learners: Vec<&Learner> = nodes
+            .iter()
+            .filter_map(|n| if let Node::Learner(i) = n { Some(&inp.learners[*i]) } else { None })
+            .collect();
         let users: Vec<&PlatformUser> =
             nodes.iter().filter_map(|n| if let Node::User(i) = n { Some(&inp.users[*i]) } else { None }).collect();
 
@@ -432,7 +431,11 @@ impl<'p> Decisions<'_, 'p> {
             let why = format!("{} platform users share {} {:?}: {}", users.len(), k.name(), v, ids.join(", "));
             (ConflictKind::DuplicatePlatformKey, Some(k), Some(v), why)
         } else if learners.len() > 1 {
-            let why = format!("{} learners match the same platform user {} by different keys", learners.len(), ids.join(", "));
+            let why = format!(
+                "{} learners match the same platform user {} by different keys",
+                learners.len(),
+                ids.join(", ")
+            );
             (ConflictKind::SharedUser, None, None, why)
         } else {
             let how: Vec<String> = users
@@ -452,7 +455,12 @@ impl<'p> Decisions<'_, 'p> {
                     format!("{} by {}", inp.arena.get(u.id), by)
                 })
                 .collect();
-            (ConflictKind::MultipleMatches, None, None, format!("the learner matches different platform users: {}", how.join(", ")))
+            (
+                ConflictKind::MultipleMatches,
+                None,
+                None,
+                format!("the learner matches different platform users: {}", how.join(", ")),
+            )
         };
         let mut a = Action::new(ActionKind::Conflict);
         a.key = learners.first().map(|l| &l.fields).or(uf.first().copied()).and_then(|f| inp.primary_key(f));

@@ -18,7 +18,9 @@ pub mod plan;
 
 use serde::Serialize;
 
-pub use plan::{Action, ActionKind, Change, Changes, ConflictKind, Held, Plan, RowRef, Summary, Values, Withheld, PLAN_FORMAT};
+pub use plan::{
+    Action, ActionKind, Change, Changes, ConflictKind, Held, Plan, RowRef, Summary, Values, Withheld, PLAN_FORMAT,
+};
 
 use crate::error::Error;
 use crate::model::{InvalidRecord, Learner, PlatformUser, StrArena};
@@ -73,7 +75,11 @@ pub struct UserState<'p> {
 
 fn check_size(bytes: &[u8], label: impl FnOnce() -> String) -> Result<(), Error> {
     if bytes.len() > LIMITS.page_bytes {
-        let detail = format!("the page is {} MiB, more than the {} MiB a page may be", bytes.len() >> 20, LIMITS.page_bytes >> 20);
+        let detail = format!(
+            "the page is {} MiB, more than the {} MiB a page may be",
+            bytes.len() >> 20,
+            LIMITS.page_bytes >> 20
+        );
         return Err(Error::TooLarge { label: label(), detail });
     }
     Ok(())
@@ -124,7 +130,8 @@ impl Planner {
     /// Reads one page of the system of record (CSV or JSON text). An empty label is replaced
     /// by "source page N".
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
-        let named = || if label.is_empty() { format!("source page {}", self.source_pages + 1) } else { label.to_string() };
+        let named =
+            || if label.is_empty() { format!("source page {}", self.source_pages + 1) } else { label.to_string() };
         check_size(bytes, named)?;
         self.source_pages += 1;
         let (page, label) = self.label(label, "source", self.source_pages);
@@ -136,8 +143,12 @@ impl Planner {
                 return Err(e);
             }
         };
-        let stats =
-            PageStats { label, records: rows.learners.len() as u32, invalid: rows.invalid.len() as u32, has_more: None };
+        let stats = PageStats {
+            label,
+            records: rows.learners.len() as u32,
+            invalid: rows.invalid.len() as u32,
+            has_more: None,
+        };
         if self.learners.len() + self.invalid.len() + rows.learners.len() + rows.invalid.len() > LIMITS.learners {
             self.labels.pop();
             self.source_pages -= 1;
@@ -156,7 +167,8 @@ impl Planner {
 
     /// Reads one page of platform users: the raw body of a list call, or normalised JSON.
     pub fn add_target(&mut self, bytes: &[u8], format: TargetFormat, label: &str) -> Result<PageStats, Error> {
-        let named = || if label.is_empty() { format!("target page {}", self.target_pages + 1) } else { label.to_string() };
+        let named =
+            || if label.is_empty() { format!("target page {}", self.target_pages + 1) } else { label.to_string() };
         check_size(bytes, named)?;
         self.target_pages += 1;
         let (_, label) = self.label(label, "target", self.target_pages);
@@ -202,12 +214,9 @@ impl Planner {
             users: &self.users,
             superseded,
         };
-        let managed = self
-            .users
-            .iter()
-            .zip(&inputs.superseded)
-            .filter(|(u, &gone)| !gone && u.managed && !u.admin)
-            .count() as u32;
+        let managed =
+            self.users.iter().zip(&inputs.superseded).filter(|(u, &gone)| !gone && u.managed && !u.admin).count()
+                as u32;
         let (actions, summary) = matching::decide(&inputs);
         let mut plan = Plan {
             actions,

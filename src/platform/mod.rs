@@ -52,7 +52,12 @@ pub(crate) struct ReadContext<'o> {
 
 impl<'o> ReadContext<'o> {
     pub(crate) fn new(opts: &'o PlanOptions) -> Self {
-        ReadContext { platform: opts.platform, primary: opts.primary(), admin_roles: &opts.admin_roles, scim: opts.scim }
+        ReadContext {
+            platform: opts.platform,
+            primary: opts.primary(),
+            admin_roles: &opts.admin_roles,
+            scim: opts.scim,
+        }
     }
 
     /// Whether a role or rule-set name marks an administrator: one the options list, or (by
@@ -165,7 +170,21 @@ mod tests {
             let lower = n.trim().to_ascii_lowercase();
             lower.contains("admin") || lower.ends_with("_manager") || lower == "manager"
         };
-        for n in ["cc_learner", "ADMIN", "SuperAdmin", "adm", "_manager", "Event_Manager", "manager", " Manager ", "managers", "mänager", "x_MANAGER", "admin_é", ""] {
+        for n in [
+            "cc_learner",
+            "ADMIN",
+            "SuperAdmin",
+            "adm",
+            "_manager",
+            "Event_Manager",
+            "manager",
+            " Manager ",
+            "managers",
+            "mänager",
+            "x_MANAGER",
+            "admin_é",
+            "",
+        ] {
             assert_eq!(ctx.is_admin_role(n), by_copy(n), "{n:?}");
         }
     }

@@ -22,7 +22,8 @@ pub(super) fn read(
     }
     let mut targets: Vec<Option<Target>> = Vec::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
-        let name = std::str::from_utf8(h).map_err(|_| malformed(format!("header column {} is not UTF-8 text", i + 1)))?;
+        let name =
+            std::str::from_utf8(h).map_err(|_| malformed(format!("header column {} is not UTF-8 text", i + 1)))?;
         let t = schema.target_of(name);
         if t.is_some() && targets.contains(&t) {
             return Err(malformed(format!("two columns feed the same field (column {:?})", name.trim())));

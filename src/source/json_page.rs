@@ -103,7 +103,10 @@ pub(super) fn read(
     let mut ctx = Ctx { schema, page, arena, out: SourceRows::default(), rows: 0 };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result = RowsSeed(&mut ctx).deserialize(&mut de).and_then(|()| de.end());
-    result.map_err(|e| Error::MalformedSource { label: label.into(), detail: format!("not a JSON array of learner objects: {e}") })?;
+    result.map_err(|e| Error::MalformedSource {
+        label: label.into(),
+        detail: format!("not a JSON array of learner objects: {e}"),
+    })?;
     Ok(ctx.out)
 }
 

@@ -206,7 +206,10 @@ impl<'a> RowDraft<'a> {
             let why = if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
                 "is empty".to_string()
             } else if schema.active_values.is_some() {
-                format!("is not one of the values mapped to active/inactive (column {:?})", schema.column_of(Target::Active))
+                format!(
+                    "is not one of the values mapped to active/inactive (column {:?})",
+                    schema.column_of(Target::Active)
+                )
             } else {
                 "is not a true/false value (true/false, t/f, yes/no, 1/0)".to_string()
             };

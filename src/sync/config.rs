@@ -246,7 +246,11 @@ pub fn check_base_url(url: &str) -> Result<(), Error> {
     } else if let Some(r) = url.strip_prefix("http://") {
         let host = r.split(['/', '?', '#']).next().unwrap_or("");
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if host.starts_with('[') { host.split(']').next().map(|h| &h[1..]).unwrap_or("") } else { host.split(':').next().unwrap_or("") };
+        let name = if host.starts_with('[') {
+            host.split(']').next().map(|h| &h[1..]).unwrap_or("")
+        } else {
+            host.split(':').next().unwrap_or("")
+        };
         let loopback = name == "localhost" || name == "::1" || name.starts_with("127.");
         if !loopback {
             return bad("must be https (plain http is allowed only on loopback: localhost, 127.x, ::1)");

@@ -68,7 +68,11 @@ impl fmt::Debug for Request {
             .iter()
             .map(|(k, v)| (k.as_str(), if k == "authorization" { "[redacted]" } else { v.as_str() }))
             .collect();
-        let body = if self.url.ends_with("/oauth/token") { "[redacted]".to_string() } else { String::from_utf8_lossy(&self.body).into_owned() };
+        let body = if self.url.ends_with("/oauth/token") {
+            "[redacted]".to_string()
+        } else {
+            String::from_utf8_lossy(&self.body).into_owned()
+        };
         f.debug_struct("Request")
             .field("id", &self.id)
             .field("method", &self.method)

@@ -32,7 +32,15 @@ pub struct RateWindow {
 impl RateWindow {
     pub fn new(limit: u32, window_ms: u64) -> Self {
         let limit = limit.max(1);
-        RateWindow { limit, configured: limit, window_ms, grow_at: 0, ceiling: limit, in_flight: 0, frees_at: VecDeque::new() }
+        RateWindow {
+            limit,
+            configured: limit,
+            window_ms,
+            grow_at: 0,
+            ceiling: limit,
+            in_flight: 0,
+            frees_at: VecDeque::new(),
+        }
     }
 
     fn expire(&mut self, now: u64) {

@@ -26,7 +26,12 @@ fn shown(v: Option<&str>) -> String {
     v.map_or_else(|| "nothing".to_string(), |v| format!("{v:?}"))
 }
 
-fn verdict(a: &Action, primary: Field, by_id: &FxHashMap<&str, &UserState>, by_key: &FxHashMap<String, &str>) -> Option<String> {
+fn verdict(
+    a: &Action,
+    primary: Field,
+    by_id: &FxHashMap<&str, &UserState>,
+    by_key: &FxHashMap<String, &str>,
+) -> Option<String> {
     let changed = |what: String| Some(format!("skipped: the platform changed since the plan was made ({what})"));
     match a.action {
         ActionKind::Create => {
@@ -34,7 +39,11 @@ fn verdict(a: &Action, primary: Field, by_id: &FxHashMap<&str, &UserState>, by_k
             let holder = by_key.get(match_form(primary, key).as_ref())?;
             changed(format!("user {holder} now has {} {key:?}", primary.name()))
         }
-        ActionKind::Update | ActionKind::Link | ActionKind::Reactivate | ActionKind::Deactivate | ActionKind::Delete => {
+        ActionKind::Update
+        | ActionKind::Link
+        | ActionKind::Reactivate
+        | ActionKind::Deactivate
+        | ActionKind::Delete => {
             let id = a.platform_id.as_deref()?;
             let Some(user) = by_id.get(id) else { return changed(format!("user {id} no longer exists")) };
             if let Some(c) = &a.changes {
@@ -48,7 +57,12 @@ fn verdict(a: &Action, primary: Field, by_id: &FxHashMap<&str, &UserState>, by_k
                         _ => false,
                     };
                     if !still {
-                        return changed(format!("{} of {id} is now {}, the plan saw {}", f.name(), shown(now), shown(then)));
+                        return changed(format!(
+                            "{} of {id} is now {}, the plan saw {}",
+                            f.name(),
+                            shown(now),
+                            shown(then)
+                        ));
                     }
                 }
                 if let Some(from) = c.active.as_ref().and_then(|ch| ch.from) {

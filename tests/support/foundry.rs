@@ -159,7 +159,10 @@ impl FoundrySim {
             .filter(|s| !s.is_empty())
             .map(|kv| {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (percent_decode_str(k).decode_utf8_lossy().into_owned(), percent_decode_str(v).decode_utf8_lossy().into_owned())
+                (
+                    percent_decode_str(k).decode_utf8_lossy().into_owned(),
+                    percent_decode_str(v).decode_utf8_lossy().into_owned(),
+                )
             })
             .collect();
         let param = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
@@ -172,7 +175,8 @@ impl FoundrySim {
             }
             return Response::new(401, r#"{"error":"invalid_client"}"#);
         }
-        let bearer = req.headers.iter().find(|(k, _)| k == "authorization").and_then(|(_, v)| v.strip_prefix("Bearer "));
+        let bearer =
+            req.headers.iter().find(|(k, _)| k == "authorization").and_then(|(_, v)| v.strip_prefix("Bearer "));
         if !bearer.is_some_and(|b| self.tokens.iter().any(|(t, exp)| t == b && *exp > now)) {
             return Response::new(401, r#"{"errors":[{"title":"Unauthorized"}]}"#);
         }
@@ -195,8 +199,15 @@ impl FoundrySim {
                 let total = matching.len();
                 let data: Vec<Value> = matching.iter().skip((page - 1) * per).take(per).map(|u| user_json(u)).collect();
                 let last = total.div_ceil(per).max(1);
-                let next = if page < last { json!(format!("{BASE}/v1/admin/users?page[page]={}", page + 1)) } else { Value::Null };
-                Response::new(200, json!({"data": data, "links": {"next": next}, "meta": {"total_count": total}}).to_string())
+                let next = if page < last {
+                    json!(format!("{BASE}/v1/admin/users?page[page]={}", page + 1))
+                } else {
+                    Value::Null
+                };
+                Response::new(
+                    200,
+                    json!({"data": data, "links": {"next": next}, "meta": {"total_count": total}}).to_string(),
+                )
             }
             (Method::Post, "/v1/admin/registration_sets") => {
                 let Some(reg) = user_registration(&req.body) else { return error(422, "registrations", "is invalid") };
@@ -227,7 +238,8 @@ impl FoundrySim {
                 Response::new(201, body)
             }
             (Method::Patch, p) if p.starts_with("/v1/admin/registration_sets/") => {
-                let id = percent_decode_str(&p["/v1/admin/registration_sets/".len()..]).decode_utf8_lossy().into_owned();
+                let id =
+                    percent_decode_str(&p["/v1/admin/registration_sets/".len()..]).decode_utf8_lossy().into_owned();
                 let Some(reg) = user_registration(&req.body) else { return error(422, "registrations", "is invalid") };
                 let Some(at) = self.users.iter().position(|u| u.id == id) else { return error(404, "id", "not found") };
                 let email = reg.get("email").and_then(Value::as_str);

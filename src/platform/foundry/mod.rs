@@ -3,6 +3,6 @@
 mod page;
 mod wire;
 
-pub use page::ADMIN_RULE_SETS;
 pub(crate) use page::read;
+pub use page::ADMIN_RULE_SETS;
 pub use wire::FoundryWire;

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
+use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::source::Scalar;
 
 /// Foundry's rule sets that make a user an administrator.

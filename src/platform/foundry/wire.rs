@@ -90,7 +90,12 @@ impl Wire for FoundryWire {
 
     fn list_request(&self, c: Cursor) -> Request {
         let filter = if c.pass == 1 { "&filter[active]=false" } else { "" };
-        let url = format!("{}/v1/admin/users?page[page]={}&page[per_page]={}{filter}", self.ctx.base, c.position, self.per_page());
+        let url = format!(
+            "{}/v1/admin/users?page[page]={}&page[per_page]={}{filter}",
+            self.ctx.base,
+            c.position,
+            self.per_page()
+        );
         Request::new(Method::Get, url).header("accept", "application/vnd.api+json, application/json")
     }
 
@@ -110,13 +115,15 @@ impl Wire for FoundryWire {
             ActionKind::Create => {
                 let user = Value::Object(Self::user_registration(a));
                 let role = json!({"rule_set": self.ctx.foundry.rule_set, "role": self.ctx.foundry.role});
-                let body = json!({"data": {"type": "registration_sets", "attributes": {"registrations": [user, role]}}});
+                let body =
+                    json!({"data": {"type": "registration_sets", "attributes": {"registrations": [user, role]}}});
                 Some(Request::new(Method::Post, format!("{base}/v1/admin/registration_sets")).json(&body))
             }
             ActionKind::Update | ActionKind::Link | ActionKind::Reactivate | ActionKind::Deactivate => {
                 let id = a.platform_id.as_deref()?;
                 let user = Value::Object(Self::user_registration(a));
-                let body = json!({"data": {"type": "registration_sets", "id": id, "attributes": {"registrations": [user]}}});
+                let body =
+                    json!({"data": {"type": "registration_sets", "id": id, "attributes": {"registrations": [user]}}});
                 Some(Request::new(Method::Patch, format!("{base}/v1/admin/registration_sets/{}", enc(id))).json(&body))
             }
             // Foundry has no user delete; options refuse the delete policy on Foundry.
@@ -159,7 +166,8 @@ impl Wire for FoundryWire {
                 errors
                     .iter()
                     .map(|e| {
-                        let msg = e.get("title").or_else(|| e.get("message")).and_then(Value::as_str).unwrap_or("error");
+                        let msg =
+                            e.get("title").or_else(|| e.get("message")).and_then(Value::as_str).unwrap_or("error");
                         match e.get("field_name").and_then(Value::as_str) {
                             Some(f) => format!("{f}: {msg}"),
                             None => msg.to_string(),

@@ -6,9 +6,9 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
 use crate::normalise;
+use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::source::Scalar;
 
 /// One element, with the keys of both forms. An element with any Learnifier key
@@ -59,7 +59,10 @@ pub(crate) fn read(
     for (i, u) in list.into_iter().enumerate() {
         let record = || format!("[{i}]");
         let wire = !normalised_only
-            && (u.external_id.is_some() || u.primary_email.is_some() || u.hard_lock.is_some() || u.back_office_roles.is_some());
+            && (u.external_id.is_some()
+                || u.primary_email.is_some()
+                || u.hard_lock.is_some()
+                || u.back_office_roles.is_some());
         let mut d = UserDraft::new();
         d.id = u.id.into_text();
         if wire {
@@ -81,7 +84,8 @@ pub(crate) fn read(
             d.active = match u.active {
                 Scalar::Null => true,
                 Scalar::Bool(b) => b,
-                Scalar::Text(t) => normalise::parse_bool(&t).ok_or_else(|| format!("{}.active: {t:?} is not true or false", record()))?,
+                Scalar::Text(t) => normalise::parse_bool(&t)
+                    .ok_or_else(|| format!("{}.active: {t:?} is not true or false", record()))?,
                 Scalar::Nested => return Err(format!("{}.active: is an object or array", record())),
             };
             d.admin = u.admin.unwrap_or(false);

@@ -107,7 +107,8 @@ impl Wire for LearnifierWire {
     }
 
     fn lookup_request(&self, key: &str) -> Request {
-        Request::new(Method::Get, format!("{}/extuser?extid={}", self.ctx.base, enc(key))).header("accept", "application/json")
+        Request::new(Method::Get, format!("{}/extuser?extid={}", self.ctx.base, enc(key)))
+            .header("accept", "application/json")
     }
 
     fn read_lookup(&self, response: &Response) -> Lookup {

@@ -5,9 +5,9 @@
 
 use serde::Deserialize;
 
-use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::model::{Field, StrArena};
 use crate::options::{ScimKey, ScimUserName};
+use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::source::Scalar;
 
 #[derive(Deserialize)]
@@ -93,6 +93,7 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
         d.admin = u.roles.iter().any(|r| matches!(&r.value, Scalar::Text(s) if ctx.is_admin_role(s)));
         users.push(d.finish(arena, || format!("Resources[{i}]"))?);
     }
-    let has_more = page.total_results.map(|total| page.start_index.unwrap_or(1).saturating_sub(1) + count < total && count > 0);
+    let has_more =
+        page.total_results.map(|total| page.start_index.unwrap_or(1).saturating_sub(1) + count < total && count > 0);
     Ok(TargetPage { users, has_more, total: page.total_results })
 }

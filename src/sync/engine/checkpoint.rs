@@ -129,7 +129,10 @@ impl SyncEngine {
         let listing = match (&self.planner, self.phase) {
             (Some(planner), Phase::Reading | Phase::Listing) => {
                 let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
-                Some(SavedListing { users: RawValue::from_string(users).expect("users are JSON"), pinned: self.pinned.clone() })
+                Some(SavedListing {
+                    users: RawValue::from_string(users).expect("users are JSON"),
+                    pinned: self.pinned.clone(),
+                })
             }
             _ => None,
         };
@@ -139,7 +142,13 @@ impl SyncEngine {
             fingerprint: self.fingerprint.clone(),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
-            states: self.states.iter().zip(&self.actions).zip(&self.dependents).map(|((s, a), d)| save_action(s, a, d)).collect(),
+            states: self
+                .states
+                .iter()
+                .zip(&self.actions)
+                .zip(&self.dependents)
+                .map(|((s, a), d)| save_action(s, a, d))
+                .collect(),
             parks: sorted(self.parks.iter().map(|(i, a)| (*i, a.clone()))),
             park_dependents: sorted(self.park_dependents.iter().map(|(i, d)| (*i, d.clone()))),
         });
@@ -180,13 +189,17 @@ impl SyncEngine {
         let head: Head = serde_json::from_slice(checkpoint).map_err(|e| bad(format!("not JSON: {e}")))?;
         match head.learner_sync_checkpoint.as_ref().and_then(Value::as_u64) {
             Some(v) if v == CHECKPOINT_FORMAT as u64 => {}
-            Some(v) => return Err(bad(format!("format {v}; this version of learner-sync reads format {CHECKPOINT_FORMAT}"))),
+            Some(v) => {
+                return Err(bad(format!("format {v}; this version of learner-sync reads format {CHECKPOINT_FORMAT}")))
+            }
             None => return Err(bad("not a learner-sync checkpoint (no learnerSyncCheckpoint format number)".into())),
         }
         let saved: Saved = serde_json::from_slice(checkpoint).map_err(|e| bad(e.to_string()))?;
         if let Some(given) = options {
             if *given != saved.options {
-                return Err(Error::CheckpointMismatch("the plan options differ from the ones the run was started with".into()));
+                return Err(Error::CheckpointMismatch(
+                    "the plan options differ from the ones the run was started with".into(),
+                ));
             }
         }
         let config = merge_config(&saved.config, overrides)?;
@@ -216,7 +229,11 @@ impl SyncEngine {
         let mut ids: Vec<RequestId> = self.in_flight.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            self.handle_response(id, now, Err(TransportError::Network("no answer: the run that sent it stopped".into())));
+            self.handle_response(
+                id,
+                now,
+                Err(TransportError::Network("no answer: the run that sent it stopped".into())),
+            );
         }
     }
 
@@ -228,7 +245,11 @@ impl SyncEngine {
             Phase::Listing => {
                 let listing = listing.ok_or_else(|| bad("listing, but no users were saved"))?;
                 let planner = self.planner.as_mut().expect("a new engine has a planner");
-                planner.add_target(listing.users.get().as_bytes(), TargetFormat::Normalised, "users read before the checkpoint")?;
+                planner.add_target(
+                    listing.users.get().as_bytes(),
+                    TargetFormat::Normalised,
+                    "users read before the checkpoint",
+                )?;
                 self.pinned = listing.pinned;
             }
             Phase::Applying | Phase::Done => {
@@ -276,10 +297,17 @@ impl SyncEngine {
             JobKind::Write(i) | JobKind::Lookup(i) => i < n,
             JobKind::Park(i) => self.parks.contains_key(&i),
         };
-        let all = self.ready.iter().chain(self.delayed.iter().map(|d| &d.0.job)).chain(self.in_flight.values().map(|(j, _)| j));
+        let all = self
+            .ready
+            .iter()
+            .chain(self.delayed.iter().map(|d| &d.0.job))
+            .chain(self.in_flight.values().map(|(j, _)| j));
         for job in all {
             if !ok(job) {
-                return Err(Error::InvalidCheckpoint(format!("a queued request ({:?}) names nothing in the run", job.kind)));
+                return Err(Error::InvalidCheckpoint(format!(
+                    "a queued request ({:?}) names nothing in the run",
+                    job.kind
+                )));
             }
         }
         Ok(())
@@ -367,7 +395,8 @@ fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
 /// The saved settings with this invocation's overrides; a setting that is not allowed to
 /// change must not.
 fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
-    let mut merged: Map<String, Value> = saved.as_object().cloned().ok_or_else(|| Error::InvalidCheckpoint("config is not an object".into()))?;
+    let mut merged: Map<String, Value> =
+        saved.as_object().cloned().ok_or_else(|| Error::InvalidCheckpoint("config is not an object".into()))?;
     let overrides = match overrides {
         Value::Null => Map::new(),
         Value::Object(m) => m.clone(),
@@ -383,7 +412,9 @@ fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
             one.insert(key.clone(), value.clone());
             let (a, b) = (parse(&Value::Object(merged.clone()))?, parse(&Value::Object(one))?);
             if serde_json::to_value(&a).ok() != serde_json::to_value(&b).ok() {
-                return Err(Error::CheckpointMismatch(format!("{key} differs from the run's ({key} cannot change while a run is under way)")));
+                return Err(Error::CheckpointMismatch(format!(
+                    "{key} differs from the run's ({key} cannot change while a run is under way)"
+                )));
             }
             continue;
         }
@@ -406,7 +437,9 @@ mod tests {
         let c = merge_config(&saved, &serde_json::json!({"concurrency": 2, "budget": {"requests": 40}})).unwrap();
         assert_eq!((c.concurrency, c.budget.unwrap().requests), (2, Some(40)));
         // The same value, written out or left to its default, is no change.
-        assert!(merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry.net", "dryRun": false})).is_ok());
+        assert!(
+            merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry.net", "dryRun": false})).is_ok()
+        );
         let e = merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry-sandbox.net"})).unwrap_err();
         assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
         let e = merge_config(&saved, &serde_json::json!({"mode": "delta"})).unwrap_err();

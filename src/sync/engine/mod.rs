@@ -43,9 +43,15 @@ pub enum Phase {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Event {
-    Phase { phase: Phase },
+    Phase {
+        phase: Phase,
+    },
     /// `done` of `total` (total unknown while listing: users read so far).
-    Progress { phase: Phase, done: u32, total: Option<u32> },
+    Progress {
+        phase: Phase,
+        done: u32,
+        total: Option<u32>,
+    },
 }
 
 /// A sync run as a state machine: feed it source pages, then poll it for requests to send,
@@ -286,8 +292,7 @@ impl SyncEngine {
     }
 
     fn needs_token(&self, now: u64) -> bool {
-        matches!(self.auth, Auth::OAuthClient)
-            && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
+        matches!(self.auth, Auth::OAuthClient) && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
     }
 
     fn token_in_flight(&self) -> bool {
@@ -297,7 +302,8 @@ impl SyncEngine {
     /// The next request to send now, if one may go: within the concurrency cap, the rate
     /// window, any 429 pause, and after a token where one is needed.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
-        if !self.running || self.suspended || self.checkpoint_due || matches!(self.phase, Phase::Done | Phase::Reading) {
+        if !self.running || self.suspended || self.checkpoint_due || matches!(self.phase, Phase::Done | Phase::Reading)
+        {
             return None;
         }
         if self.budget_spent(now) {
@@ -341,7 +347,9 @@ impl SyncEngine {
             self.ready.pop_front();
         }
         let mut req = match job.kind {
-            JobKind::Token => self.wire.token_request(&self.config.credentials).expect("OAuth platforms have a token request"),
+            JobKind::Token => {
+                self.wire.token_request(&self.config.credentials).expect("OAuth platforms have a token request")
+            }
             JobKind::List(c) => self.wire.list_request(c),
             JobKind::Write(i) => {
                 let mut r = self.wire.write_request(&self.actions[i]).expect("only writes are queued");
@@ -401,7 +409,8 @@ impl SyncEngine {
                 Some(r) => r.next_slot(now),
                 None => Some(now),
             };
-            let blocked_by_token = self.needs_token(now) && (self.token_in_flight() || self.counters.token_not_before > now);
+            let blocked_by_token =
+                self.needs_token(now) && (self.token_in_flight() || self.counters.token_not_before > now);
             if let (Some(s), false) = (slot, blocked_by_token) {
                 wake = Some(wake.map_or(s, |w| w.min(s)));
             }
@@ -493,7 +502,8 @@ impl SyncEngine {
                     self.give_up(job, Some(429), detail, now);
                 } else {
                     // Pause every request, not just this one: the budget is the organisation's.
-                    let wait = retry_after_ms(resp.header("retry-after")).unwrap_or_else(|| self.backoff.delay(job.rate_limited));
+                    let wait = retry_after_ms(resp.header("retry-after"))
+                        .unwrap_or_else(|| self.backoff.delay(job.rate_limited));
                     self.counters.paused_until = self.counters.paused_until.max(now + wait);
                     self.counters.retries += 1;
                     if let Some(rate) = &mut self.rate {
@@ -509,7 +519,11 @@ impl SyncEngine {
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
-                    self.stop("AUTH_FAILED", "the platform refuses every access token it issues (HTTP 401)".into(), now);
+                    self.stop(
+                        "AUTH_FAILED",
+                        "the platform refuses every access token it issues (HTTP 401)".into(),
+                        now,
+                    );
                 } else {
                     if self.token.as_ref().is_some_and(|t| t.generation == generation) {
                         self.token = None;
@@ -584,10 +598,21 @@ impl SyncEngine {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
-            JobKind::Token => self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now),
-            JobKind::List(_) => self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now),
+            JobKind::Token => {
+                self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
+            }
+            JobKind::List(_) => {
+                self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now)
+            }
             JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
-            JobKind::Park(i) => self.settle(i, State::Failed, None, status, Some(format!("could not move its value out of the way first: {detail}")), None),
+            JobKind::Park(i) => self.settle(
+                i,
+                State::Failed,
+                None,
+                status,
+                Some(format!("could not move its value out of the way first: {detail}")),
+                None,
+            ),
         }
     }
 
@@ -613,7 +638,10 @@ impl SyncEngine {
     }
 
     fn check_done(&mut self, now: u64) {
-        if self.phase == Phase::Applying && self.counters.writes_settled == self.counters.writes_total && self.in_flight.is_empty() {
+        if self.phase == Phase::Applying
+            && self.counters.writes_settled == self.counters.writes_total
+            && self.in_flight.is_empty()
+        {
             self.finish(now);
         }
         self.check_suspend();
@@ -627,10 +655,16 @@ impl SyncEngine {
                     self.token_generation += 1;
                     self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
                 }
-                (true, None) => self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now),
+                (true, None) => {
+                    self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
+                }
                 (false, _) => self.stop(
                     "AUTH_FAILED",
-                    format!("the platform refused the client credentials (HTTP {}): {}", resp.status, self.wire.error_detail(&resp)),
+                    format!(
+                        "the platform refused the client credentials (HTTP {}): {}",
+                        resp.status,
+                        self.wire.error_detail(&resp)
+                    ),
                     now,
                 ),
             },
@@ -643,7 +677,8 @@ impl SyncEngine {
                 }
             }
             JobKind::Park(i) => {
-                let detail = format!("could not move its value out of the way first: {}", self.wire.error_detail(&resp));
+                let detail =
+                    format!("could not move its value out of the way first: {}", self.wire.error_detail(&resp));
                 self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
             }
         }
@@ -654,13 +689,22 @@ impl SyncEngine {
             let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now);
         }
-        let label = format!("{} users page {}{}", self.platform.name(), cursor.position, if cursor.pass > 0 { " (inactive)" } else { "" });
+        let label = format!(
+            "{} users page {}{}",
+            self.platform.name(),
+            cursor.position,
+            if cursor.pass > 0 { " (inactive)" } else { "" }
+        );
         let planner = self.planner.as_mut().expect("planner while listing");
         match planner.add_target(&resp.body, TargetFormat::Auto, &label) {
             Ok(stats) => {
                 self.counters.pages_read += 1;
                 self.counters.users_read += stats.records;
-                self.events.push_back(Event::Progress { phase: Phase::Listing, done: self.counters.users_read, total: None });
+                self.events.push_back(Event::Progress {
+                    phase: Phase::Listing,
+                    done: self.counters.users_read,
+                    total: None,
+                });
                 match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None if self.pinned.is_none() && planner.source_pages() == 0 => {
@@ -713,7 +757,14 @@ impl SyncEngine {
         }
         if kind == ActionKind::Delete && resp.status == 404 && uncertain {
             let id = self.actions[i].platform_id.as_deref().map(str::to_string);
-            return self.settle(i, State::Done, id, None, None, Some("already deleted (an earlier answer was lost)".into()));
+            return self.settle(
+                i,
+                State::Done,
+                id,
+                None,
+                None,
+                Some("already deleted (an earlier answer was lost)".into()),
+            );
         }
         let _ = (job, now);
         let detail = self.wire.error_detail(&resp);
@@ -727,7 +778,8 @@ impl SyncEngine {
         }
         match self.wire.read_lookup(&resp) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
-                let note = self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
+                let note =
+                    self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
                 self.settle(i, State::Done, Some(id), None, None, note)
             }
             Lookup::Found(id) => {
@@ -754,7 +806,15 @@ impl SyncEngine {
     }
 
     /// Gives action `i` its terminal state.
-    fn settle(&mut self, i: usize, state: State, id: Option<String>, status: Option<u16>, error: Option<String>, reason: Option<String>) {
+    fn settle(
+        &mut self,
+        i: usize,
+        state: State,
+        id: Option<String>,
+        status: Option<u16>,
+        error: Option<String>,
+        reason: Option<String>,
+    ) {
         if self.states[i].outcome.is_some() {
             return;
         }
@@ -774,7 +834,11 @@ impl SyncEngine {
         });
         if self.states[i].queued {
             self.counters.writes_settled += 1;
-            self.events.push_back(Event::Progress { phase: Phase::Applying, done: self.counters.writes_settled, total: Some(self.counters.writes_total) });
+            self.events.push_back(Event::Progress {
+                phase: Phase::Applying,
+                done: self.counters.writes_settled,
+                total: Some(self.counters.writes_total),
+            });
         }
         let note = self.states[i].note.clone();
         if let Some(o) = self.states[i].outcome.as_mut() {
@@ -798,7 +862,8 @@ impl SyncEngine {
             return;
         }
         if !ok {
-            let reason = "not sent: it takes a unique value another write was to free first, and that write did not happen";
+            let reason =
+                "not sent: it takes a unique value another write was to free first, and that write did not happen";
             return self.settle(d, State::Skipped, None, None, None, Some(reason.into()));
         }
         self.states[d].waiting = self.states[d].waiting.saturating_sub(1);
@@ -909,7 +974,12 @@ impl SyncEngine {
             }
             if o.action == ActionKind::Create && o.state == State::Done {
                 if let Some(id) = &o.platform_id {
-                    created.push(Created { key: o.key.clone(), platform_id: id.clone(), source: o.source.clone(), row: o.row });
+                    created.push(Created {
+                        key: o.key.clone(),
+                        platform_id: id.clone(),
+                        source: o.source.clone(),
+                        row: o.row,
+                    });
                 }
             }
             outcomes.push(o.clone());
