@@ -126,8 +126,7 @@ pub(crate) fn decide<'p>(
                 a
             }
             (Some(_), false) => {
-                let mut c = Changes::default();
-                c.active = Some(Change { from: None, to: Some(false) });
+                let c = Changes { active: Some(Change { from: None, to: Some(false) }), ..Changes::default() };
                 let mut a = Action::new(ActionKind::Deactivate);
                 a.changes = Some(Box::new(c));
                 a

@@ -388,8 +388,7 @@ impl<'p> Decisions<'_, 'p> {
         match kind {
             ActionKind::Review => a.reason = Some(Cow::Borrowed("no learner matches this platform user")),
             ActionKind::Deactivate => {
-                let mut c = Changes::default();
-                c.active = Some(Change { from: Some(true), to: Some(false) });
+                let c = Changes { active: Some(Change { from: Some(true), to: Some(false) }), ..Changes::default() };
                 a.changes = Some(Box::new(c));
             }
             _ => {}

@@ -888,10 +888,10 @@ impl SyncEngine {
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
         self.dependents = vec![Vec::new(); self.actions.len()];
         self.set_phase(Phase::Applying);
-        for i in 0..self.actions.len() {
+        for (i, verdict) in verdicts.iter().enumerate() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();
-            let blocked = match (&self.held, a.withheld, &verdicts[i]) {
+            let blocked = match (&self.held, a.withheld, verdict) {
                 (Some(h), _, _) => Some(format!("held by the mass-change guard: {}", h.reason)),
                 (None, true, _) => self.withheld.as_ref().map(|w| w.reason.clone()),
                 (None, false, Some(changed)) => Some(changed.clone()),
