@@ -17,6 +17,13 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. rustfmt and clippy for the test command's gates.
+if $want_test; then
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || { say "adding the $c component"; rustup component add "$c"; }
+  done
+fi
+
 # 2. The wasm-bindgen CLI, at exactly the version Cargo.toml pins.
 WB_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [ -n "$WB_VERSION" ] || { echo "Cargo.toml must pin wasm-bindgen as \"=x.y.z\"" >&2; exit 1; }
@@ -60,5 +67,12 @@ if $want_test && [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny 0.18.6" 
   cargo install cargo-deny --version 0.18.6 --locked
 fi
 
-# 8. Build the wasm package.
+# 8. Every crate the builds and checks need, for every target (the host's tests, wasm32, the
+#    fuzz crate): `cargo test` for the host downloads only the host's crates, and the offline
+#    checks (`cargo deny --offline`, which runs `cargo metadata`) need all of them.
+say "fetching crates (every target)"
+cargo fetch --quiet
+$want_test && cargo fetch --quiet --manifest-path fuzz/Cargo.toml
+
+# 9. Build the wasm package.
 scripts/build.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (scripts/setup.sh --test), then
+#   0. the gates: cargo fmt --check, cargo clippy -D warnings (host and wasm32),
 #   1. native cargo tests (planner, sources, walkthrough, properties),
 #   1b. cargo-deny's offline dependency checks (deny.toml),
 #   2. the wasm binding's conversions inside wasm (wasm-bindgen-test-runner, in Node),
@@ -13,6 +14,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "formatting and lints (rustfmt, clippy -D warnings: host and wasm32)"
+cargo fmt --check
+(cd fuzz && cargo fmt --check)
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --lib --test wasm_binding --target wasm32-unknown-unknown -- -D warnings
 
 step "native tests"
 cargo test --quiet --all-targets
