@@ -4,7 +4,7 @@
 // Pages cross into wasm as bytes and the plan comes back as one JSON text: no learner is
 // ever converted object by object.
 import { RawPlanner, planToCsv as rawPlanToCsv, reportToCsv as rawReportToCsv } from '../pkg/learner_sync.js';
-import { LearnerSyncError, pageSpec, rethrow, toBytes } from './errors.js';
+import { LearnerSyncError, argObject, jsonText, pageOptions, pageSpecs, rethrow, toBytes } from './errors.js';
 
 export { LearnerSyncError } from './errors.js';
 export { sync, credentialsFromEnv } from './sync.js';
@@ -20,26 +20,37 @@ export class Planner {
     if (!options || typeof options !== 'object') {
       throw new LearnerSyncError('INVALID_OPTIONS', 'options must be an object such as {platform: "foundry"}');
     }
+    const json = jsonText(options, 'the options');
     try {
-      this.#raw = new RawPlanner(JSON.stringify(options));
+      this.#raw = new RawPlanner(json);
     } catch (e) {
       rethrow(e);
     }
   }
 
+  /** The engine, or INVALID_STATE once freed (the glue would say "null pointer passed to rust"). */
+  #engine() {
+    if (!this.#raw) throw new LearnerSyncError('INVALID_STATE', 'this Planner was freed (free() was called): make a new one');
+    return this.#raw;
+  }
+
   /** Adds a page of the system of record: CSV or JSON text (string or bytes). */
-  addSource(page, { format = 'auto', label = '' } = {}) {
+  addSource(page, options) {
+    const { format = 'auto', label = '' } = pageOptions(options, 'a source page');
+    const raw = this.#engine();
     try {
-      return this.#raw.addSource(toBytes(page, 'a source page'), format, label);
+      return raw.addSource(toBytes(page, 'a source page'), format, label);
     } catch (e) {
       rethrow(e);
     }
   }
 
   /** Adds a page of platform users: a raw list-response body, or normalised JSON. */
-  addTarget(page, { format = 'auto', label = '' } = {}) {
+  addTarget(page, options) {
+    const { format = 'auto', label = '' } = pageOptions(options, 'a target page');
+    const raw = this.#engine();
     try {
-      return this.#raw.addTarget(toBytes(page, 'a target page'), format, label);
+      return raw.addTarget(toBytes(page, 'a target page'), format, label);
     } catch (e) {
       rethrow(e);
     }
@@ -47,7 +58,12 @@ export class Planner {
 
   /** The plan as JSON text (what the CLI prints). */
   finishJson() {
-    return this.#raw.finishJson();
+    const raw = this.#engine();
+    try {
+      return raw.finishJson();
+    } catch (e) {
+      rethrow(e);
+    }
   }
 
   /** The plan as an object. */
@@ -57,7 +73,9 @@ export class Planner {
 
   /** Frees the wasm memory held by this planner (it is also freed when garbage-collected). */
   free() {
-    this.#raw.free();
+    const raw = this.#engine();
+    this.#raw = undefined;
+    raw.free();
   }
 }
 
@@ -65,11 +83,14 @@ export class Planner {
  * Plans in one call: `plan(options, {sources: [...], targets: [...]})`. Each page is a string,
  * bytes, or `{page, format?, label?}`.
  */
-export function plan(options, { sources = [], targets = [] } = {}) {
+export function plan(options, pages) {
+  const { sources = [], targets = [] } = argObject(pages, 'the pages ({sources, targets})');
+  const sourceSpecs = pageSpecs(sources, 'sources');
+  const targetSpecs = pageSpecs(targets, 'targets');
   const p = new Planner(options);
   try {
-    for (const spec of sources.map(pageSpec)) p.addSource(spec.page, spec);
-    for (const spec of targets.map(pageSpec)) p.addTarget(spec.page, spec);
+    for (const { page, ...spec } of sourceSpecs) p.addSource(page, spec);
+    for (const { page, ...spec } of targetSpecs) p.addTarget(page, spec);
     return p.finish();
   } finally {
     p.free();
@@ -77,7 +98,7 @@ export function plan(options, { sources = [], targets = [] } = {}) {
 }
 
 function toCsv(convert, value, what) {
-  const text = typeof value === 'string' ? value : value && typeof value === 'object' ? JSON.stringify(value) : undefined;
+  const text = typeof value === 'string' ? value : value && typeof value === 'object' ? jsonText(value, `the ${what}`, 'INVALID_INPUT') : undefined;
   if (text === undefined) throw new LearnerSyncError('INVALID_INPUT', `the ${what} must be a ${what} object or its JSON text`);
   try {
     return convert(text);

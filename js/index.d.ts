@@ -77,7 +77,7 @@ export type TargetFormat = 'auto' | 'foundry' | 'learnifier' | 'scim' | 'normali
 export interface PageOptions<F> {
   /** Default `auto`: JSON for `[`/`{`, CSV otherwise (source); the platform's list format (target). */
   format?: F;
-  /** The name the page goes by in the plan and in errors (e.g. the file name). */
+  /** The name the page goes by in the plan and in errors (e.g. the file name). A `format` or `label` that is not a string is INVALID_INPUT. */
   label?: string;
 }
 
@@ -277,7 +277,9 @@ export interface Withheld {
 
 /** Stable error codes. */
 export type ErrorCode =
+  /** Options that are not an object, cannot become JSON, or name what does not exist. */
   | 'INVALID_OPTIONS'
+  /** Input that cannot be used: a page that is not text or bytes, a page spec whose `label` or `format` is not a string, pages not in an array. */
   | 'INVALID_INPUT'
   | 'MALFORMED_PAGE'
   | 'MALFORMED_SOURCE'
@@ -288,6 +290,9 @@ export type ErrorCode =
   | 'INVALID_CHECKPOINT'
   /** A checkpoint made for another run (other plan options, base URL, mode or paging). */
   | 'CHECKPOINT_MISMATCH'
+  /** A `Planner` used, or freed again, after `free()`. */
+  | 'INVALID_STATE'
+  /** A bug inside the engine (a wasm trap). */
   | 'INTERNAL';
 
 /** An error from learner-sync. Branch on `code`, not on the message. */
@@ -322,7 +327,7 @@ export class Planner {
   finishJson(): string;
   /** The plan as an object. */
   finish(): Plan;
-  /** Frees the planner's wasm memory now. */
+  /** Frees the planner's wasm memory now. Any use after it, a second `free()` included, throws INVALID_STATE. */
   free(): void;
 }
 

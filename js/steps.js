@@ -5,8 +5,8 @@
 //
 // The state is a checkpoint of the engine: it carries no credential and no access token.
 import { RawSync } from '../pkg/learner_sync.js';
-import { LearnerSyncError, rethrow, toBytes } from './errors.js';
-import { addSources, credentialsFromEnv, planText, settings } from './sync.js';
+import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
+import { addSources, approvalText, credentialsFromEnv, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -20,7 +20,12 @@ function plainRequest(req) {
 
 function headerPairs(headers) {
   if (!headers) return [];
-  if (Array.isArray(headers)) return headers.map(([k, v]) => [String(k), String(v)]);
+  if (Array.isArray(headers)) {
+    return headers.map((pair) => {
+      if (!Array.isArray(pair)) throw new LearnerSyncError('INVALID_INPUT', 'answer headers given as a list must be [name, value] pairs');
+      return [String(pair[0]), String(pair[1])];
+    });
+  }
   const out = [];
   if (typeof headers.forEach === 'function') headers.forEach((v, k) => out.push([String(k), String(v)]));
   else for (const [k, v] of Object.entries(headers)) out.push([k, String(v)]);
@@ -62,14 +67,15 @@ function hostCredentials(credentials, env) {
  * is applied as it stands, without listing the platform; otherwise `host.sources` are the
  * system of record's pages and the run lists the platform (full) or not (delta).
  */
-export function beginSync(options, { sources = [], plan, approve, now = Date.now(), env } = {}) {
+export function beginSync(options, host) {
+  const { sources = [], plan, approve, now = Date.now(), env } = argObject(host, 'the host settings');
   const { plan: planOptions, config } = settings(options, env, plan?.options?.platform);
   let raw;
   try {
     if (plan) {
-      raw = RawSync.fromPlan(planText(plan), JSON.stringify(config), approve ?? planOptions.guards?.approve ?? '');
+      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), approvalText(approve ?? planOptions.guards?.approve));
     } else {
-      raw = new RawSync(JSON.stringify(planOptions), JSON.stringify(config));
+      raw = new RawSync(jsonText(planOptions, 'the options'), jsonText(config, 'the options'));
       addSources(raw, sources);
     }
   } catch (e) {
@@ -89,16 +95,18 @@ export function beginSync(options, { sources = [], plan, approve, now = Date.now
  * Returns `{state, requests, done, events, wakeAt?, report?}`: send `requests`, then step again
  * with their answers; with no requests and a `wakeAt` (epoch ms), step again at that time.
  */
-export function stepSync(state, answers = [], { now = Date.now(), credentials, env, sources = [] } = {}) {
+export function stepSync(state, answers = [], host) {
+  const { now = Date.now(), credentials, env, sources = [] } = argObject(host, 'the host settings');
   if (typeof state !== 'string' && !(state instanceof Uint8Array)) {
     throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
   }
   let raw;
   try {
-    raw = RawSync.resume(toBytes(state, 'the state'), JSON.stringify({ credentials: hostCredentials(credentials, env) }), '');
+    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ credentials: hostCredentials(credentials, env) }, 'the credentials'), '');
     // A full sync still listing the platform keeps the users read, not the source: it is
     // read again at each step (before the answers: the last page's answer makes the plan).
     if (raw.needsSource()) addSources(raw, sources);
+    if (!Array.isArray(answers)) throw new LearnerSyncError('INVALID_INPUT', 'answers must be an array of {id, status, headers, body} or {id, error}');
     for (const a of answers) {
       if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
       if (a.error) {

@@ -1,7 +1,7 @@
 // The sync driver: runs the engine's state machine with the host's fetch and clock.
 // The engine decides what to send and when; this file only sends, waits and hands back.
 import { RawSync } from '../pkg/learner_sync.js';
-import { LearnerSyncError, pageSpec, rethrow, toBytes } from './errors.js';
+import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
 const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
@@ -37,11 +37,18 @@ export function settings(options, env, platform) {
 }
 
 /** A plan given as an object or as its JSON text, as JSON text. */
-export const planText = (plan) => (typeof plan === 'string' ? plan : JSON.stringify(plan));
+export const planText = (plan) => (typeof plan === 'string' ? plan : jsonText(plan, 'the plan', 'INVALID_INPUT'));
+
+/** The fingerprint that approves a held plan, as text ('' for none). */
+export function approvalText(approve) {
+  if (approve === undefined || approve === null) return '';
+  if (typeof approve !== 'string') throw new LearnerSyncError('INVALID_OPTIONS', 'guards.approve must be the fingerprint text a held plan printed');
+  return approve;
+}
 
 /** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
 export function addSources(raw, sources) {
-  for (const spec of sources.map(pageSpec)) {
+  for (const spec of pageSpecs(sources, 'sources')) {
     raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
   }
 }
@@ -82,7 +89,8 @@ async function send(fetchFn, req, timeoutMs) {
  * them resumes from the last one without creating anyone twice.
  * Resolves to the report; rejects only for bad options, sources or checkpoints.
  */
-export async function sync(options, host = {}) {
+export async function sync(options, host) {
+  host = argObject(host, 'the host settings');
   const {
     sources = [],
     fetch: fetchFn = globalThis.fetch,
@@ -103,14 +111,14 @@ export async function sync(options, host = {}) {
   let raw;
   try {
     if (checkpoint) {
-      const planOptions = plan.platform ? JSON.stringify(plan) : '';
-      raw = RawSync.resume(toBytes(checkpoint, 'the checkpoint'), JSON.stringify(config), planOptions);
+      const planOptions = plan.platform ? jsonText(plan, 'the options') : '';
+      raw = RawSync.resume(toBytes(checkpoint, 'the checkpoint'), jsonText(config, 'the options'), planOptions);
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {
-      raw = RawSync.withPlan(planText(pinned), JSON.stringify(config), plan.guards?.approve ?? '');
+      raw = RawSync.withPlan(planText(pinned), jsonText(config, 'the options'), approvalText(plan.guards?.approve));
     } else {
-      raw = new RawSync(JSON.stringify(plan), JSON.stringify(config));
+      raw = new RawSync(jsonText(plan, 'the options'), jsonText(config, 'the options'));
     }
     if (raw.needsSource()) addSources(raw, sources);
     raw.start(now());
