@@ -403,7 +403,11 @@ export interface RetryConfig {
 
 /** Settings of a sync run, beside the plan options. */
 export interface SyncOptions extends PlanOptions {
-  /** The API root: https, or http on loopback only. */
+  /**
+   * The API root: https, or plain http on loopback only (`127.x.y.z` as four decimal numbers,
+   * `localhost`, `[::1]`). Plain ASCII, no user information, query or fragment, written as the
+   * WHATWG URL parser reads it; anything else is INVALID_OPTIONS with nothing sent.
+   */
   baseUrl: string;
   /** `full` (default): list the platform, plan, apply. `delta`: apply changed rows by their `platformId`. */
   mode?: 'full' | 'delta';

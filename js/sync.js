@@ -1,6 +1,7 @@
 // The sync driver: runs the engine's state machine with the host's fetch and clock.
 // The engine decides what to send and when; this file only sends, waits and hands back.
 import { RawSync } from '../pkg/learner_sync.js';
+import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
@@ -32,6 +33,8 @@ export function settings(options, env, platform) {
   const plan = {};
   const config = {};
   for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
+  // Where the credentials go, checked before anything reaches wasm (which checks it again).
+  if (config.baseUrl !== undefined) checkBaseUrl(config.baseUrl);
   if (!config.hostAuth) config.credentials = { ...credentialsFromEnv(plan.platform ?? platform, env), ...(config.credentials ?? {}) };
   return { plan, config };
 }

@@ -237,35 +237,122 @@ impl SyncConfig {
     }
 }
 
-/// A base URL must be https, except on the loopback interface (local simulators and tests).
-/// Errors show the URL without any user information, which may hold a password.
+/// A base URL must be https, except on the loopback interface (local simulators and tests),
+/// and must be written so that no URL parser can read it two ways: every request appends a
+/// path to it and carries a credential there.
+///
+/// - Plain ASCII only, no space or control character anywhere (the WHATWG parser drops tabs
+///   and line breaks, and maps `127。0。0。1` to `127.0.0.1`).
+/// - `https://`, or `http://` for the loopback interface only: an IPv4 literal in 127.0.0.0/8
+///   written as four decimal numbers without leading zeros, `localhost`, or `[::1]`. A host
+///   that merely starts with `127.` (`127.0.0.1.evil.example`) is a name like any other.
+/// - No user information, query, fragment or backslash; a host of letters, digits, `.`, `-`
+///   and `_` (or a bracketed IPv6 literal), a decimal port, no `.` or `..` path segment.
+///
+/// Errors show the URL without any user information, which may hold a password, and name a
+/// refused character by its code point rather than echo it.
 pub fn check_base_url(url: &str) -> Result<(), Error> {
-    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {:?}: {m}", without_userinfo(url))));
-    let rest = if let Some(r) = url.strip_prefix("https://") {
-        r
-    } else if let Some(r) = url.strip_prefix("http://") {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if host.starts_with('[') {
-            host.split(']').next().map(|h| &h[1..]).unwrap_or("")
-        } else {
-            host.split(':').next().unwrap_or("")
+    let bad = |m: &str| Err(Error::InvalidOptions(format!("baseUrl {}: {m}", shown(&without_userinfo(url)))));
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic()) {
+        let what = match c {
+            ' ' => "a space",
+            '\t' => "a tab",
+            '\n' | '\r' => "a line break",
+            c if c.is_control() => "a control character",
+            _ => "a character that is not plain ASCII",
         };
-        let loopback = name == "localhost" || name == "::1" || name.starts_with("127.");
-        if !loopback {
-            return bad("must be https (plain http is allowed only on loopback: localhost, 127.x, ::1)");
-        }
-        r
+        return bad(&format!("contains {what} (U+{:04X}): a base URL is plain ASCII text", c as u32));
+    }
+    let Some((scheme, rest)) = url.split_once("://") else { return bad("must start with https://") };
+    let plain = if scheme.eq_ignore_ascii_case("https") {
+        false
+    } else if scheme.eq_ignore_ascii_case("http") {
+        true
     } else {
         return bad("must start with https://");
     };
-    if rest.split(['/', '?', '#']).next().unwrap_or("").contains('@') {
+    if rest.contains(['?', '#']) {
+        return bad("must not have a query or a fragment: each request appends its own path and query");
+    }
+    if rest.contains('\\') {
+        return bad("must not contain a backslash");
+    }
+    let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    if authority.contains('@') {
         return bad("must not carry credentials; pass them in credentials");
     }
-    if rest.is_empty() || rest.starts_with('/') {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(r) => match r.split_once(']') {
+            Some((ip, tail))
+                if !ip.is_empty() && ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') =>
+            {
+                (&authority[..ip.len() + 2], tail)
+            }
+            _ => return bad("has an unreadable IPv6 address"),
+        },
+        None => authority.find(':').map_or((authority, ""), |i| authority.split_at(i)),
+    };
+    if host.is_empty() {
         return bad("has no host");
     }
+    if !host.starts_with('[')
+        && (host.split('.').any(str::is_empty)
+            || !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+    {
+        return bad("has a host that is not a plain name (letters, digits, '.', '-', '_') or address");
+    }
+    if !port.is_empty() {
+        let digits = &port[1..];
+        if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return bad("has a port that is not a number");
+        }
+        if digits.parse::<u32>().map_or(true, |p| p > 65_535) {
+            return bad("has a port above 65535");
+        }
+    }
+    if path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | "..")) {
+        return bad("must not have '.' or '..' path segments");
+    }
+    if plain && !is_loopback(host) {
+        return bad(
+            "must be https (plain http is allowed only on loopback: 127.x.y.z written as four decimal numbers, localhost, [::1])",
+        );
+    }
     Ok(())
+}
+
+/// The loopback interface, written one way only: `localhost`, `[::1]`, or an IPv4 literal in
+/// 127.0.0.0/8 as four decimal numbers (no leading zeros, each at most 255).
+fn is_loopback(host: &str) -> bool {
+    let octet = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+            && p.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || (parts.len() == 4 && parts[0] == "127" && parts.iter().all(|p| octet(p)))
+}
+
+/// Text for an error message: quoted, with anything but printable ASCII as `\u{…}`.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The URL with anything before an `@` in its authority replaced by `***`.
