@@ -470,7 +470,11 @@ export interface SyncReport {
   mode: 'full' | 'delta';
   dryRun: boolean;
   finished: boolean;
-  /** A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED. */
+  /**
+   * A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED, or
+   * REDIRECTED (the platform answered a 3xx, never followed: check `baseUrl`; the message names
+   * the status and the target's host only).
+   */
   error?: { code: string; message: string };
   /** The mass-change guard held the plan: no write was sent. */
   held?: Held;
@@ -502,6 +506,8 @@ export interface SyncReport {
 /** A Response-like value: what `fetch` resolves to. */
 export interface FetchResponse {
   status: number;
+  /** `'opaqueredirect'` for a redirect a browser would not show. */
+  type?: string;
   headers: { forEach(cb: (value: string, name: string) => void): void };
   arrayBuffer(): Promise<ArrayBuffer>;
 }
@@ -509,8 +515,12 @@ export interface FetchResponse {
 export interface SyncHost {
   /** The system of record's pages (CSV or JSON), or `{page, format, label}`. */
   sources?: Array<Page | PageSpec<SourceFormat>>;
-  /** Default globalThis.fetch. */
-  fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; signal: AbortSignal }) => Promise<FetchResponse>;
+  /**
+   * Default globalThis.fetch. Called with `redirect: 'manual'`: a 3xx comes back as it is (an
+   * opaque redirect in browsers) and stops the run with REDIRECTED; a fetch of your own must not
+   * follow redirects either.
+   */
+  fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal }) => Promise<FetchResponse>;
   /** Milliseconds; default Date.now. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -549,12 +559,18 @@ export interface StepRequest {
   headers: Record<string, string>;
   /** JSON text, where the request has a body. */
   body?: string;
+  /**
+   * Always `'manual'`: do not follow redirects (the request carries a credential that must not
+   * reach another address). Hand a 3xx answer back as it came: the run stops with REDIRECTED.
+   */
+  redirect: 'manual';
 }
 
 /** The answer to a `StepRequest`, or why none came. */
 export type StepAnswer =
   | { id: number; status: number; headers?: Record<string, string> | string[][]; body?: string | Uint8Array | object }
-  | { id: number; error: 'timeout' | 'network'; message?: string };
+  /** `redirect`: the HTTP step met a redirect it did not follow and cannot show it (stops the run with REDIRECTED). */
+  | { id: number; error: 'timeout' | 'network' | 'redirect'; message?: string };
 
 export interface StepResult {
   /** The run so far, as JSON text (no credentials, no token): pass it to the next step. */

@@ -13,7 +13,8 @@ const decoder = new TextDecoder();
 function plainRequest(req) {
   const headers = {};
   for (const [name, value] of req.headers) headers[name] = value;
-  const out = { id: req.id, method: req.method, url: req.url, headers };
+  // The host's HTTP step must not follow redirects: hand the 3xx answer back as it came.
+  const out = { id: req.id, method: req.method, url: req.url, headers, redirect: 'manual' };
   if (req.body) out.body = decoder.decode(req.body);
   return out;
 }
@@ -88,7 +89,9 @@ export function beginSync(options, host) {
 /**
  * One step: `state` from the previous step, and the answers to its requests, each
  * `{id, status, headers, body}` (headers an object or [name, value] pairs; body text, bytes or
- * parsed JSON) or `{id, error: 'timeout' | 'network', message}` when none came. A request with
+ * parsed JSON) or `{id, error: 'timeout' | 'network', message}` when none came. A 3xx answer
+ * (requests say `redirect: 'manual'`: never follow them) stops the run with REDIRECTED; an
+ * HTTP step that can only say a redirect happened answers `{id, error: 'redirect'}`. A request with
  * no answer is taken as lost: a create among them is looked up before it is sent again.
  * While a full sync lists the platform, pass the source pages (`sources`) at every step: the
  * state keeps the users read so far, not the source, which is read when the run plans.
@@ -110,7 +113,8 @@ export function stepSync(state, answers = [], host) {
     for (const a of answers) {
       if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
       if (a.error) {
-        raw.handleFailure(a.id, now, a.error === 'timeout' ? 'timeout' : 'network', String(a.message ?? a.error));
+        const kind = ['timeout', 'redirect'].includes(a.error) ? a.error : 'network';
+        raw.handleFailure(a.id, now, kind, String(a.message ?? a.error));
       } else {
         if (!Number.isInteger(a.status)) throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no status`);
         const body = a.body === undefined || a.body === null ? new Uint8Array() : toBytes(a.body, `the body of the answer to request ${a.id}`);

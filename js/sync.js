@@ -66,8 +66,12 @@ async function send(fetchFn, req, timeoutMs) {
       method: req.method,
       headers: req.headers,
       body: req.body,
+      // Never followed: a runtime that follows may carry the credential to the target.
+      redirect: 'manual',
       signal: controller.signal,
     });
+    // A browser hides a manual redirect's status and target: the engine stops all the same.
+    if (res.type === 'opaqueredirect') return { id: req.id, failure: 'redirect', message: 'redirect not followed' };
     const body = new Uint8Array(await res.arrayBuffer());
     const headers = [];
     res.headers.forEach((value, name) => headers.push([name, value]));

@@ -37,7 +37,9 @@ function settings(env) {
 async function readSource(env) {
   if (!env.SOURCE_URL) throw new LearnerSyncError('INVALID_OPTIONS', 'SOURCE_URL is not set');
   const headers = env.SOURCE_TOKEN ? { authorization: `Bearer ${env.SOURCE_TOKEN}` } : {};
-  const res = await fetch(env.SOURCE_URL, { headers });
+  // Not followed: a redirect would carry SOURCE_TOKEN wherever it points.
+  const res = await fetch(env.SOURCE_URL, { headers, redirect: 'manual' });
+  if (res.status >= 300 && res.status < 400) throw new Error(`the system of record answered HTTP ${res.status}, a redirect (not followed): check SOURCE_URL`);
   if (!res.ok) throw new Error(`the system of record answered HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }

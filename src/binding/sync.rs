@@ -144,10 +144,15 @@ impl JsSync {
         self.0.handle_response(id as u64, now as u64, Ok(resp));
     }
 
-    /// Says no answer came: `kind` is "timeout" or "network".
+    /// Says no answer came: `kind` is "timeout" or "network", or "redirect" for a redirect
+    /// the host's fetch did not follow and could not show (a browser's opaque redirect).
     #[wasm_bindgen(js_name = handleFailure)]
     pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) {
-        let e = if kind == "timeout" { TransportError::Timeout } else { TransportError::Network(message.to_string()) };
+        let e = match kind {
+            "timeout" => TransportError::Timeout,
+            "redirect" => TransportError::Redirected,
+            _ => TransportError::Network(message.to_string()),
+        };
         self.0.handle_response(id as u64, now as u64, Err(e));
     }
 

@@ -119,6 +119,10 @@ pub enum TransportError {
     Timeout,
     /// The connection failed or was lost. The request may or may not have taken effect.
     Network(String),
+    /// The host's fetch met a redirect, did not follow it, and cannot show its status or
+    /// target (a browser's opaque redirect under `redirect: 'manual'`). Never retried: the
+    /// run stops with `REDIRECTED`, as for a 3xx answer.
+    Redirected,
 }
 
 impl fmt::Display for TransportError {
@@ -126,6 +130,7 @@ impl fmt::Display for TransportError {
         match self {
             TransportError::Timeout => f.write_str("timed out"),
             TransportError::Network(m) => write!(f, "network error: {m}"),
+            TransportError::Redirected => f.write_str("redirected (not followed)"),
         }
     }
 }

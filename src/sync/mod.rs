@@ -23,6 +23,8 @@
 //! a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter);
 //! 5xx and transport failures are retried with backoff up to `retry.maxAttempts`. A create
 //! whose answer was lost is never sent blindly again: the user is looked up by key first.
+//! A redirect is never followed (the host sends with `redirect: 'manual'`): a 3xx stops the
+//! run with `REDIRECTED` (see `engine/redirect.rs`).
 
 pub mod config;
 mod engine;

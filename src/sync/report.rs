@@ -68,7 +68,8 @@ pub struct Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
     /// `AUTH_FAILED` (credentials refused), `PLATFORM_UNAVAILABLE` (no token after every retry),
-    /// `LISTING_FAILED` (the platform's users could not all be read).
+    /// `LISTING_FAILED` (the platform's users could not all be read), `REDIRECTED` (the
+    /// platform answered a redirect, never followed: the base URL is wrong).
     pub code: String,
     pub message: String,
 }

@@ -23,6 +23,7 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod redirect;
 
 use jobs::{ActionState, Counters, Delayed, Job, JobKind, Token};
 
@@ -493,7 +494,9 @@ impl SyncEngine {
             rate.on_answer(now);
         }
         match result {
+            Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(e) => self.on_transport_error(job, e, now),
+            Ok(resp) if (300..400).contains(&resp.status) => self.on_redirect(job, Some(&resp), now),
             Ok(resp) if resp.status == 429 => {
                 self.counters.rate_limited += 1;
                 job.rate_limited += 1;
