@@ -457,6 +457,10 @@ export interface Outcome {
   platformId?: string;
   source?: string;
   row?: number;
+  /** For `invalid` and `conflict`: the field at fault, as in the plan. */
+  field?: string;
+  /** For `invalid` and `conflict`: the value at fault, as in the plan. */
+  value?: string;
   state: 'done' | 'failed' | 'skipped';
   status?: number;
   /** The platform's error, for failures. */

@@ -7,8 +7,9 @@
 // progress, messages and errors go to stderr.
 // Exit codes: 0 ok, 1 some actions failed (or the run stopped), 2 bad input or configuration,
 // 3 stopped by a safety guard.
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Planner, LearnerSyncError, sync, planToCsv, reportToCsv } from '../node.js';
 import { formatTable, formatOutcomes, printable } from './table.js';
@@ -88,19 +89,26 @@ function sources(values) {
   return values.source.map((file) => ({ page: readFile(file, 'source file'), label: file }));
 }
 
+/**
+ * Lists the source rows that cannot be used (the plan's `invalid` actions, or a report's
+ * outcomes for them) on stderr, as `file: row N: field (value) reason`, each line made safe
+ * for a terminal; returns the exit code (2 when there are any).
+ */
+function listInvalid(entries, after) {
+  const invalid = entries.filter((a) => a.action === 'invalid');
+  for (const a of invalid) {
+    const value = a.value !== undefined ? ` (${JSON.stringify(a.value)})` : '';
+    process.stderr.write(`${printable(`${a.source}: row ${a.row}: ${a.field}${value} ${a.reason}`)}\n`);
+  }
+  if (!invalid.length) return 0;
+  process.stderr.write(`${invalid.length} source row(s) cannot be used; ${after}.\n`);
+  return 2;
+}
+
 /** Prints the plan and lists invalid rows on stderr; returns the exit code. */
 function printPlan(plan, json, format = 'json') {
   process.stdout.write(format === 'table' ? formatTable(plan) : format === 'csv' ? planToCsv(json) : json + '\n');
-  const invalid = plan.actions.filter((a) => a.action === 'invalid');
-  for (const a of invalid) {
-    const value = a.value !== undefined ? ` (${JSON.stringify(a.value)})` : '';
-    process.stderr.write(`${printable(a.source)}: row ${a.row}: ${a.field}${value} ${a.reason}\n`);
-  }
-  if (invalid.length) {
-    process.stderr.write(`${invalid.length} source row(s) cannot be used; nothing is planned for them.\n`);
-    return 2;
-  }
-  return 0;
+  return listInvalid(plan.actions, 'nothing is planned for them');
 }
 
 function runPlan(args) {
@@ -131,6 +139,51 @@ function reportText(report, file) {
   return file.toLowerCase().endsWith('.csv') ? reportToCsv(report) : JSON.stringify(report, null, 2) + '\n';
 }
 
+const why = (e) => printable(String(e?.message ?? e));
+
+/**
+ * Writes the report to `file`. The writes were sent: whatever happens to the file, the created
+ * users' IDs must reach the user. When `file` cannot be written (a full disk, a folder removed
+ * meanwhile), the full report goes to a fresh file in the temporary folder, named on stderr;
+ * when that fails too, the created users are listed on stderr. Returns whether `file` was written.
+ */
+function saveReport(report, file) {
+  try {
+    writeFileSync(file, reportText(report, file));
+    return true;
+  } catch (e) {
+    const failed = `learner-sync: could not write the report to ${printable(file)} (${why(e)})`;
+    const fallback = join(tmpdir(), `learner-sync-report-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.json`);
+    try {
+      // A fresh file only the user can read: the report holds learners' data.
+      writeFileSync(fallback, JSON.stringify(report, null, 2) + '\n', { flag: 'wx', mode: 0o600 });
+      process.stderr.write(`${failed}; the report was written to ${printable(fallback)} instead\n`);
+    } catch (e2) {
+      process.stderr.write(`${failed}, nor to a fallback file (${why(e2)}); the users created, to store their platform IDs:\n`);
+      for (const c of report.created) {
+        const where = c.source ? ` (${c.source}: row ${c.row})` : '';
+        process.stderr.write(`${printable(`created: ${c.key ?? '-'} ${c.platformId}${where}`)}\n`);
+      }
+      if (!report.created.length) process.stderr.write('(none)\n');
+    }
+    return false;
+  }
+}
+
+/** Refuses a report path that cannot be written, before anything is sent (without creating it). */
+function checkReportPath(file) {
+  let target = dirname(resolve(file));
+  if (existsSync(file)) {
+    if (statSync(file).isDirectory()) throw new UsageError(`cannot write report file ${file}: it is a folder`);
+    target = file;
+  }
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`cannot write report file ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
+  }
+}
+
 function readPinnedPlan(file) {
   const pinned = parseJson(readFile(file, 'plan file'), file, 'plan file');
   if (!Array.isArray(pinned?.actions) || !pinned?.options?.platform) throw new UsageError(`plan file ${file} is not a learner-sync plan`);
@@ -151,24 +204,19 @@ async function runSync(args) {
   }
   const options = planOptions(values, config, { sourceNeeded: !pinned });
   Object.assign(options, syncSettings(values, config, options.platform));
-  if (values.report) {
-    // Fail before anything is sent if the report cannot be written (without creating it yet).
-    const target = existsSync(values.report) ? values.report : dirname(resolve(values.report));
-    try {
-      accessSync(target, constants.W_OK);
-    } catch (e) {
-      throw new UsageError(`cannot write report file ${values.report}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
-    }
-  }
+  if (values.report) checkReportPath(values.report);
   const progress = progressReporter();
   const report = await sync(options, { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e) });
   progress.end();
-  if (values.report) writeFileSync(values.report, reportText(report, values.report));
   let code = 0;
   if (options.dryRun && report.planned) code = printPlan(report.planned, JSON.stringify(report.planned), values.format);
-  else if (values.format === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else if (values.format === 'table') process.stdout.write(formatOutcomes(report));
-  else if (values.format === 'csv') process.stdout.write(reportToCsv(report));
+  else {
+    if (values.format === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else if (values.format === 'table') process.stdout.write(formatOutcomes(report));
+    else if (values.format === 'csv') process.stdout.write(reportToCsv(report));
+    // The usable rows were synced; the unusable ones are listed as plan and --dry-run list them.
+    code = listInvalid(report.outcomes, 'nothing was sent for them');
+  }
   for (const o of report.outcomes.filter((o) => o.state === 'failed').slice(0, 20)) {
     const where = o.source ? `${o.source}: row ${o.row}: ` : '';
     const detail = `${o.status ? `HTTP ${o.status} ` : ''}${o.error ?? ''}`;
@@ -180,10 +228,12 @@ async function runSync(args) {
     process.stderr.write(`  to apply it, run again with --approve ${report.held.fingerprint}\n`);
   }
   if (report.withheld) process.stderr.write(`learner-sync: ${report.withheld.count} ${report.withheld.reason}\n`);
+  // The summary first: it reaches the user whatever happens to the report file.
   process.stderr.write(`${summaryLine(report)}\n`);
+  const saved = values.report ? saveReport(report, values.report) : true;
   if (report.error || report.counts.failed > 0) return 1;
   if (report.held) return 3;
-  return code;
+  return code || (saved ? 0 : 1);
 }
 
 export async function main(argv) {

@@ -38,9 +38,10 @@ export const FORMATS = ['json', 'table', 'csv'];
 
 const EXIT_CODES = `Exit codes:
   0  ok
-  1  some actions failed, or the run stopped (credentials refused, platform unreachable)
+  1  some actions failed, or the run stopped (credentials refused, platform unreachable,
+     redirected), or the report file could not be written (see stderr for where it went)
   2  bad input or configuration (a flag, the config file, a page or source rows that cannot
-     be used: the rest of the plan is still printed, the rows listed on stderr)
+     be used: the rest of the plan is still printed or synced, the rows listed on stderr)
   3  stopped by a safety guard (a held plan: run again with --approve FINGERPRINT)`;
 
 const CONFIG = `Config file: --config FILE, or ./learner-sync.json when present. A JSON object of what a
@@ -102,12 +103,13 @@ environment: FOUNDRY_CLIENT_ID and FOUNDRY_CLIENT_SECRET, LEARNIFIER_KEY and LEA
 or SCIM_TOKEN. They never appear in output.
 
 ${PLAN_FLAGS}
-  --base-url URL       the platform's API root (https; http only on loopback)
+  --base-url URL       the platform's API root (https; http only on 127.x.y.z, localhost, [::1])
   --mode MODE          full (default: list the platform, plan, apply) or delta (apply the
                        changed rows by their platformId column, creating rows without one)
   --dry-run            read the platform and print the plan (as "plan" does); send no write
   --report FILE        write the full report to FILE as JSON, or, when FILE ends in .csv,
-                       the outcomes as CSV (one row per planned action)
+                       the outcomes as CSV (one row per planned action); if it cannot be
+                       written after the run, a fallback file is named on stderr
   --rate N/Ws          request budget, e.g. 200/60s (Foundry's default); --rate-share 0.5
                        leaves half of it to other clients of the organisation
   --rate-share F       the share of the budget this client may use (default 1)

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::planner::{ActionKind, Held, Summary, Withheld};
+use crate::planner::{Action, ActionKind, Held, Summary, Withheld};
 use crate::sync::config::Mode;
 
 /// Where an action ended.
@@ -32,6 +32,12 @@ pub struct Outcome {
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<u32>,
+    /// For `invalid` and `conflict`: the field at fault, as in the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `invalid` and `conflict`: the value at fault, as in the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     pub state: State,
     /// The last HTTP status, for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +50,28 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// Requests sent for it.
     pub attempts: u32,
+}
+
+impl Outcome {
+    /// Action `a` ended in `state`: what the action says (its key, user, source row, and the
+    /// field and value at fault), with nothing yet of how it ended.
+    pub(crate) fn of(a: &Action<'_>, state: State, attempts: u32) -> Outcome {
+        let own = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(str::to_string);
+        Outcome {
+            action: a.action,
+            key: own(&a.key),
+            platform_id: own(&a.platform_id),
+            source: own(&a.source),
+            row: a.row,
+            field: own(&a.field),
+            value: own(&a.value),
+            state,
+            status: None,
+            error: None,
+            reason: None,
+            attempts,
+        }
+    }
 }
 
 /// A user the sync created, for the host to store its platform ID.

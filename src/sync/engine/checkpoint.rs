@@ -377,17 +377,10 @@ fn save_action(s: &ActionState, a: &Action, dependents: &[usize]) -> SavedAction
 
 fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
     let mut state = s.progress;
-    state.outcome = s.state.map(|st| Outcome {
-        action: a.action,
-        key: a.key.as_deref().map(str::to_string),
-        platform_id: s.platform_id.or_else(|| a.platform_id.as_deref().map(str::to_string)),
-        source: a.source.as_deref().map(str::to_string),
-        row: a.row,
-        state: st,
-        status: s.status,
-        error: s.error,
-        reason: s.reason,
-        attempts: state.attempts,
+    state.outcome = s.state.map(|st| {
+        let outcome = Outcome::of(a, st, state.attempts);
+        let platform_id = s.platform_id.or(outcome.platform_id.clone());
+        Outcome { platform_id, status: s.status, error: s.error, reason: s.reason, ..outcome }
     });
     (state, s.dependents)
 }

@@ -821,20 +821,10 @@ impl SyncEngine {
         if self.states[i].outcome.is_some() {
             return;
         }
-        let a = &self.actions[i];
         let error = error.map(|e| self.redact(&e));
-        self.states[i].outcome = Some(Outcome {
-            action: a.action,
-            key: a.key.as_deref().map(str::to_string),
-            platform_id: id.or_else(|| a.platform_id.as_deref().map(str::to_string)),
-            source: a.source.as_deref().map(str::to_string),
-            row: a.row,
-            state,
-            status,
-            error,
-            reason,
-            attempts: self.states[i].attempts,
-        });
+        let outcome = Outcome::of(&self.actions[i], state, self.states[i].attempts);
+        let platform_id = id.or(outcome.platform_id.clone());
+        self.states[i].outcome = Some(Outcome { platform_id, status, error, reason, ..outcome });
         if self.states[i].queued {
             self.counters.writes_settled += 1;
             self.events.push_back(Event::Progress {

@@ -1,0 +1,139 @@
+// The CLI on a bad day (issue 10, items 4 and 8): a real sync whose source has unusable rows
+// lists them and exits 2 (the usable rows still sync); the list cannot drive the terminal; a
+// report that cannot be written never loses the summary or the created IDs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFoundry } from '../sim/foundry.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'js/cli/learner-sync.js');
+const SECRET = 'cli-hostile-secret-5e2a';
+const ENV = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET };
+const HEADER = 'ssoId,firstName,lastName,email,active\n';
+/** Text that would drive a terminal: a bidi override, a colour escape, a title-setting OSC. */
+const HOSTILE = 'ye\u202es\u001b[31m\u001b]0;pwned\u0007';
+
+function runAsync(args, env = {}, cwd = undefined) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...ENV, ...env }, cwd });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+let sim;
+let dir;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ls-cli-hostile-'));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function withSim(fn) {
+  sim = await startFoundry({ users: [], clientSecret: SECRET, rate: { limit: 200, windowMs: 1000 } });
+  try {
+    return await fn(['sync', '--platform', 'foundry', '--base-url', sim.url, '--rate', '200/1s']);
+  } finally {
+    await sim.close();
+  }
+}
+
+test('a real sync with unusable source rows lists them as file: row N: field (value) reason, syncs the rest, and exits 2', async () => {
+  const src = join(dir, 'rows.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,sometimes\n2,Bo,Ek,bo@x.org,true\n3,Cy,Ng,not-an-email,true\n4,Di,Ox,di@x.org,true\n`);
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${escape(src)}: row 2: active \\("sometimes"\\) is not a true/false value`));
+    assert.match(r.stderr, new RegExp(`${escape(src)}: row 4: email \\("not-an-email"\\) `));
+    assert.match(r.stderr, /2 source row\(s\) cannot be used; nothing was sent for them\./);
+    // The rest of the plan still ran: the two usable learners were created.
+    assert.match(r.stderr, /2 done, 0 failed, 2 skipped;/);
+    assert.equal(sim.stats().created, 2);
+    assert.equal(r.stdout, '');
+    assert.ok(!r.stderr.includes(SECRET));
+  });
+});
+
+test('the list of unusable rows cannot drive the terminal: plan, --dry-run and a real sync print it sanitised', async () => {
+  const src = join(dir, 'hostile.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,${HOSTILE}\n2,Bo,Ek,bo@x.org,true\n`);
+  const target = join(dir, 'users.json');
+  writeFileSync(target, '[]');
+  const plan = await runAsync(['plan', '--platform', 'foundry', '--source', src, '--target', target]);
+  await withSim(async (base) => {
+    const dry = await runAsync([...base, '--source', src, '--dry-run']);
+    const real = await runAsync([...base, '--source', src]);
+    for (const [what, r] of Object.entries({ plan, dry, real })) {
+      assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /: row 2: active \(/, what);
+      assert.ok(!TERMINAL_CONTROL.test(r.stderr), `${what}: a control character reached stderr: ${JSON.stringify(r.stderr)}`);
+    }
+  });
+});
+
+test('sync --report DIR is refused before anything is sent', async () => {
+  const src = join(dir, 'ok.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,true\n`);
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src, '--report', dir]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot write report file ${escape(dir)}: it is a folder`));
+    assert.equal(sim.stats().requests, 0, 'nothing was sent');
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
+
+test('a report that cannot be written (a full disk) goes to a fallback file named on stderr; the summary is printed; exit 1', async () => {
+  const src = join(dir, 'full.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,true\n`);
+  const fallbackDir = mkdtempSync(join(tmpdir(), 'ls-fallback-'));
+  try {
+    await withSim(async (base) => {
+      const r = await runAsync([...base, '--source', src, '--report', '/dev/full'], { TMPDIR: fallbackDir });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /2 done, 0 failed, 0 skipped;/, 'the summary');
+      assert.match(r.stderr, /learner-sync: could not write the report to \/dev\/full \(ENOSPC[^)]*\)/);
+      const m = /the report was written to (\S+) instead/.exec(r.stderr);
+      assert.ok(m, r.stderr);
+      assert.ok(m[1].startsWith(fallbackDir), m[1]);
+      const report = JSON.parse(readFileSync(m[1], 'utf8'));
+      assert.equal(report.created.length, 2);
+      assert.equal(sim.stats().created, 2);
+      assert.doesNotMatch(r.stderr, /\n\s+at |Error: ENOSPC/, 'no stack trace');
+      assert.ok(!readFileSync(m[1], 'utf8').includes(SECRET));
+    });
+  } finally {
+    rmSync(fallbackDir, { recursive: true, force: true });
+  }
+});
+
+test('when no fallback file can be written either, the created IDs are printed on stderr', async () => {
+  const src = join(dir, 'nowhere.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,true\n`);
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src, '--report', '/dev/full'], { TMPDIR: '/dev/null/not-a-folder' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /2 done, 0 failed, 0 skipped;/, 'the summary');
+    assert.match(r.stderr, /could not write the report to \/dev\/full \(ENOSPC[^)]*\), nor to a fallback file/);
+    const created = [...r.stderr.matchAll(/^created: (\S+) (\S+) \((.+): row (\d+)\)$/gm)].map((m) => [m[1], m[2], m[3], m[4]]);
+    const users = sim.users().map((u) => [u.attributes.sso_id, u.id, src]);
+    assert.equal(users.length, 2);
+    assert.deepEqual(created.map((c) => c.slice(0, 3)).sort(), users.sort());
+    assert.deepEqual(created.map((c) => c[3]).sort(), ['2', '3']);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(!existsSync('/dev/null/not-a-folder'));
+  });
+});
