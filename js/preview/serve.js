@@ -4,12 +4,19 @@
 //
 //   node js/preview/serve.js [--port P]     prints the preview's URL; Ctrl-C stops it
 //
+// It stays in its rooms: a file is served only when its real path (symlinks resolved) lies
+// inside the real path of a served folder, so a link to /etc/passwd is a 404; a folder asked
+// without its slash is redirected to its own canonical path on this site, never to a
+// `//host/...` another host would answer; and only a request whose Host header names this
+// server on loopback (127.0.0.1:PORT, localhost:PORT, [::1]:PORT) is answered, else 421, so a
+// page on a rebound DNS name cannot read the preview's files.
+//
 // The preview's own files also get its Content-Security-Policy as a header: the page carries
 // the same policy in a <meta> tag, but a worker script takes its policy from its own response,
 // so the header is what holds the planning worker to "no data leaves the page" too.
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -37,7 +44,7 @@ export const PREVIEW_CSP = [
   "form-action 'none'",
 ].join('; ');
 
-/** The file a URL path names, or null when it is outside the served folders. */
+/** The file a URL path names, lexically, or null when it is outside the served folders. */
 function resolvePath(urlPath) {
   let decoded;
   try {
@@ -45,13 +52,38 @@ function resolvePath(urlPath) {
   } catch {
     return null;
   }
-  if (decoded.includes('\0')) return null;
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
   const path = normalize(join(ROOT, decoded));
   const inside = SERVED.some((dir) => path === join(ROOT, dir) || path.startsWith(join(ROOT, dir) + sep));
   return inside ? path : null;
 }
 
-async function handle(req, res) {
+/** The served folders' real paths (symlinks resolved), once. */
+let realRoots;
+async function servedRoots() {
+  realRoots ??= (await Promise.all(SERVED.map((dir) => realpath(join(ROOT, dir)).catch(() => null)))).filter(Boolean);
+  return realRoots;
+}
+
+/** `path` with its symlinks resolved, when that real path is inside a served folder; else null. */
+async function realInside(path) {
+  const real = await realpath(path).catch(() => null);
+  if (!real) return null;
+  return (await servedRoots()).some((root) => real === root || real.startsWith(root + sep)) ? real : null;
+}
+
+/** Whether the Host header names this server on loopback. */
+function forThisServer(host, port) {
+  const h = String(host ?? '').toLowerCase();
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(h);
+}
+
+async function handle(req, res, port) {
+  if (!forThisServer(req.headers.host, port)) {
+    // Another name that resolves here (DNS rebinding), or no name at all: not for us.
+    res.writeHead(421, { 'content-type': 'text/plain' }).end('misdirected request: use http://127.0.0.1:' + port + '/');
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
@@ -61,16 +93,19 @@ async function handle(req, res) {
     res.writeHead(302, { location: '/js/preview/' }).end();
     return;
   }
-  let path = resolvePath(pathname);
+  const lexical = resolvePath(pathname);
+  let path = lexical && (await realInside(lexical));
   let info = path && (await stat(path).catch(() => null));
   if (info?.isDirectory()) {
     if (!pathname.endsWith('/')) {
       // So that the page's relative URLs (preview.js, preview.css) resolve inside the folder.
-      res.writeHead(301, { location: `${pathname}/` }).end();
+      // The folder's own path on this site, built from the folder: one leading slash, no host.
+      const canonical = relative(ROOT, lexical).split(sep).map(encodeURIComponent).join('/');
+      res.writeHead(301, { location: `/${canonical}/` }).end();
       return;
     }
-    path = join(path, 'index.html');
-    info = await stat(path).catch(() => null);
+    path = await realInside(join(path, 'index.html'));
+    info = path && (await stat(path).catch(() => null));
   }
   if (!info?.isFile()) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -82,7 +117,8 @@ async function handle(req, res) {
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   };
-  if (path.startsWith(join(ROOT, 'js', 'preview') + sep)) headers['content-security-policy'] = PREVIEW_CSP;
+  const preview = await realpath(join(ROOT, 'js', 'preview')).catch(() => join(ROOT, 'js', 'preview'));
+  if (path.startsWith(preview + sep)) headers['content-security-policy'] = PREVIEW_CSP;
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : await readFile(path));
 }
@@ -93,7 +129,7 @@ async function handle(req, res) {
  */
 export async function start({ port = 0 } = {}) {
   const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
+    handle(req, res, server.address().port).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
