@@ -128,7 +128,9 @@ fn a_hostile_location_is_not_echoed() {
     for location in ["https://ev\u{202e}il.example/", "https://evil.example\r\nSet-Cookie: x=1", "javascript:alert(1)"]
     {
         let (report, _, _) = run(12, |r| r.method == Method::Get, redirect(307, Some(location)));
-        let message = report.error.unwrap().message;
+        let error = report.error.unwrap();
+        assert_eq!(error.code, "REDIRECTED");
+        let message = error.message;
         assert!(message.chars().all(|c| (' '..='~').contains(&c)), "{message:?}");
         assert!(!message.contains("Set-Cookie") && !message.contains("alert"), "{message}");
     }

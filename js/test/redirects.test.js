@@ -181,7 +181,8 @@ async function workerd(path, input) {
 
 const workerdSync = (options, sources) => workerd('/sync', { options, sources });
 
-test('workerd: fetch with redirect: manual hands back the 3xx and its Location, and follows nothing', async () => {
+test('workerd: Foundry redirected to another origin or its own sends no token or secret there, and stops with REDIRECTED', async () => {
+  // What workerd's fetch does with redirect: 'manual': the 3xx and its Location, nothing followed.
   const sim = await PLATFORMS.foundry.start();
   const hostile = await startHostile(sim.url, { redirect: { to: 'elsewhere', status: 307 } });
   try {
@@ -192,9 +193,6 @@ test('workerd: fetch with redirect: manual hands back the 3xx and its Location, 
     await hostile.close();
     await sim.close();
   }
-});
-
-test('workerd: Foundry redirected to another origin or its own sends no token or secret there, and stops with REDIRECTED', async () => {
   await everyMode('foundry', workerdSync);
 });
 
