@@ -609,3 +609,10 @@ export function stepSync(
   answers?: StepAnswer[],
   host?: { now?: number; credentials?: Credentials; env?: Record<string, string | undefined>; sources?: Array<Page | PageSpec<SourceFormat>> },
 ): StepResult;
+
+/**
+ * `text` with every credential of `credentials` removed, in any encoding a platform may echo it
+ * in (raw, URL-encoded, JSON-escaped, base64 of `key:secret`, or cut part-way), for hosts that
+ * log or show what the platform said. `extra`: other secrets (an access token).
+ */
+export function redactSecrets(text: string, credentials?: Partial<Record<keyof Credentials, unknown>>, extra?: string[]): string;

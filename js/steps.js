@@ -6,7 +6,8 @@
 // The state is a checkpoint of the engine: it carries no credential and no access token.
 import { RawSync } from '../pkg/learner_sync.js';
 import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
-import { addSources, approvalText, credentialsFromEnv, planText, settings } from './sync.js';
+import { redactError } from './redact.js';
+import { addSources, allCredentialsFromEnv, approvalText, checkCredentials, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -34,7 +35,7 @@ function headerPairs(headers) {
 }
 
 /** Runs the engine as far as it goes now; returns the step's result and frees the engine. */
-function advance(raw, now) {
+function advance(raw, now, credentials) {
   try {
     raw.start(now);
     const requests = [];
@@ -50,16 +51,16 @@ function advance(raw, now) {
     if (done) result.report = JSON.parse(raw.reportJson(now));
     return result;
   } catch (e) {
-    rethrow(e);
+    rethrow(redactError(e, credentials));
   } finally {
     raw.free();
   }
 }
 
 function hostCredentials(credentials, env) {
+  checkCredentials(credentials);
   // The state does not say which platform's variables to read: take every platform's.
-  const fromEnv = { ...credentialsFromEnv('foundry', env), ...credentialsFromEnv('learnifier', env), ...credentialsFromEnv('scim', env) };
-  return { ...fromEnv, ...(credentials ?? {}) };
+  return { ...allCredentialsFromEnv(env), ...(credentials ?? {}) };
 }
 
 /**
@@ -81,9 +82,9 @@ export function beginSync(options, host) {
     }
   } catch (e) {
     raw?.free();
-    rethrow(e);
+    rethrow(redactError(e, config.credentials));
   }
-  return advance(raw, now);
+  return advance(raw, now, config.credentials);
 }
 
 /**
@@ -103,9 +104,10 @@ export function stepSync(state, answers = [], host) {
   if (typeof state !== 'string' && !(state instanceof Uint8Array)) {
     throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
   }
+  const signing = hostCredentials(credentials, env);
   let raw;
   try {
-    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ credentials: hostCredentials(credentials, env) }, 'the credentials'), '');
+    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ credentials: signing }, 'the credentials'), '');
     // A full sync still listing the platform keeps the users read, not the source: it is
     // read again at each step (before the answers: the last page's answer makes the plan).
     if (raw.needsSource()) addSources(raw, sources);
@@ -124,7 +126,7 @@ export function stepSync(state, answers = [], host) {
     raw.abandonInFlight(now);
   } catch (e) {
     raw?.free();
-    rethrow(e);
+    rethrow(redactError(e, signing));
   }
-  return advance(raw, now);
+  return advance(raw, now, signing);
 }

@@ -10,6 +10,7 @@ use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError};
 use super::moves::Dep;
 use super::pace::{retry_after_ms, Backoff, RateWindow};
+use super::redact::{Redactor, REPORT_TEXT_CHARS};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
@@ -941,16 +942,11 @@ impl SyncEngine {
         }
     }
 
-    /// Removes every credential from a text bound for a report.
+    /// Removes every credential and the access token, in any encoding, from a text bound for
+    /// a report, then cuts it (see [`super::redact`]).
     fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.config.credentials.secrets() {
-            out = out.replace(s, "[redacted]");
-        }
-        if let Some(t) = &self.token {
-            out = out.replace(&t.value, "[redacted]");
-        }
-        out
+        let token = self.token.as_ref().map(|t| t.value.as_str());
+        Redactor::for_credentials(&self.config.credentials).with_secret(token).excerpt(text, REPORT_TEXT_CHARS)
     }
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).

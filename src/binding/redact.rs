@@ -1,0 +1,17 @@
+//! The core's redaction for JavaScript: the CLI, the step API and the Worker pass every text
+//! they print or throw through it, with the credentials they hold (see `crate::sync::redact`).
+
+use wasm_bindgen::prelude::*;
+
+use crate::sync::redact::Redactor;
+use crate::sync::Credentials;
+
+/// `text` with every credential in `credentials` (`{clientId, clientSecret, key, secret,
+/// token}`, JSON text) and every extra secret removed, in any encoding. Credentials that
+/// cannot be read leave only the extra secrets to search for: redaction never throws.
+#[wasm_bindgen(js_name = redactSecrets)]
+pub fn redact_secrets(text: &str, credentials_json: &str, extra: Vec<String>) -> String {
+    let credentials = serde_json::from_str(credentials_json).ok().and_then(|v| Credentials::from_value(v).ok());
+    let base = credentials.as_ref().map(Redactor::for_credentials).unwrap_or_default();
+    extra.iter().fold(base, |r, s| r.with_secret(Some(s))).redact(text)
+}
