@@ -24,7 +24,10 @@
 //!   of at least [`AT_CUT`] characters of an encoding, and at the start of the text, or just
 //!   after such a cut, any suffix of that length.
 //!
-//! So no [`WINDOW`] characters of an encoding survive anywhere, and no [`AT_CUT`] at a cut.
+//! So no [`WINDOW`] characters of a secret's encoding survive anywhere, and no [`AT_CUT`] at a
+//! cut. Identifiers sent beside a secret (a client ID, a Learnifier key) are often readable
+//! names that ordinary text shares parts of (an email's domain, a path): they are removed whole
+//! and at cuts, not by the run rule; `id:secret` pairs are searched for in their base64 forms.
 //! Secrets shorter than [`MIN_SECRET`] characters are not searched for (they would blank
 //! ordinary words).
 
@@ -54,10 +57,25 @@ const URI_COMPONENT: &AsciiSet = &STRICT.remove(b'!').remove(b'*').remove(b'\'')
 /// Removes credentials from text. Build one per text or per run: it holds the searched forms.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
-    /// Every [`WINDOW`]-byte run of every encoding, lower-cased.
+    /// Every [`WINDOW`]-byte run of every secret's encoding, lower-cased.
     windows: FxHashSet<Vec<u8>>,
-    /// Every encoding, lower-cased (for the short ones and the rules at a cut).
-    needles: Vec<Vec<u8>>,
+    /// Every encoding, lower-cased (for the rules at a cut), and whether it is only found
+    /// whole (an identifier's, or one shorter than [`WINDOW`]).
+    needles: Vec<(Vec<u8>, bool)>,
+}
+
+/// How much of a credential is secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A secret or a token: any run of [`WINDOW`] characters of any encoding goes.
+    Secret,
+    /// An identifier sent beside a secret (a client ID, a Basic key): often a readable name
+    /// that ordinary text (an email domain, a path) shares parts of, so it goes only whole,
+    /// or cut at a cut.
+    Identifier,
+    /// `id:secret` as HTTP Basic sends it: its base64 forms, as a secret (the raw pair is
+    /// the identifier and the secret, each found on its own).
+    Pair,
 }
 
 impl Redactor {
@@ -65,18 +83,21 @@ impl Redactor {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
         let mut r = Redactor::default();
         for s in secrets {
-            r.add(s);
+            r.add(s, Kind::Secret);
         }
         r
     }
 
-    /// A redactor for every credential: the secrets, the IDs, and the `id:secret` pairs that
-    /// HTTP Basic encodes.
+    /// A redactor for every credential: the secrets and the token, the IDs (whole), and the
+    /// `id:secret` pairs that HTTP Basic encodes.
     pub fn for_credentials(c: &Credentials) -> Self {
-        let mut r = Redactor::new(c.secrets());
+        let mut r = Redactor::new([&c.client_secret, &c.secret, &c.token].into_iter().flatten().map(String::as_str));
+        for id in [&c.client_id, &c.key].into_iter().flatten() {
+            r.add(id, Kind::Identifier);
+        }
         for (id, secret) in [(&c.key, &c.secret), (&c.client_id, &c.client_secret)] {
             if let (Some(id), Some(secret)) = (id, secret) {
-                r.add(&format!("{id}:{secret}"));
+                r.add(&format!("{id}:{secret}"), Kind::Pair);
             }
         }
         r
@@ -85,22 +106,30 @@ impl Redactor {
     /// The same redactor, searching for `secret` too (an access token).
     pub fn with_secret(mut self, secret: Option<&str>) -> Self {
         if let Some(s) = secret {
-            self.add(s);
+            self.add(s, Kind::Secret);
         }
         self
     }
 
-    fn add(&mut self, secret: &str) {
-        if secret.chars().count() < MIN_SECRET {
+    fn add(&mut self, credential: &str, kind: Kind) {
+        if credential.chars().count() < MIN_SECRET {
             return;
         }
-        for e in encodings(secret) {
+        let forms = match kind {
+            Kind::Pair => base64_forms(credential),
+            Kind::Secret | Kind::Identifier => encodings(credential),
+        };
+        for e in forms {
             let lower = e.to_ascii_lowercase().into_bytes();
-            for w in lower.windows(WINDOW) {
-                self.windows.insert(w.to_vec());
+            let whole = kind == Kind::Identifier || lower.len() < WINDOW;
+            if !whole {
+                for w in lower.windows(WINDOW) {
+                    self.windows.insert(w.to_vec());
+                }
             }
-            if !self.needles.contains(&lower) {
-                self.needles.push(lower);
+            match self.needles.iter_mut().find(|(n, _)| *n == lower) {
+                Some(known) => known.1 &= whole,
+                None => self.needles.push((lower, whole)),
             }
         }
     }
@@ -162,9 +191,9 @@ impl Redactor {
                 }
             }
         }
-        for n in &self.needles {
-            // Short encodings, whole.
-            if n.len() < WINDOW {
+        for (n, whole) in &self.needles {
+            // Identifiers and short encodings, whole.
+            if *whole {
                 let mut from = 0;
                 while let Some(i) = find_bytes(&lower[from..], n) {
                     hits.push((from + i, from + i + n.len()));
@@ -183,7 +212,7 @@ impl Redactor {
                 from += i + mark.len();
             }
         }
-        for n in &self.needles {
+        for (n, _) in &self.needles {
             for &end in &cuts_before {
                 // Longer prefixes are runs of WINDOW, found above.
                 let longest = n.len().min(end).min(WINDOW - 1);
@@ -246,6 +275,17 @@ pub fn encodings(secret: &str) -> Vec<String> {
     }
     out.push(ascii);
     out.push(json);
+    out.extend(base64_forms(secret));
+    out.retain(|e| !e.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The characters of `secret`'s base64 and base64url that depend on the secret alone, at each
+/// of the three byte alignments it may have inside a longer encoded text.
+fn base64_forms(secret: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let bytes = secret.as_bytes();
     for lead in 0..3usize {
         // `lead` bytes before the secret: the first characters mix them in, the last may
