@@ -290,7 +290,7 @@ export type ErrorCode =
    * A checkpoint (or step state) that cannot be read or resumed as it is: damaged, or edited so
    * that it would wedge or mislead the run (a rate limit of 0, an HTTP status outside 100-599,
    * write counts or waits that disagree with the actions, a request queued twice or for an
-   * action the run does not send).
+   * action the run does not send, a pause or retry dated more than a day past the host's clock).
    */
   | 'INVALID_CHECKPOINT'
   /** A checkpoint made for another run (other plan options, base URL, mode or paging); a base URL the host did not name. */

@@ -122,6 +122,7 @@ export function stepSync(state, answers = [], host) {
   let raw;
   try {
     raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), '');
+    raw.checkClock(now);
     // A full sync still listing the platform keeps the users read, not the source: it is
     // read again at each step (before the answers: the last page's answer makes the plan).
     if (raw.needsSource()) addSources(raw, sources);

@@ -141,6 +141,7 @@ export async function sync(options, host) {
     if (checkpoint) {
       const planOptions = plan.platform ? jsonText(plan, 'the options') : '';
       raw = RawSync.resume(toBytes(checkpoint, 'the checkpoint'), jsonText(config, 'the options'), planOptions);
+      raw.checkClock(now());
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {

@@ -526,3 +526,24 @@ fn a_request_id_in_flight_is_never_reused_whatever_next_id_says() {
     assert!(!ids.is_empty() && ids.iter().all(|&id| id > 500), "{ids:?}");
     let _ = src;
 }
+
+#[test]
+fn a_checkpoint_whose_waits_end_years_from_now_is_refused_when_it_resumes() {
+    let (v, _, _, now) = applying_checkpoint();
+    let decade = now + 10 * 365 * 24 * 3_600_000;
+    assert!(resume_text(&v, &host()).unwrap().check_clock(now).is_ok(), "the untouched checkpoint");
+    let job = v["ready"][0].clone();
+    for edit in ["pausedUntil", "tokenNotBefore", "delayed", "freesAt"] {
+        let mut bad = v.clone();
+        match edit {
+            "delayed" => bad["delayed"] = json!([[decade, job]]),
+            "freesAt" => bad["rate"]["freesAt"] = json!([decade]),
+            counter => bad["counters"][counter] = json!(decade),
+        }
+        if edit == "delayed" {
+            bad["ready"].as_array_mut().unwrap().remove(0);
+        }
+        let engine = resume_text(&bad, &host()).unwrap_or_else(|e| panic!("{edit}: {e}"));
+        assert_eq!(engine.check_clock(now).unwrap_err().code(), "INVALID_CHECKPOINT", "{edit}");
+    }
+}

@@ -82,6 +82,12 @@ impl JsSync {
         SyncEngine::resume(checkpoint, &overrides, options.as_ref()).map(JsSync).map_err(|e| to_js(&e))
     }
 
+    /// Refuses a resumed run whose waits end far past `now` (`INVALID_CHECKPOINT`).
+    #[wasm_bindgen(js_name = checkClock)]
+    pub fn check_clock(&self, now: f64) -> Result<(), JsValue> {
+        self.0.check_clock(now as u64).map_err(|e| to_js(&e))
+    }
+
     /// The run as checkpoint JSON text.
     #[wasm_bindgen(js_name = checkpointJson)]
     pub fn checkpoint_json(&self) -> String {

@@ -107,6 +107,18 @@ impl RateWindow {
         self.limit
     }
 
+    /// The latest time the window waits for (a slot freeing, the limit growing back), for a
+    /// resumed run to check against its clock.
+    pub(crate) fn latest_wait(&self) -> u64 {
+        let grow = if self.grow_at == u64::MAX { 0 } else { self.grow_at };
+        self.frees_at.back().copied().unwrap_or(0).max(grow)
+    }
+
+    /// The window's length.
+    pub(crate) fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
     /// Why a window read from a checkpoint could not work, if it could not: a limit of 0 (or
     /// above the configured one) never frees a slot, an empty window never lets one expire,
     /// and slots held by more requests than `requests_in_flight` are never given back.

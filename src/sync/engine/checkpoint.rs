@@ -47,6 +47,9 @@ use crate::sync::report::{Outcome, RunError, State};
 /// The version of the checkpoint format; a checkpoint of another version is refused.
 pub const CHECKPOINT_FORMAT: u32 = 1;
 
+/// How far past the resuming host's clock a checkpoint's waits may end (at least).
+const DAY_MS: u64 = 24 * 3_600_000;
+
 /// Request ids go to JavaScript as numbers: above 2^53 they are no longer exact.
 const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
 
@@ -257,6 +260,32 @@ impl SyncEngine {
                 Err(TransportError::Network("no answer: the run that sent it stopped".into())),
             );
         }
+    }
+
+    /// Refuses a resumed run whose waits end too far past `now` (the host's clock when it
+    /// resumes): a pause, a token's earliest retry, a queued retry or the rate window's slots
+    /// dated years ahead would hold the run still forever (or overflow the host's timer).
+    /// Allowed: a day, or twice the longest wait the settings can make (the rate window, the
+    /// largest backoff), whichever is longer. Call it after [`resume`](Self::resume).
+    pub fn check_clock(&self, now: u64) -> Result<(), Error> {
+        let window = self.rate.as_ref().map_or(0, RateWindow::window_ms);
+        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.config.retry.max_ms.saturating_mul(2));
+        let limit = now.saturating_add(ahead);
+        let waits = [
+            ("the pause after a 429", self.counters.paused_until),
+            ("the next token request", self.counters.token_not_before),
+            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0)),
+            ("the rate window", self.rate.as_ref().map_or(0, RateWindow::latest_wait)),
+        ];
+        for (what, at) in waits {
+            if at > limit {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "{what} waits until {at}, more than {} hours past now ({now})",
+                    ahead / 3_600_000
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether `id` is a request sent and not yet answered: an answer to any other is not
