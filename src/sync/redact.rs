@@ -9,8 +9,8 @@
 //! A platform's error answer may reflect what it was sent: the `Authorization` header (a
 //! bearer token, or `Basic` with base64 of `key:secret`), the token request's form body (the
 //! client secret URL-encoded), either of them URL-encoded again or JSON-escaped. So each secret
-//! is searched for as its **encodings** ([`encodings`]): raw; URL-encoded the strict and the
-//! `encodeURIComponent` way, with a space as `%20` or `+`, and twice; JSON-escaped (with `\/`
+//! is searched for as its **encodings** ([`encodings`]): raw; URL-encoded the RFC 3986 way,
+//! the `encodeURIComponent` way and every-symbol way, with a space as `%20` or `+`, and twice; JSON-escaped (with `\/`
 //! and `\uXXXX` forms); base64 and base64url at each of the three byte alignments (so a secret
 //! inside base64 of `key:secret` or of `Bearer token` is found too). Matching ignores ASCII
 //! case, so `%2b` and `%2B` are one.
@@ -253,7 +253,7 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// characters that depend on the secret alone, at each alignment in a longer encoded text.
 pub fn encodings(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
-    for set in [STRICT, URI_COMPONENT] {
+    for set in [STRICT, URI_COMPONENT, NON_ALPHANUMERIC] {
         let once = utf8_percent_encode(secret, set).to_string();
         out.push(once.replace("%20", "+"));
         out.push(utf8_percent_encode(&once, set).to_string());
@@ -284,7 +284,7 @@ pub fn encodings(secret: &str) -> Vec<String> {
 
 /// The characters of `secret`'s base64 and base64url that depend on the secret alone, at each
 /// of the three byte alignments it may have inside a longer encoded text.
-fn base64_forms(secret: &str) -> Vec<String> {
+pub fn base64_forms(secret: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = secret.as_bytes();
     for lead in 0..3usize {
@@ -390,13 +390,14 @@ mod tests {
         use proptest::prelude::*;
 
         fn encoded(secret: &str, how: u8, key: &str) -> String {
-            match how % 7 {
+            match how % 8 {
                 0 => secret.to_string(),
                 1 => utf8_percent_encode(secret, STRICT).to_string(),
                 2 => utf8_percent_encode(secret, URI_COMPONENT).to_string().to_ascii_lowercase(),
                 3 => serde_json::to_string(secret).unwrap(),
                 4 => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}"))),
                 5 => URL_SAFE_NO_PAD.encode(secret),
+                6 => utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
                 _ => utf8_percent_encode(&utf8_percent_encode(secret, URI_COMPONENT).to_string(), URI_COMPONENT)
                     .to_string(),
             }
@@ -413,7 +414,7 @@ mod tests {
                 secret in "[ -~]{8,40}",
                 before in "[ -~]{0,60}",
                 after in "[ -~]{0,60}",
-                how in 0u8..7,
+                how in 0u8..8,
                 cut in 0usize..400,
             ) {
                 let key = "k3y-id";
