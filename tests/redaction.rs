@@ -125,3 +125,36 @@ fn a_lost_connection_whose_message_quotes_the_secret_leaves_none_in_the_report()
     assert!(run.report.error.is_some());
     assert_eq!(leak(&texts(&run.report), &[secret]), None);
 }
+
+#[test]
+fn an_error_that_echoes_a_token_since_replaced_leaves_no_trace_of_it() {
+    let tokens = ["AbC9+x/Yz=first-t0ken-55e1", "Qr7/second-t0ken+99ab=x"];
+    let (mut issued, mut refused) = (0, false);
+    let config = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "retry": {"maxAttempts": 1}, "concurrency": 1});
+    let run = support::drive(r#"{"platform":"foundry"}"#, config, SOURCE, 10, |req, _| {
+        Ok(match req.method {
+            _ if req.url.ends_with("/oauth/token") => {
+                issued += 1;
+                let token = tokens[(issued - 1).min(1)];
+                Response::new(
+                    200,
+                    json!({"access_token": token, "token_type": "Bearer", "expires_in": 7200}).to_string(),
+                )
+            }
+            Method::Get => Response::new(200, r#"{"data":[],"links":{"next":null},"meta":{"total_count":0}}"#),
+            // The first write meets an expired token; the platform then logs the old one.
+            _ if !refused => {
+                refused = true;
+                Response::new(401, r#"{"errors":[{"title":"token expired"}]}"#)
+            }
+            _ => {
+                let text = format!("request after {} was refused", STANDARD.encode(format!("Bearer {}", tokens[0])));
+                Response::new(400, json!({"errors": [{"title": text}]}).to_string())
+            }
+        })
+    });
+    assert_eq!(issued, 2, "a second token after the 401");
+    let text = texts(&run.report);
+    assert!(text.contains("[redacted]"));
+    assert_eq!(leak(&text, &tokens), None);
+}

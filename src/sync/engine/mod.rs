@@ -89,6 +89,9 @@ pub struct SyncEngine {
     rate: Option<RateWindow>,
     backoff: Backoff,
     events: VecDeque<Event>,
+    /// The redactor for this run's credentials and every access token it was given, up to the
+    /// token generation it holds (an error can echo a token that was since replaced).
+    redactor: Option<(u64, Redactor)>,
     /// Figures and clocks carried across invocations.
     counters: Counters,
     error: Option<RunError>,
@@ -153,6 +156,7 @@ impl SyncEngine {
             rate,
             backoff,
             events: VecDeque::new(),
+            redactor: None,
             counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
             running: false,
@@ -487,6 +491,7 @@ impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
     pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
         let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
+        self.note_token();
         if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
             // Answered (or known lost): what happened is now recorded, or looked up.
             self.states[i].claimed = false;
@@ -942,11 +947,29 @@ impl SyncEngine {
         }
     }
 
-    /// Removes every credential and the access token, in any encoding, from a text bound for
-    /// a report, then cuts it (see [`super::redact`]).
-    fn redact(&self, text: &str) -> String {
-        let token = self.token.as_ref().map(|t| t.value.as_str());
-        Redactor::for_credentials(&self.config.credentials).with_secret(token).excerpt(text, REPORT_TEXT_CHARS)
+    /// Adds the current access token to the redactor before an answer can replace or drop
+    /// it: an error may echo a token that was since replaced.
+    fn note_token(&mut self) {
+        let (generation, token) = self.token.as_ref().map_or((0, None), |t| (t.generation, Some(t.value.as_str())));
+        match &mut self.redactor {
+            None => {
+                let r = Redactor::for_credentials(&self.config.credentials).with_secret(token);
+                self.redactor = Some((generation, r));
+            }
+            Some((held, r)) if generation > *held => {
+                *r = std::mem::take(r).with_secret(token);
+                *held = generation;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Removes every credential and every access token of the run, in any encoding, from a
+    /// text bound for a report, then cuts it (see [`super::redact`]).
+    fn redact(&mut self, text: &str) -> String {
+        self.note_token();
+        let (_, redactor) = self.redactor.as_ref().expect("noted above");
+        redactor.excerpt(text, REPORT_TEXT_CHARS)
     }
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).
