@@ -609,11 +609,18 @@ export function beginSync(
 /** What each `stepSync` is told by its host: never taken from the state. */
 export interface StepHost {
   /**
-   * Required: the platform's base URL, as `beginSync` was given it. The state passes through
-   * the host's storage, so it is never trusted with where requests (and credentials) go: a
-   * state made for another base URL is CHECKPOINT_MISMATCH, a step without one INVALID_OPTIONS.
+   * The options given to `beginSync`, again (recommended): they supply `baseUrl`, `hostAuth`
+   * and `credentials` where those are not given here, and the state's plan options must equal
+   * theirs (a state edited to `orphans: 'delete'` or looser guards is CHECKPOINT_MISMATCH).
    */
-  baseUrl: string;
+  options?: SyncOptions;
+  /**
+   * The platform's base URL, as `beginSync` was given it (required, here or in `options`). The
+   * state passes through the host's storage, so it is never trusted with where requests (and
+   * credentials) go: a state made for another base URL is CHECKPOINT_MISMATCH, a step without
+   * one INVALID_OPTIONS.
+   */
+  baseUrl?: string;
   /** The host's HTTP step signs requests itself (as given to `beginSync`); default false. */
   hostAuth?: boolean;
   /** Without `hostAuth`: the credentials (else read from `env`). Never kept in the state. */
@@ -632,7 +639,7 @@ export interface StepHost {
  * INVALID_INPUT; a state that cannot be resumed safely (edited counters, queues or rate
  * window) is INVALID_CHECKPOINT.
  */
-export function stepSync(state: string | Uint8Array, answers: StepAnswer[], host: StepHost): StepResult;
+export function stepSync(state: string | Uint8Array, answers: StepAnswer[], host: StepHost & ({ baseUrl: string } | { options: SyncOptions })): StepResult;
 
 /**
  * `text` with every credential of `credentials` removed, in any encoding a platform may echo it

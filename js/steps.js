@@ -103,16 +103,27 @@ export function beginSync(options, host) {
  * The host settings name where the platform is and how to sign, at every step, as `beginSync`
  * was given them: `baseUrl` (required; a state made for another is CHECKPOINT_MISMATCH), and
  * `hostAuth: true` or `credentials` (or the environment's). The state is never trusted with them.
+ * Or pass `options`, the very options given to `beginSync`: they supply those, and the state's
+ * plan options must equal theirs (a state edited to another orphan policy or guard is
+ * CHECKPOINT_MISMATCH).
  * An answer must name a request in flight and carry a status in 100-599 (INVALID_INPUT).
  * Returns `{state, requests, done, events, wakeAt?, report?}`: send `requests`, then step again
  * with their answers; with no requests and a `wakeAt` (epoch ms), step again at that time.
  */
 export function stepSync(state, answers = [], host) {
-  const { now = Date.now(), credentials, env, sources = [], baseUrl, hostAuth = false } = argObject(host, 'the host settings');
+  host = argObject(host, 'the host settings');
+  const { now = Date.now(), env, sources = [], options } = host;
   if (typeof state !== 'string' && !(state instanceof Uint8Array)) {
     throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
   }
   if (!Array.isArray(answers)) throw new LearnerSyncError('INVALID_INPUT', 'answers must be an array of {id, status, headers, body} or {id, error}');
+  // The options `beginSync` was given, when the step has them: the state's plan options must
+  // equal them, and they say where the platform is and how to sign.
+  const given = options === undefined ? undefined : settings(options, env);
+  const baseUrl = host.baseUrl ?? given?.config.baseUrl;
+  const hostAuth = host.hostAuth ?? given?.config.hostAuth ?? false;
+  const credentials = host.credentials ?? given?.config.credentials;
+  const planOptions = given?.plan.platform ? jsonText(given.plan, 'the options') : '';
   if (baseUrl === undefined) {
     throw new LearnerSyncError('INVALID_OPTIONS', 'stepSync needs host.baseUrl at every step: where the platform is (and where credentials go) is never taken from the state');
   }
@@ -121,7 +132,7 @@ export function stepSync(state, answers = [], host) {
   const signing = hostAuth ? {} : hostCredentials(credentials, env);
   let raw;
   try {
-    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), '');
+    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), planOptions);
     raw.checkClock(now);
     // A full sync still listing the platform keeps the users read, not the source: it is
     // read again at each step (before the answers: the last page's answer makes the plan).

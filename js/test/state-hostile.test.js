@@ -137,3 +137,19 @@ test('a step state paused until years from now is refused with INVALID_CHECKPOIN
     assert.ok(refusedWith(e, 'INVALID_CHECKPOINT'), `${e?.code}: ${e?.message}`);
   });
 });
+
+test('a step given the options beginSync had refuses a state whose plan options were edited (an orphan policy that deactivates) with CHECKPOINT_MISMATCH', async () => {
+  await withPlatform(async (hostile) => {
+    const options = { platform: 'foundry', baseUrl: hostile.url, credentials: CREDENTIALS, rate: FAST };
+    const begun = beginSync(options, { sources: [SOURCE], env: {} });
+    const answers = await send(begun.requests);
+    const state = JSON.parse(begun.state);
+    assert.equal(state.options.orphans, 'review');
+    state.options.orphans = 'deactivate';
+    const e = await attempt(() => stepSync(JSON.stringify(state), answers, { options, sources: [SOURCE], env: {} }));
+    assert.ok(refusedWith(e, 'CHECKPOINT_MISMATCH'), `${e?.code}: ${e?.message}`);
+    // The untouched state steps on with the options alone: they say where and how.
+    const next = stepSync(begun.state, answers, { options, sources: [SOURCE], env: {} });
+    assert.ok(next.requests.length > 0 && next.requests.every((r) => r.url.startsWith(hostile.url)));
+  });
+});
