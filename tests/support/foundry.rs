@@ -74,6 +74,9 @@ pub struct FoundrySim {
     rng: u64,
     /// Whether a list without filter[active] includes inactive users (unknown on the real one).
     pub lists_inactive_by_default: bool,
+    /// A hostile platform: `filter[sso_id]` and `filter[email]` are ignored, so a lookup by key
+    /// lists the first users of the listing.
+    pub ignores_filter: bool,
 }
 
 impl FoundrySim {
@@ -89,6 +92,7 @@ impl FoundrySim {
             next_id: 1,
             rng: seed | 1,
             lists_inactive_by_default: false,
+            ignores_filter: false,
         }
     }
 
@@ -193,8 +197,12 @@ impl FoundrySim {
                         Some(a) => u.active == a,
                         None => self.lists_inactive_by_default || u.active,
                     })
-                    .filter(|u| param("filter[sso_id]").is_none_or(|s| u.sso_id.as_deref() == Some(s)))
-                    .filter(|u| param("filter[email]").is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
+                    .filter(|u| {
+                        self.ignores_filter || param("filter[sso_id]").is_none_or(|s| u.sso_id.as_deref() == Some(s))
+                    })
+                    .filter(|u| {
+                        self.ignores_filter || param("filter[email]").is_none_or(|e| u.email.eq_ignore_ascii_case(e))
+                    })
                     .collect();
                 let total = matching.len();
                 let data: Vec<Value> = matching.iter().skip((page - 1) * per).take(per).map(|u| user_json(u)).collect();

@@ -779,7 +779,8 @@ impl SyncEngine {
             let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.retry_or_give_up(job, Some(resp.status), detail, now);
         }
-        match self.wire.read_lookup(&resp) {
+        let key = self.actions[i].key.as_deref().unwrap_or_default();
+        match self.wire.read_lookup(&resp, key) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
                 let note =
                     self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
@@ -803,6 +804,22 @@ impl SyncEngine {
                 let mut again = Job::new(JobKind::Write(i));
                 again.failures = job.failures;
                 self.ready.push_back(again);
+            }
+            Lookup::Unmatched(n) => {
+                // The platform ignored the filter: whether a user has the key is unknown, and
+                // sending the create again could make a second account. Never taken as done.
+                let unknown =
+                    if self.states[i].uncertain { "whether the user was created" } else { "who holds the key" };
+                let detail = format!(
+                    "the lookup by key listed {n} other user(s) and none with this key (the platform ignored the filter): {unknown} is unknown; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
+            }
+            Lookup::Ambiguous(n) => {
+                let detail = format!(
+                    "the lookup by key found {n} users with this key: which one is this learner's cannot be told; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
             }
             Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
         }
