@@ -77,6 +77,9 @@ pub struct FoundrySim {
     /// A hostile platform: `filter[sso_id]` and `filter[email]` are ignored, so a lookup by key
     /// lists the first users of the listing.
     pub ignores_filter: bool,
+    /// The `expires_in` token answers say, when not the token's real life (7200 s): a
+    /// platform announcing short-lived tokens (0, 30).
+    pub announced_token_ttl: Option<u64>,
 }
 
 impl FoundrySim {
@@ -93,6 +96,7 @@ impl FoundrySim {
             rng: seed | 1,
             lists_inactive_by_default: false,
             ignores_filter: false,
+            announced_token_ttl: None,
         }
     }
 
@@ -175,7 +179,7 @@ impl FoundrySim {
             if body.contains("client_id=sim-client") && body.contains("client_secret=sim-secret-3f9a") {
                 let token = format!("tok{}", self.tokens.len() + 1);
                 self.tokens.push((token.clone(), now + 7_200_000));
-                return Response::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": 7200, "created_at": now / 1000}).to_string());
+                return Response::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": self.announced_token_ttl.unwrap_or(7200), "created_at": now / 1000}).to_string());
             }
             return Response::new(401, r#"{"error":"invalid_client"}"#);
         }

