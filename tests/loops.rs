@@ -6,7 +6,7 @@
 
 mod support;
 
-use learner_sync::sync::{Report, Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Method, Report, Request, Response, SyncConfig, SyncEngine, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -173,4 +173,85 @@ fn a_token_endpoint_answering_429_forever_ends_the_run_rate_limited_within_max_r
     assert_eq!(tokens, 6, "the first and 5 retries");
     assert_eq!(r.rate_limited, 6);
     assert!(r.finished);
+}
+
+#[test]
+fn retry_after_given_as_an_http_date_is_waited_out_against_the_hosts_clock() {
+    let (mut sim, src) = renamed(3);
+    let mut e = engine(&config(json!({})), &src);
+    // The host's clock is ms since the Unix epoch: 2015-10-21T07:27:00Z.
+    let mut now = 1_445_412_420_000u64;
+    let (mut refused_at, mut after) = (None, None);
+    let r = invocation(&mut e, &mut now, |r, now| {
+        if r.method == Method::Patch && refused_at.is_none() {
+            refused_at = Some(now);
+            let resp = Response::new(429, "{}").with_header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
+            return Ok(resp);
+        }
+        // (Requests sent in the same instant as the refused one are already on their way.)
+        if refused_at.is_some_and(|t| now > t) && after.is_none() {
+            after = Some(now);
+        }
+        sim.handle(r, now)
+    });
+    assert!(r.finished && r.error.is_none() && r.counts.done == 3, "{r:?}");
+    let after = after.unwrap();
+    assert!(after >= 1_445_412_480_000, "the next request came at {after}, before the date");
+}
+
+#[test]
+fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_once_the_pause_is_over() {
+    let (mut sim, src) = renamed(3);
+    let mut e = engine(&config(json!({})), &src);
+    let ten_years_s: u64 = 10 * 365 * 86_400;
+    let (mut now, mut refused, mut sent) = (1_700_000_000_000u64, false, 0);
+    let r = invocation(&mut e, &mut now, |r, now| {
+        sent += 1;
+        if r.method == Method::Patch && !refused {
+            refused = true;
+            return Ok(Response::new(429, "{}").with_header("Retry-After", &ten_years_s.to_string()));
+        }
+        sim.handle(r, now)
+    });
+    assert!(r.suspended && !r.finished, "{r:?}");
+    let error = r.error.as_ref().unwrap();
+    assert_eq!(error.code, "RATE_LIMITED");
+    assert!(error.message.contains("retry.maxWaitMs"), "{}", error.message);
+    assert!(now < 1_700_000_000_000 + 900_000, "the invocation did not wait: it ended at {now}");
+    let checkpoint = e.checkpoint();
+    let overrides = json!({"credentials": FoundrySim::credentials()});
+
+    // Resumed an hour later: still paused, so suspended again without a request.
+    let mut again = SyncEngine::resume(&checkpoint, &overrides, None).unwrap();
+    let mut later = now + 3_600_000;
+    let before = sent;
+    let r = invocation(&mut again, &mut later, |r, now| {
+        sent += 1;
+        sim.handle(r, now)
+    });
+    assert!(r.suspended && r.error.as_ref().unwrap().code == "RATE_LIMITED", "{r:?}");
+    assert_eq!(sent, before, "nothing sent while the platform's pause lasts");
+
+    // Resumed once the pause is over: the run carries on and finishes.
+    let mut last = SyncEngine::resume(&again.checkpoint(), &overrides, None).unwrap();
+    let mut after = now + ten_years_s * 1000 + 1;
+    let r = invocation(&mut last, &mut after, |r, now| sim.handle(r, now));
+    assert!(r.finished && r.error.is_none(), "{r:?}");
+    assert_eq!(r.counts.done, 3);
+}
+
+#[test]
+fn a_pause_within_max_wait_is_waited_out_in_the_invocation() {
+    let (mut sim, src) = renamed(3);
+    let mut e = engine(&config(json!({"retry": {"maxWaitMs": 120_000}})), &src);
+    let (mut now, mut refused) = (0u64, false);
+    let r = invocation(&mut e, &mut now, |r, now| {
+        if r.method == Method::Patch && !refused {
+            refused = true;
+            return Ok(Response::new(429, "{}").with_header("Retry-After", "100"));
+        }
+        sim.handle(r, now)
+    });
+    assert!(r.finished && r.error.is_none(), "{r:?}");
+    assert!(now >= 100_000);
 }

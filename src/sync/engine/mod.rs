@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError};
 use super::moves::Dep;
-use super::pace::{retry_after_ms, Backoff, RateWindow};
+use super::pace::{Backoff, RateWindow};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
@@ -23,6 +23,7 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod rate_limit;
 mod redirect;
 mod token;
 
@@ -101,6 +102,10 @@ pub struct SyncEngine {
     /// The budget ran out: no new request, answers awaited; then suspended.
     stopping: bool,
     suspended: bool,
+    /// Why this invocation was suspended other than by its budget (a pause longer than
+    /// `retry.maxWaitMs`): the report's error while suspended. Not saved: each invocation
+    /// judges afresh.
+    suspend_reason: Option<RunError>,
     /// Writes were claimed: the host must save a checkpoint before they go.
     checkpoint_due: bool,
 }
@@ -161,6 +166,7 @@ impl SyncEngine {
             deadline: None,
             stopping: false,
             suspended: false,
+            suspend_reason: None,
             checkpoint_due: false,
             config,
         })
@@ -391,6 +397,11 @@ impl SyncEngine {
         if !self.running || self.suspended || self.stopping || matches!(self.phase, Phase::Done | Phase::Reading) {
             return None;
         }
+        if self.pause_too_long(now) && !(self.ready.is_empty() && self.delayed.is_empty()) {
+            // A run resumed before the platform's pause is over: suspend again, sending nothing.
+            self.suspend_rate_limited(now);
+            return None;
+        }
         let next_delayed = self.delayed.peek().map(|d| d.0.at);
         let has_work = !self.ready.is_empty() || next_delayed.is_some_and(|t| t <= now);
         // A job that is due but blocked (token, concurrency, window) wakes nobody by itself.
@@ -490,30 +501,7 @@ impl SyncEngine {
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(e) => self.on_transport_error(job, e, now),
             Ok(resp) if (300..400).contains(&resp.status) => self.on_redirect(job, Some(&resp), now),
-            Ok(resp) if resp.status == 429 => {
-                self.counters.rate_limited += 1;
-                job.rate_limited += 1;
-                if job.rate_limited > self.config.retry.max_rate_limited {
-                    let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
-                    self.give_up(job, Some(429), detail, now);
-                } else {
-                    // Pause every request, not just this one: the budget is the organisation's.
-                    let wait = retry_after_ms(resp.header("retry-after"))
-                        .unwrap_or_else(|| self.backoff.delay(job.rate_limited));
-                    self.counters.paused_until = self.counters.paused_until.max(now + wait);
-                    self.counters.retries += 1;
-                    if let Some(rate) = &mut self.rate {
-                        rate.on_rate_limited();
-                    }
-                    if job.kind == JobKind::Token {
-                        // Counted across token requests, as failures are: each is a new job.
-                        self.counters.token_rate_limited = job.rate_limited;
-                        self.counters.token_not_before = now + wait;
-                    } else {
-                        self.later(job, now + wait);
-                    }
-                }
-            }
+            Ok(resp) if resp.status == 429 => self.on_rate_limited(job, resp, now),
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
@@ -981,7 +969,7 @@ impl SyncEngine {
             finished: self.phase == Phase::Done,
             suspended: self.suspended,
             invocations: self.counters.invocations,
-            error: self.error.clone(),
+            error: self.error.clone().or_else(|| self.suspended.then(|| self.suspend_reason.clone()).flatten()),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,
