@@ -255,3 +255,65 @@ fn a_pause_within_max_wait_is_waited_out_in_the_invocation() {
     assert!(r.finished && r.error.is_none(), "{r:?}");
     assert!(now >= 100_000);
 }
+
+/// How a hostile listing answers a list request, given the simulator's answer.
+#[derive(Clone, Copy, Debug)]
+enum Listing {
+    RepeatPage,
+    EmptyPagesWithNext,
+    FullPagesNoLinks,
+}
+
+const LIST_CEILING: u32 = 1_000;
+
+fn hostile_listing(mode: Listing) -> (Report, u32, FoundrySim) {
+    let (mut sim, src) = renamed(250);
+    let mut e = engine(&config(json!({})), &src);
+    let (mut now, mut lists) = (0, 0u32);
+    let r = invocation(&mut e, &mut now, |r, now| {
+        if r.method != Method::Get {
+            return sim.handle(r, now);
+        }
+        lists += 1;
+        if lists > LIST_CEILING {
+            return Ok(Response::new(500, "{}"));
+        }
+        let mut req = r.clone();
+        if matches!(mode, Listing::RepeatPage | Listing::FullPagesNoLinks) {
+            req.url = req.url.replace(&format!("page[page]={}", page_of(&r.url)), "page[page]=1");
+        }
+        let resp = sim.handle(&req, now)?;
+        let mut doc: Value = serde_json::from_slice(&resp.body).unwrap();
+        match mode {
+            Listing::RepeatPage => {}
+            Listing::EmptyPagesWithNext => {
+                doc["data"] = json!([]);
+                doc["links"]["next"] = json!(format!("{BASE}/v1/admin/users?page[page]=2"));
+            }
+            Listing::FullPagesNoLinks => {
+                doc.as_object_mut().unwrap().remove("links");
+                doc.as_object_mut().unwrap().remove("meta");
+            }
+        }
+        Ok(Response::new(200, doc.to_string()))
+    });
+    (r, lists, sim)
+}
+
+fn page_of(url: &str) -> u64 {
+    let at = url.find("page[page]=").unwrap() + "page[page]=".len();
+    url[at..].split('&').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn listings_that_never_end_stop_with_paging_loop_before_any_write() {
+    for mode in [Listing::RepeatPage, Listing::EmptyPagesWithNext, Listing::FullPagesNoLinks] {
+        let (r, lists, sim) = hostile_listing(mode);
+        let error = r.error.as_ref().unwrap_or_else(|| panic!("{mode:?}: no error: {:?}", r.counts));
+        assert_eq!(error.code, "PAGING_LOOP", "{mode:?}: {error:?}");
+        assert!(lists <= 3, "{mode:?}: {lists} list requests");
+        assert_eq!((sim.stats.patches, sim.stats.creates), (0, 0), "{mode:?}: nothing written");
+        assert!(r.finished && r.counts.done == 0);
+        println!("{mode:?}: stopped after {lists} list requests: {}", error.message);
+    }
+}

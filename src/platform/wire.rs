@@ -110,6 +110,11 @@ pub trait Wire {
     fn next_page(&self, cursor: Cursor, response: &Response, records: u32, has_more: Option<bool>) -> Option<Cursor>;
     /// The request that carries out a plan action (None for actions that send nothing).
     fn write_request(&self, action: &Action) -> Option<Request>;
+    /// Whether a list answer says more pages follow (`has_more`: what the planner read in
+    /// the body), for the paging-loop guard; platforms that say it in a header read it there.
+    fn says_more(&self, _response: &Response, has_more: Option<bool>) -> bool {
+        has_more == Some(true)
+    }
     /// The new user's ID from a create's answer.
     fn created_id(&self, response: &Response) -> Option<String>;
     /// Looks a user up by the primary key's value.

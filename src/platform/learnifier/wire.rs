@@ -79,6 +79,10 @@ impl Wire for LearnifierWire {
         (more && records > 0).then_some(Cursor { pass: 0, position: c.position + records as u64 })
     }
 
+    fn says_more(&self, response: &Response, _: Option<bool>) -> bool {
+        response.header("x-more").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
     fn write_request(&self, a: &Action) -> Option<Request> {
         let base = &self.ctx.base;
         let id = a.platform_id.as_deref().map(enc);

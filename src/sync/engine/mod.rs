@@ -23,6 +23,7 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod paging;
 mod rate_limit;
 mod redirect;
 mod token;
@@ -90,6 +91,8 @@ pub struct SyncEngine {
     seq: u64,
     rate: Option<RateWindow>,
     backoff: Backoff,
+    /// Stops a listing that does not end.
+    paging: paging::PagingGuard,
     events: VecDeque<Event>,
     /// Figures and clocks carried across invocations.
     counters: Counters,
@@ -158,6 +161,7 @@ impl SyncEngine {
             seq: 0,
             rate,
             backoff,
+            paging: paging::PagingGuard::default(),
             events: VecDeque::new(),
             counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
@@ -676,7 +680,15 @@ impl SyncEngine {
                     done: self.counters.users_read,
                     total: None,
                 });
-                match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
+                let next = self.wire.next_page(cursor, &resp, stats.records, stats.has_more);
+                let says_more = self.wire.says_more(&resp, stats.has_more);
+                let goes_on = next.is_some_and(|n| n.pass == cursor.pass);
+                if let Err(why) = self.paging.check(cursor, &stats, says_more, goes_on) {
+                    let m = format!("the platform's listing does not end: {why}; nothing was written");
+                    return self.stop("PAGING_LOOP", m, now);
+                }
+                let planner = self.planner.as_mut().expect("planner while listing");
+                match next {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None if self.pinned.is_none() && planner.source_pages() == 0 => {
                         // Only a resumed run can get here (start refuses the rest): its source
