@@ -6,7 +6,7 @@
 
 mod support;
 
-use learner_sync::sync::{Method, Report, Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Method, Report, Request, Response, State, SyncConfig, SyncEngine, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -316,4 +316,45 @@ fn listings_that_never_end_stop_with_paging_loop_before_any_write() {
         assert!(r.finished && r.counts.done == 0);
         println!("{mode:?}: stopped after {lists} list requests: {}", error.message);
     }
+}
+
+#[test]
+fn an_answer_longer_than_the_page_bound_stops_the_run_with_response_too_large() {
+    // While listing: nothing is written.
+    let (mut sim, src) = renamed(5);
+    let mut e = engine(&config(json!({})), &src);
+    let mut now = 0;
+    let r = invocation(&mut e, &mut now, |r, now| match r.method {
+        Method::Get => Err(TransportError::TooLarge),
+        _ => sim.handle(r, now),
+    });
+    assert_eq!(r.error.as_ref().map(|e| e.code.as_str()), Some("RESPONSE_TOO_LARGE"), "{r:?}");
+    assert_eq!(sim.stats.patches, 0);
+    // A write whose answer is too long may have taken effect: it fails, saying so.
+    let mut sim = FoundrySim::new(vec![], 4);
+    let src = "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,true\n";
+    let mut e = engine(&config(json!({"concurrency": 1})), src);
+    let mut now = 0;
+    let r = invocation(&mut e, &mut now, |r, now| {
+        let answer = sim.handle(r, now);
+        if r.method == Method::Post && !r.url.ends_with("/oauth/token") {
+            return Err(TransportError::TooLarge);
+        }
+        answer
+    });
+    assert_eq!(r.error.as_ref().map(|e| e.code.as_str()), Some("RESPONSE_TOO_LARGE"));
+    let first = &r.outcomes[0];
+    assert_eq!(first.state, State::Failed);
+    assert!(first.error.as_deref().unwrap().contains("unknown"), "{first:?}");
+    assert!(r.created.is_empty());
+    // A body handed back whole past the bound is taken the same way (the step API).
+    let (mut sim, src) = renamed(2);
+    let mut e = engine(&config(json!({})), &src);
+    let mut now = 0;
+    let mut huge = Some(vec![b' '; learner_sync::sync::MAX_RESPONSE_BYTES + 1]);
+    let r = invocation(&mut e, &mut now, |r, now| match r.method {
+        Method::Get => Ok(Response::new(200, huge.take().expect("one list request"))),
+        _ => sim.handle(r, now),
+    });
+    assert_eq!(r.error.as_ref().map(|e| e.code.as_str()), Some("RESPONSE_TOO_LARGE"));
 }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::config::{Mode, SyncConfig};
-use super::http::{Request, RequestId, Response, TransportError};
+use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
 use super::pace::{Backoff, RateWindow};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
@@ -501,8 +501,13 @@ impl SyncEngine {
         if let Some(rate) = &mut self.rate {
             rate.on_answer(now);
         }
+        let result = match result {
+            Ok(resp) if resp.body.len() > MAX_RESPONSE_BYTES => Err(TransportError::TooLarge),
+            other => other,
+        };
         match result {
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
+            Err(TransportError::TooLarge) => self.on_too_large(job, now),
             Err(e) => self.on_transport_error(job, e, now),
             Ok(resp) if (300..400).contains(&resp.status) => self.on_redirect(job, Some(&resp), now),
             Ok(resp) if resp.status == 429 => self.on_rate_limited(job, resp, now),
@@ -535,6 +540,26 @@ impl SyncEngine {
             Ok(resp) => self.on_answer(job, resp, now),
         }
         self.check_done(now);
+    }
+
+    /// An answer longer than [`MAX_RESPONSE_BYTES`] (a body that never ends): not read, and
+    /// the run stops with `RESPONSE_TOO_LARGE`. A write that met it may have taken effect.
+    fn on_too_large(&mut self, job: Job, now: u64) {
+        let limit = MAX_RESPONSE_BYTES >> 20;
+        if let JobKind::Write(i) | JobKind::Park(i) | JobKind::Lookup(i) = job.kind {
+            let detail = format!(
+                "the answer was longer than {limit} MiB and was not read: whether the platform took the request is unknown"
+            );
+            self.settle(i, State::Failed, None, None, Some(detail), None);
+        }
+        let what = match job.kind {
+            JobKind::Token => "the token request",
+            JobKind::List(_) => "a list request",
+            JobKind::Write(_) | JobKind::Park(_) => "a write",
+            JobKind::Lookup(_) => "a lookup",
+        };
+        let m = format!("the platform's answer to {what} was longer than {limit} MiB (a body that does not end?); reading stopped there");
+        self.stop("RESPONSE_TOO_LARGE", m, now);
     }
 
     fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
