@@ -43,7 +43,7 @@ pub enum Lookup {
 /// without case, identifiers exactly, so Learnifier's case-sensitive external id stays so):
 /// a platform that ignores the filter lists other users, and taking the first of them would
 /// report another learner's account as this one's.
-pub(crate) fn judge_lookup<'v>(
+pub fn judge_lookup<'v>(
     primary: Field,
     key: &str,
     listed: impl IntoIterator<Item = (Option<String>, Option<&'v Value>)>,
