@@ -535,6 +535,8 @@ export interface SyncReport {
    * RATE_LIMITED) at a pause longer than `retry.maxWaitMs`. Resume from `checkpoint`.
    */
   suspended?: boolean;
+  /** Suspended by a pause longer than `retry.maxWaitMs`: when it ends (epoch ms). Resuming earlier suspends again with nothing sent. */
+  resumeAt?: number;
   /** Invocations the run has taken so far. */
   invocations: number;
   /** When suspended: the checkpoint (JSON text, no credentials) to pass back as `host.checkpoint`. */
@@ -620,7 +622,10 @@ export interface StepResult {
   events: SyncEvent[];
   /** With no requests: call `stepSync` again at this time (epoch ms; a rate-limit pause). */
   wakeAt?: number;
-  /** When done. */
+  /**
+   * When done; also when not done but suspended by a pause longer than `retry.maxWaitMs`
+   * (`report.error.code` RATE_LIMITED, `report.resumeAt` = `wakeAt`): nothing is sent before then.
+   */
   report?: SyncReport;
 }
 

@@ -218,6 +218,8 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     assert_eq!(error.code, "RATE_LIMITED");
     assert!(error.message.contains("retry.maxWaitMs"), "{}", error.message);
     assert!(now < 1_700_000_000_000 + 900_000, "the invocation did not wait: it ended at {now}");
+    let resume_at = r.resume_at.expect("the report says when the pause ends");
+    assert!(resume_at >= 1_700_000_000_000 + ten_years_s * 1000, "{resume_at}");
     let checkpoint = e.checkpoint();
     let overrides = json!({"credentials": FoundrySim::credentials()});
 
@@ -234,7 +236,8 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
 
     // Resumed once the pause is over: the run carries on and finishes.
     let mut last = SyncEngine::resume(&again.checkpoint(), &overrides, None).unwrap();
-    let mut after = now + ten_years_s * 1000 + 1;
+    assert_eq!(r.resume_at, Some(resume_at));
+    let mut after = resume_at;
     let r = invocation(&mut last, &mut after, |r, now| sim.handle(r, now));
     assert!(r.finished && r.error.is_none(), "{r:?}");
     assert_eq!(r.counts.done, 3);

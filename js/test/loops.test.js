@@ -139,6 +139,36 @@ test('a Retry-After of ten years suspends the run with RATE_LIMITED and a checkp
   }
 });
 
+test('the step API under a Retry-After of ten years hands back the report and a wakeAt, and sends nothing before it', async () => {
+  const p = await platform({ retryAfter: { value: String(10 * 365 * 86400), only: /^GET / } });
+  try {
+    const opts = options(p.hostile.url);
+    const answer = async (requests) => {
+      const out = [];
+      for (const r of requests) {
+        const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, redirect: 'manual' });
+        out.push({ id: r.id, status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) });
+      }
+      return out;
+    };
+    let s = beginSync(opts, { sources: [DATA.csv], now: Date.now() });
+    for (let i = 0; i < 10 && s.requests.length; i++) {
+      s = stepSync(s.state, await answer(s.requests), { now: Date.now(), credentials: opts.credentials, sources: [DATA.csv] });
+    }
+    assert.equal(s.done, false);
+    assert.deepEqual(s.requests, []);
+    assert.equal(s.report?.error?.code, 'RATE_LIMITED', JSON.stringify(s.report?.error));
+    assert.ok(s.wakeAt > Date.now() + 9 * 365 * 86400 * 1000, `wakeAt ${s.wakeAt}`);
+    assert.equal(s.wakeAt, s.report.resumeAt);
+    // Stepped again too early: the same, still nothing to send.
+    const early = stepSync(s.state, [], { now: Date.now() + 60_000, credentials: opts.credentials, sources: [DATA.csv] });
+    assert.deepEqual(early.requests, []);
+    assert.equal(early.wakeAt, s.wakeAt);
+  } finally {
+    await p.close();
+  }
+});
+
 test('a Retry-After given as an HTTP-date is waited out until that date', async () => {
   const p = await platform({});
   try {

@@ -123,6 +123,10 @@ pub struct Report {
     pub invocations: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// Suspended by a pause longer than `retry.maxWaitMs`: when it ends (ms since the Unix
+    /// epoch). A run resumed before then suspends again with nothing sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<u64>,
     /// The mass-change guard held the plan: no write was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,

@@ -45,9 +45,11 @@ impl Token {
         Token { value, generation, fetched_at: now, renew_at, owed: owed.max(1) }
     }
 
-    /// Whether requests may still go with it at `now`.
+    /// Whether requests may still go with it at `now`: before its renewal, or while it is
+    /// owed requests (for at most [`MAX_MARGIN_MS`] after it came, so that a token owed
+    /// requests is not sent long after, say, a pause).
     pub fn usable(&self, now: u64) -> bool {
-        self.owed > 0 || now < self.renew_at || now == self.fetched_at
+        now < self.renew_at || (self.owed > 0 && now < self.fetched_at.saturating_add(MAX_MARGIN_MS))
     }
 
     /// A request was sent with it.
@@ -120,8 +122,8 @@ mod tests {
         t.spend();
         t.spend();
         assert!(t.usable(5_000));
+        assert!(!t.usable(61_000), "owed, but a minute old");
         t.spend();
         assert!(!t.usable(5_000), "spent, and past its life");
-        assert!(t.usable(1_000), "never replaced at the instant it came");
     }
 }
