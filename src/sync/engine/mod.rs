@@ -23,6 +23,7 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod long_answer;
 mod paging;
 mod rate_limit;
 mod redirect;
@@ -540,26 +541,6 @@ impl SyncEngine {
             Ok(resp) => self.on_answer(job, resp, now),
         }
         self.check_done(now);
-    }
-
-    /// An answer longer than [`MAX_RESPONSE_BYTES`] (a body that never ends): not read, and
-    /// the run stops with `RESPONSE_TOO_LARGE`. A write that met it may have taken effect.
-    fn on_too_large(&mut self, job: Job, now: u64) {
-        let limit = MAX_RESPONSE_BYTES >> 20;
-        if let JobKind::Write(i) | JobKind::Park(i) | JobKind::Lookup(i) = job.kind {
-            let detail = format!(
-                "the answer was longer than {limit} MiB and was not read: whether the platform took the request is unknown"
-            );
-            self.settle(i, State::Failed, None, None, Some(detail), None);
-        }
-        let what = match job.kind {
-            JobKind::Token => "the token request",
-            JobKind::List(_) => "a list request",
-            JobKind::Write(_) | JobKind::Park(_) => "a write",
-            JobKind::Lookup(_) => "a lookup",
-        };
-        let m = format!("the platform's answer to {what} was longer than {limit} MiB (a body that does not end?); reading stopped there");
-        self.stop("RESPONSE_TOO_LARGE", m, now);
     }
 
     fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
