@@ -399,6 +399,12 @@ export interface RetryConfig {
   /** Backoff base and cap in ms (default 1000 and 60000); jittered. */
   baseMs?: number;
   maxMs?: number;
+  /**
+   * The longest pause a 429's `Retry-After` may impose within one invocation, in ms (default
+   * 900000, 15 minutes). A longer one ends the invocation suspended, with `error.code`
+   * RATE_LIMITED and a `checkpoint` that resumes once the pause is over.
+   */
+  maxWaitMs?: number;
 }
 
 /** Settings of a sync run, beside the plan options. */
@@ -470,16 +476,41 @@ export interface Outcome {
   attempts: number;
 }
 
+/**
+ * Why a run stopped (in `SyncReport.error`; the run's actions not sent fail "not sent"):
+ * - `AUTH_FAILED`: the platform refused the credentials, or every token it issued;
+ * - `PLATFORM_UNAVAILABLE`: no access token after every retry (5xx, network);
+ * - `RATE_LIMITED`: the token endpoint answered 429 more than `retry.maxRateLimited` times;
+ *   or, with `suspended`, a `Retry-After` longer than `retry.maxWaitMs`: resume from
+ *   `checkpoint` once the pause the message names is over;
+ * - `LISTING_FAILED`: the platform's users could not all be read;
+ * - `PAGING_LOOP`: the listing does not end (a page seen before, an empty page that says more
+ *   follow, more pages than the platform's total allows); nothing was written;
+ * - `RESPONSE_TOO_LARGE`: an answer longer than 256 MiB (read no further); a write that met it
+ *   failed, whether it took effect unknown;
+ * - `REDIRECTED`: the platform answered a 3xx, never followed: check `baseUrl` (the message
+ *   names the status and the target's host only);
+ * - `INVALID_INPUT`: a resumed listing finished with no source pages given again.
+ */
+export type RunErrorCode =
+  | 'AUTH_FAILED'
+  | 'PLATFORM_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'LISTING_FAILED'
+  | 'PAGING_LOOP'
+  | 'RESPONSE_TOO_LARGE'
+  | 'REDIRECTED'
+  | 'INVALID_INPUT';
+
 export interface SyncReport {
   mode: 'full' | 'delta';
   dryRun: boolean;
   finished: boolean;
   /**
-   * A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED, or
-   * REDIRECTED (the platform answered a 3xx, never followed: check `baseUrl`; the message names
-   * the status and the target's host only).
+   * A failure that stopped the run, or (with `suspended`) why this invocation stopped early.
+   * See {@link RunErrorCode}.
    */
-  error?: { code: string; message: string };
+  error?: { code: RunErrorCode; message: string };
   /** The mass-change guard held the plan: no write was sent. */
   held?: Held;
   /** The source-completeness guard withheld deactivations. */
@@ -499,8 +530,13 @@ export interface SyncReport {
   outcomes: Outcome[];
   /** With `dryRun`: the plan. */
   planned?: Plan;
-  /** The invocation stopped at its `budget` before the run finished. */
+  /**
+   * The invocation stopped before the run finished: at its `budget`, or (with `error.code`
+   * RATE_LIMITED) at a pause longer than `retry.maxWaitMs`. Resume from `checkpoint`.
+   */
   suspended?: boolean;
+  /** Suspended by a pause longer than `retry.maxWaitMs`: when it ends (epoch ms). Resuming earlier suspends again with nothing sent. */
+  resumeAt?: number;
   /** Invocations the run has taken so far. */
   invocations: number;
   /** When suspended: the checkpoint (JSON text, no credentials) to pass back as `host.checkpoint`. */
@@ -525,8 +561,9 @@ export interface SyncHost {
    * follow redirects either.
    */
   fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal }) => Promise<FetchResponse>;
-  /** Milliseconds; default Date.now. */
+  /** Milliseconds since the Unix epoch (an HTTP-date `Retry-After` is read against it); default Date.now. */
   now?: () => number;
+  /** Never asked for more than `retry.maxWaitMs` by the engine; the default sleeps in steps a timer takes (2^31-1 ms). */
   sleep?: (ms: number) => Promise<void>;
   onEvent?: (event: SyncEvent) => void;
   /** Per-request timeout in ms (default 30000). */
@@ -585,7 +622,10 @@ export interface StepResult {
   events: SyncEvent[];
   /** With no requests: call `stepSync` again at this time (epoch ms; a rate-limit pause). */
   wakeAt?: number;
-  /** When done. */
+  /**
+   * When done; also when not done but suspended by a pause longer than `retry.maxWaitMs`
+   * (`report.error.code` RATE_LIMITED, `report.resumeAt` = `wakeAt`): nothing is sent before then.
+   */
   report?: SyncReport;
 }
 

@@ -48,6 +48,12 @@ function advance(raw, now) {
       if (wake !== undefined) result.wakeAt = wake;
     }
     if (done) result.report = JSON.parse(raw.reportJson(now));
+    else if (raw.isSuspended()) {
+      // A pause longer than retry.maxWaitMs: nothing to send until it ends (the report says
+      // RATE_LIMITED); step again at `wakeAt`, not before.
+      result.report = JSON.parse(raw.reportJson(now));
+      if (result.report.resumeAt !== undefined) result.wakeAt = result.report.resumeAt;
+    }
     return result;
   } catch (e) {
     rethrow(e);

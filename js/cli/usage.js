@@ -50,7 +50,7 @@ team keeps in its repository; flags override it. Keys:
   a mapping file relative to the config file), protect, adminRoles, scim ({key, userName}),
   guards ({maxDeactivatePercent, maxDeactivateCount, expectedLearners, sourceTolerance}),
   mode, rate ({limit, windowMs, share} or "200/60s"), concurrency, retry ({maxAttempts,
-  maxRateLimited, baseMs, maxMs}), pageSize, foundry ({ruleSet, role}), autoClearEmail.
+  maxRateLimited, baseMs, maxMs, maxWaitMs}), pageSize, foundry ({ruleSet, role}), autoClearEmail.
 An unknown key, a wrong type, or a credential in the file is an error (exit code 2):
 credentials come from the environment only.`;
 

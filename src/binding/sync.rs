@@ -144,13 +144,15 @@ impl JsSync {
         self.0.handle_response(id as u64, now as u64, Ok(resp));
     }
 
-    /// Says no answer came: `kind` is "timeout" or "network", or "redirect" for a redirect
-    /// the host's fetch did not follow and could not show (a browser's opaque redirect).
+    /// Says no answer came: `kind` is "timeout" or "network", "redirect" for a redirect the
+    /// host's fetch did not follow and could not show (a browser's opaque redirect), or
+    /// "tooLarge" for a body the host stopped reading past `maxResponseBytes()`.
     #[wasm_bindgen(js_name = handleFailure)]
     pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) {
         let e = match kind {
             "timeout" => TransportError::Timeout,
             "redirect" => TransportError::Redirected,
+            "tooLarge" => TransportError::TooLarge,
             _ => TransportError::Network(message.to_string()),
         };
         self.0.handle_response(id as u64, now as u64, Err(e));
@@ -187,6 +189,13 @@ impl JsSync {
     pub fn plan_json(&self) -> Option<String> {
         self.0.plan().map(|p| String::from_utf8(p.to_json()).expect("JSON is UTF-8"))
     }
+}
+
+/// The longest answer body the engine takes, in bytes (the planner's page bound): a host
+/// stops reading a body past it and hands back the failure "tooLarge".
+#[wasm_bindgen(js_name = maxResponseBytes)]
+pub fn max_response_bytes() -> f64 {
+    crate::sync::MAX_RESPONSE_BYTES as f64
 }
 
 /// A sync report, as the JSON text `reportJson` gives, as CSV text: one row per outcome

@@ -16,6 +16,8 @@ mod guards;
 mod matching;
 pub mod plan;
 
+use std::hash::{Hash, Hasher};
+
 use serde::Serialize;
 
 pub use plan::{
@@ -56,6 +58,14 @@ pub struct PageStats {
     /// Whether the platform says more pages follow; absent where the body does not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// For a platform page: how many users the platform says it has in all, where the page
+    /// says (Foundry's `meta.total_count`, SCIM's `totalResults`).
+    #[serde(skip)]
+    pub total: Option<u64>,
+    /// For a platform page: a digest of its users' IDs in order, so that the executor can
+    /// tell a page it read before (a paging loop). Kept in memory only, never saved.
+    #[serde(skip)]
+    pub content: u64,
 }
 
 /// A short fingerprint (16 hex digits) of some texts, stable across targets and releases.
@@ -148,6 +158,8 @@ impl Planner {
             records: rows.learners.len() as u32,
             invalid: rows.invalid.len() as u32,
             has_more: None,
+            total: None,
+            content: 0,
         };
         if self.learners.len() + self.invalid.len() + rows.learners.len() + rows.invalid.len() > LIMITS.learners {
             self.labels.pop();
@@ -187,7 +199,21 @@ impl Planner {
             let detail = format!("more than {} platform users in all", LIMITS.users);
             return Err(Error::TooLarge { label, detail });
         }
-        let stats = PageStats { label, records: page.users.len() as u32, invalid: 0, has_more: page.has_more };
+        let content = {
+            let mut h = rustc_hash::FxHasher::default();
+            for u in &page.users {
+                self.arena.get(u.id).hash(&mut h);
+            }
+            h.finish()
+        };
+        let stats = PageStats {
+            label,
+            records: page.users.len() as u32,
+            invalid: 0,
+            has_more: page.has_more,
+            total: page.total,
+            content,
+        };
         // The platform's total (bounded, in case it is wrong) sizes the store once, instead of
         // doubling it page after page (each doubling briefly holds both copies).
         if let Some(total) = page.total {

@@ -7,9 +7,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::config::{Mode, SyncConfig};
-use super::http::{Request, RequestId, Response, TransportError};
+use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
-use super::pace::{retry_after_ms, Backoff, RateWindow};
+use super::pace::{Backoff, RateWindow};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
@@ -23,9 +23,14 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod long_answer;
+mod paging;
+mod rate_limit;
 mod redirect;
+mod token;
 
-use jobs::{ActionState, Counters, Delayed, Job, JobKind, Token};
+use jobs::{ActionState, Counters, Delayed, Job, JobKind};
+use token::Token;
 
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -87,6 +92,8 @@ pub struct SyncEngine {
     seq: u64,
     rate: Option<RateWindow>,
     backoff: Backoff,
+    /// Stops a listing that does not end.
+    paging: paging::PagingGuard,
     events: VecDeque<Event>,
     /// Figures and clocks carried across invocations.
     counters: Counters,
@@ -99,6 +106,10 @@ pub struct SyncEngine {
     /// The budget ran out: no new request, answers awaited; then suspended.
     stopping: bool,
     suspended: bool,
+    /// Why this invocation was suspended other than by its budget (a pause longer than
+    /// `retry.maxWaitMs`): the report's error while suspended. Not saved: each invocation
+    /// judges afresh.
+    suspend_reason: Option<RunError>,
     /// Writes were claimed: the host must save a checkpoint before they go.
     checkpoint_due: bool,
 }
@@ -151,6 +162,7 @@ impl SyncEngine {
             seq: 0,
             rate,
             backoff,
+            paging: paging::PagingGuard::default(),
             events: VecDeque::new(),
             counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
@@ -159,6 +171,7 @@ impl SyncEngine {
             deadline: None,
             stopping: false,
             suspended: false,
+            suspend_reason: None,
             checkpoint_due: false,
             config,
         })
@@ -292,14 +305,6 @@ impl SyncEngine {
         self.delayed.push(Reverse(Delayed { at, seq: self.seq, job }));
     }
 
-    fn needs_token(&self, now: u64) -> bool {
-        matches!(self.auth, Auth::OAuthClient) && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
-    }
-
-    fn token_in_flight(&self) -> bool {
-        self.in_flight.values().any(|(j, _)| j.kind == JobKind::Token)
-    }
-
     /// The next request to send now, if one may go: within the concurrency cap, the rate
     /// window, any 429 pause, and after a token where one is needed.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
@@ -325,9 +330,7 @@ impl SyncEngine {
             if self.token_in_flight() || self.ready.is_empty() || now < self.counters.token_not_before {
                 return None;
             }
-            let mut token = Job::new(JobKind::Token);
-            token.failures = self.counters.token_failures;
-            token
+            self.token_job()
         } else {
             // Listing is one page at a time: each page says whether another follows.
             *self.ready.front()?
@@ -368,7 +371,8 @@ impl SyncEngine {
         match (&self.auth, job.kind) {
             (_, JobKind::Token) => {}
             (Auth::OAuthClient, _) => {
-                let t = self.token.as_ref().expect("token checked above");
+                let t = self.token.as_mut().expect("token checked above");
+                t.spend();
                 req.headers.push(("authorization".into(), format!("Bearer {}", t.value)));
             }
             (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
@@ -396,6 +400,11 @@ impl SyncEngine {
             return Some(now);
         }
         if !self.running || self.suspended || self.stopping || matches!(self.phase, Phase::Done | Phase::Reading) {
+            return None;
+        }
+        if self.pause_too_long(now) && !(self.ready.is_empty() && self.delayed.is_empty()) {
+            // A run resumed before the platform's pause is over: suspend again, sending nothing.
+            self.suspend_rate_limited(now);
             return None;
         }
         let next_delayed = self.delayed.peek().map(|d| d.0.at);
@@ -493,32 +502,16 @@ impl SyncEngine {
         if let Some(rate) = &mut self.rate {
             rate.on_answer(now);
         }
+        let result = match result {
+            Ok(resp) if resp.body.len() > MAX_RESPONSE_BYTES => Err(TransportError::TooLarge),
+            other => other,
+        };
         match result {
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
+            Err(TransportError::TooLarge) => self.on_too_large(job, now),
             Err(e) => self.on_transport_error(job, e, now),
             Ok(resp) if (300..400).contains(&resp.status) => self.on_redirect(job, Some(&resp), now),
-            Ok(resp) if resp.status == 429 => {
-                self.counters.rate_limited += 1;
-                job.rate_limited += 1;
-                if job.rate_limited > self.config.retry.max_rate_limited {
-                    let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
-                    self.give_up(job, Some(429), detail, now);
-                } else {
-                    // Pause every request, not just this one: the budget is the organisation's.
-                    let wait = retry_after_ms(resp.header("retry-after"))
-                        .unwrap_or_else(|| self.backoff.delay(job.rate_limited));
-                    self.counters.paused_until = self.counters.paused_until.max(now + wait);
-                    self.counters.retries += 1;
-                    if let Some(rate) = &mut self.rate {
-                        rate.on_rate_limited();
-                    }
-                    if job.kind == JobKind::Token {
-                        self.counters.token_not_before = now + wait;
-                    } else {
-                        self.later(job, now + wait);
-                    }
-                }
-            }
+            Ok(resp) if resp.status == 429 => self.on_rate_limited(job, resp, now),
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
@@ -601,6 +594,9 @@ impl SyncEngine {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
+            JobKind::Token if status == Some(429) => {
+                self.stop("RATE_LIMITED", format!("could not get an access token: {detail}"), now)
+            }
             JobKind::Token => {
                 self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
             }
@@ -652,25 +648,7 @@ impl SyncEngine {
 
     fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
         match job.kind {
-            JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
-                (true, Some((value, ttl))) => {
-                    self.counters.token_failures = 0;
-                    self.token_generation += 1;
-                    self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
-                }
-                (true, None) => {
-                    self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
-                }
-                (false, _) => self.stop(
-                    "AUTH_FAILED",
-                    format!(
-                        "the platform refused the client credentials (HTTP {}): {}",
-                        resp.status,
-                        self.wire.error_detail(&resp)
-                    ),
-                    now,
-                ),
-            },
+            JobKind::Token => self.on_token(job, resp, now),
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
             JobKind::Write(i) => self.on_write(job, i, resp, now),
             JobKind::Lookup(i) => self.on_lookup(job, i, resp, now),
@@ -708,7 +686,15 @@ impl SyncEngine {
                     done: self.counters.users_read,
                     total: None,
                 });
-                match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
+                let next = self.wire.next_page(cursor, &resp, stats.records, stats.has_more);
+                let says_more = self.wire.says_more(&resp, stats.has_more);
+                let goes_on = next.is_some_and(|n| n.pass == cursor.pass);
+                if let Err(why) = self.paging.check(cursor, &stats, says_more, goes_on) {
+                    let m = format!("the platform's listing does not end: {why}; nothing was written");
+                    return self.stop("PAGING_LOOP", m, now);
+                }
+                let planner = self.planner.as_mut().expect("planner while listing");
+                match next {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None if self.pinned.is_none() && planner.source_pages() == 0 => {
                         // Only a resumed run can get here (start refuses the rest): its source
@@ -779,7 +765,8 @@ impl SyncEngine {
             let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.retry_or_give_up(job, Some(resp.status), detail, now);
         }
-        match self.wire.read_lookup(&resp) {
+        let key = self.actions[i].key.as_deref().unwrap_or_default();
+        match self.wire.read_lookup(&resp, key) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
                 let note =
                     self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
@@ -803,6 +790,22 @@ impl SyncEngine {
                 let mut again = Job::new(JobKind::Write(i));
                 again.failures = job.failures;
                 self.ready.push_back(again);
+            }
+            Lookup::Unmatched(n) => {
+                // The platform ignored the filter: whether a user has the key is unknown, and
+                // sending the create again could make a second account. Never taken as done.
+                let unknown =
+                    if self.states[i].uncertain { "whether the user was created" } else { "who holds the key" };
+                let detail = format!(
+                    "the lookup by key listed {n} other user(s) and none with this key (the platform ignored the filter): {unknown} is unknown; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
+            }
+            Lookup::Ambiguous(n) => {
+                let detail = format!(
+                    "the lookup by key found {n} users with this key: which one is this learner's cannot be told; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
             }
             Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
         }
@@ -984,7 +987,8 @@ impl SyncEngine {
             finished: self.phase == Phase::Done,
             suspended: self.suspended,
             invocations: self.counters.invocations,
-            error: self.error.clone(),
+            error: self.error.clone().or_else(|| self.suspended.then(|| self.suspend_reason.clone()).flatten()),
+            resume_at: (self.suspended && self.suspend_reason.is_some()).then_some(self.counters.paused_until),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,
