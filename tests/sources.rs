@@ -215,3 +215,31 @@ fn overlong_fields_make_the_row_invalid() {
     assert_eq!(inv[0]["value"].as_str().unwrap().chars().count(), 101, "the value is cut in the plan");
     assert_eq!(of_kind(&p, "create").len(), 1);
 }
+
+#[test]
+fn emails_and_keys_with_invisible_characters_are_invalid_rows_and_the_rest_is_read() {
+    let rows = [
+        ("1", "ann\u{200b}@x.org", "email", "zero-width"),
+        ("2\u{202e}", "bo@x.org", "ssoId", "bidi"),
+        ("3", "cy@x.org\u{feff}", "email", "zero-width"),
+        ("4\u{2066}", "d@x.org", "ssoId", "bidi"),
+        ("5", "e\u{200d}@x.org", "email", "zero-width"),
+        ("6\u{061c}", "f@x.org", "ssoId", "bidi"),
+        ("7\u{200f}", "g@x.org", "ssoId", "bidi"),
+        ("8\u{2060}", "h@x.org", "ssoId", "zero-width"),
+    ];
+    let mut src = String::from("ssoId,firstName,lastName,email,active\n");
+    for (key, email, _, _) in rows {
+        src.push_str(&format!("{key},F,L,{email},true\n"));
+    }
+    src.push_str("9,Zo\u{200d}e,L,z@x.org,true\n"); // a joiner in a name is spelling
+    let p = plan(r#"{"platform":"foundry"}"#, &[&src], &[]);
+    let mut inv = of_kind(&p, "invalid");
+    inv.sort_by_key(|a| a["row"].as_u64());
+    assert_eq!(inv.len(), rows.len(), "{p}");
+    for (a, (_, _, field, kind)) in inv.iter().zip(rows) {
+        assert_eq!(a["field"], field, "{a}");
+        assert!(a["reason"].as_str().unwrap().contains(kind), "{a}");
+    }
+    assert_eq!(of_kind(&p, "create").len(), 1, "the rest of the run goes on");
+}
