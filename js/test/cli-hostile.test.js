@@ -1,8 +1,8 @@
 // The CLI on a bad day (issue 10, items 4 and 8): a real sync whose source has unusable rows
 // lists them and exits 2 (the usable rows still sync); the list cannot drive the terminal; a
 // report that cannot be written never loses the summary or the created IDs; a plan file edited
-// or made by hand is held (3) or refused (2) with nothing sent; a CSV with no usable learner
-// deactivates nobody.
+// or made by hand is held (3) or refused (2) with nothing sent; a CSV with an open quote, or
+// with no usable learner, deactivates nobody.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -216,6 +216,19 @@ test('sync --plan with a held fingerprint that is not its own is refused (exit 2
     assert.match(r.stderr, /is not the one its own actions give.*\[PLAN_REFUSED\]/);
     assert.equal(sim.stats().requests, 0, 'nothing sent');
   }, seeded(4));
+});
+
+test('a CSV with an unterminated quote is refused naming the row (exit 2) and sync --orphans deactivate deactivates nobody', async () => {
+  const src = join(dir, 'open-quote.csv');
+  const rows = roster(20).split('\n');
+  rows[16] = '15,"Ann,L,p15@x.org,true'; // spreadsheet row 17: learners 16 to 19 would vanish
+  writeFileSync(src, rows.join('\n'));
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src, '--orphans', 'deactivate']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /open-quote\.csv: row 17: a quote opens here and is never closed.*\[MALFORMED_SOURCE\]/);
+    assert.equal(sim.stats().requests, 0, 'nothing sent');
+  }, seeded(20));
 });
 
 test('a header-only export with --orphans deactivate deactivates nobody and says why', async () => {
