@@ -94,8 +94,8 @@ pub(crate) fn vet_alone(plan: &Plan) -> Result<(), String> {
 /// Checks a plan against the platform as listed now: no orphan handling of an administrator
 /// or an unmanaged user, and no deactivation of one except as a matched learner (the user's
 /// primary key is the action's); then recomputes both guards with the managed users listed.
-pub(crate) fn vet_against(plan: &mut Plan, planner: &Planner) -> Result<(), String> {
-    let users = planner.platform_users();
+/// `users` are the platform's users as `planner` listed them (`Planner::platform_users`).
+pub(crate) fn vet_against(plan: &mut Plan, users: &[UserState], planner: &Planner) -> Result<(), String> {
     let primary = planner.options().primary();
     let by_id: FxHashMap<&str, &UserState> = users.iter().map(|u| (u.id, u)).collect();
     for a in &plan.actions {
@@ -127,9 +127,8 @@ pub(crate) fn vet_against(plan: &mut Plan, planner: &Planner) -> Result<(), Stri
 }
 
 /// For each action: `None` if it may go ahead, or why not.
-pub(crate) fn check(actions: &[Action<'static>], planner: &Planner) -> Vec<Option<String>> {
-    let users = planner.platform_users();
-    let primary = planner.options().primary();
+/// `users` are the platform's users as listed now (`Planner::platform_users`).
+pub(crate) fn check(actions: &[Action<'static>], users: &[UserState], primary: Field) -> Vec<Option<String>> {
     let by_id: FxHashMap<&str, &UserState> = users.iter().map(|u| (u.id, u)).collect();
     let by_key: FxHashMap<String, &str> = users
         .iter()

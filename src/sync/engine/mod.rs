@@ -726,13 +726,17 @@ impl SyncEngine {
                     None => {
                         let planner = self.planner.take().expect("planner while listing");
                         match self.pinned.take() {
-                            Some(mut plan) => match super::pinned::vet_against(&mut plan, &planner) {
-                                Ok(()) => {
-                                    let verdicts = super::pinned::check(&plan.actions, &planner);
-                                    self.apply_checked(plan, verdicts, now);
+                            Some(mut plan) => {
+                                let users = planner.platform_users();
+                                let vetted = super::pinned::vet_against(&mut plan, &users, &planner);
+                                let primary = planner.options().primary();
+                                let verdicts = vetted.map(|()| super::pinned::check(&plan.actions, &users, primary));
+                                drop(users);
+                                match verdicts {
+                                    Ok(verdicts) => self.apply_checked(plan, verdicts, now),
+                                    Err(why) => self.refuse(plan, &why, now),
                                 }
-                                Err(why) => self.refuse(plan, &why, now),
-                            },
+                            }
                             None => {
                                 let plan = planner.finish().into_owned();
                                 self.apply(plan, now);
@@ -923,8 +927,10 @@ impl SyncEngine {
 
     /// Refuses a pinned plan as a whole: every write is skipped with the reason, nothing is
     /// sent, and the run ends with `PLAN_REFUSED`.
-    fn refuse(&mut self, plan: Plan<'static>, why: &str, now: u64) {
+    fn refuse(&mut self, mut plan: Plan<'static>, why: &str, now: u64) {
         let message = format!("the plan was refused: {why}; nothing was sent");
+        // What the file says of its guards was not recomputed: the report does not repeat it.
+        (plan.held, plan.withheld) = (None, None);
         let verdicts = vec![Some(message.clone()); plan.actions.len()];
         self.apply_checked(plan, verdicts, now);
         self.error = Some(RunError { code: "PLAN_REFUSED".into(), message });
