@@ -294,3 +294,23 @@ fn from_plan_recomputes_the_guards_from_the_actions() {
     assert_eq!(run.report.withheld.as_ref().map(|w| w.count), Some(62));
     assert_eq!((sim.stats.patches, sim.stats.creates), (1, 1), "the update of 33 and the create of 686 only");
 }
+
+#[test]
+fn a_plan_that_deactivates_through_an_update_is_refused() {
+    // 60 deactivations made to look like updates would pass the mass-change guard uncounted.
+    let plan = plan_from_exports(r#"{"platform":"foundry","orphans":"deactivate"}"#, &others(60));
+    let disguised = edited(&plan, |v| {
+        v.as_object_mut().unwrap().remove("held");
+        for a in v["actions"].as_array_mut().unwrap() {
+            if a["action"] == "deactivate" {
+                a["action"] = json!("update");
+                a["orphan"] = json!(false);
+            }
+        }
+    });
+    for make in [SyncEngine::with_plan, SyncEngine::from_plan] {
+        let err = make(disguised.clone(), config(), &host(None)).err().expect("refused");
+        assert_eq!(err.code(), "PLAN_REFUSED");
+        assert!(err.to_string().contains("sets active to false, which only a deactivate"), "{err}");
+    }
+}

@@ -10,7 +10,8 @@
 //!
 //! ```text
 //! SyncEngine::with_plan / from_plan
-//!   -> vet_alone(plan)            its own consistency: held fingerprint, orphan policy, protect list
+//!   -> vet_alone(plan)            its own consistency: held fingerprint, who deactivates,
+//!                                 orphan policy, protect list
 //! with_plan, after listing the platform:
 //!   -> vet_against(plan, listing) administrators and unmanaged users, then both guards afresh
 //!   -> check(actions, listing)    per action: skipped where the platform changed since
@@ -60,15 +61,25 @@ pub(crate) fn trusted(mut plan: Plan<'static>, host: &PlanOptions) -> Result<Pla
     Ok(plan)
 }
 
-/// Checks what a plan says of itself: its held fingerprint matches its actions, and every
-/// deactivation or deletion is one its own options could plan (a deletion only of an orphan
-/// under the delete policy, an orphan's deactivation only under the deactivate policy, none
-/// of a protected user). `Err` says why the plan is refused.
+/// Checks what a plan says of itself: its held fingerprint matches its actions, only its
+/// `deactivate` actions set a user inactive, and every deactivation or deletion is one its own
+/// options could plan (a deletion only of an orphan under the delete policy, an orphan's
+/// deactivation only under the deactivate policy, none of a protected user). `Err` says why
+/// the plan is refused.
 pub(crate) fn vet_alone(plan: &Plan) -> Result<(), String> {
     guards::check_held(plan)?;
     let opts = &plan.options;
     for a in &plan.actions {
         let id = a.platform_id.as_deref().unwrap_or("?");
+        // Every write carries the status it sets: only a `deactivate` may set it to false, or
+        // an `update` could deactivate without the guards counting it.
+        let deactivates = a.changes.as_ref().and_then(|c| c.active.as_ref()).and_then(|c| c.to) == Some(false);
+        if deactivates && a.action != ActionKind::Deactivate {
+            return Err(format!(
+                "its {} of {id} sets active to false, which only a deactivate (counted by the guards) does",
+                a.action.name()
+            ));
+        }
         let allowed = match (a.action, a.orphan) {
             (ActionKind::Delete, true) => opts.orphans == OrphanPolicy::Delete,
             (ActionKind::Delete, false) => false,
