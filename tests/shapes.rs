@@ -72,3 +72,13 @@ fn a_key_given_as_an_object_is_refused_naming_the_user_and_field() {
     let msg = refused(r#"{"platform":"scim"}"#, page, TargetFormat::Auto);
     assert!(msg.contains("Resources[0].externalId: is an object or array"), "{msg}");
 }
+
+#[test]
+fn a_page_given_as_normalised_users_with_learnifier_keys_is_refused() {
+    let page = r#"[{"id":"L1","externalId":"7","primaryEmail":"a@x.org"}]"#;
+    let msg = refused(r#"{"platform":"learnifier"}"#, page, TargetFormat::Normalised);
+    assert!(msg.contains("[0]: a Learnifier key"), "{msg}");
+    // As a Learnifier page (or auto) it is read.
+    let mut pl = planner(r#"{"platform":"learnifier"}"#);
+    assert_eq!(pl.add_target(page.as_bytes(), TargetFormat::Learnifier, "p").unwrap().records, 1);
+}

@@ -157,12 +157,17 @@ pub(crate) fn read(
     for (i, u) in list.into_iter().enumerate() {
         let record = || format!("[{i}]");
         let at = |name: &'static str| move || format!("[{i}].{name}");
-        let wire = !normalised_only
-            && (u.external_id.is_some()
-                || u.primary_email.is_some()
-                || u.hard_lock.is_some()
-                || u.back_office_roles.is_some()
-                || u.learnifier_other);
+        let wire = u.external_id.is_some()
+            || u.primary_email.is_some()
+            || u.hard_lock.is_some()
+            || u.back_office_roles.is_some()
+            || u.learnifier_other;
+        if normalised_only && wire {
+            return Err(format!(
+                "{}: a Learnifier key (externalId, primaryEmail, hardLock, backOfficeRoles, displayName…) in a page given as normalised users; give it as a Learnifier page, or with the normalised keys",
+                record()
+            ));
+        }
         if let (false, Some(name)) = (wire, &u.unknown) {
             let hint = match name.as_str() {
                 "attributes" | "type" | "relationships" => {
