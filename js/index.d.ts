@@ -290,6 +290,14 @@ export type ErrorCode =
   | 'INVALID_CHECKPOINT'
   /** A checkpoint made for another run (other plan options, base URL, mode or paging). */
   | 'CHECKPOINT_MISMATCH'
+  /**
+   * A plan given to apply (`host.plan`, `sync --plan FILE`) asks for what the planner never
+   * plans: its held fingerprint is not the one its own actions give (it was edited), or it
+   * deactivates or deletes an administrator, an unmanaged or a protected user as an orphan, or
+   * orphans against its own policy. Nothing of it is sent. Also a sync report's `error.code`
+   * when the platform's listing shows it (an administrator the plan would deactivate).
+   */
+  | 'PLAN_REFUSED'
   /** A `Planner` used, or freed again, after `free()`. */
   | 'INVALID_STATE'
   /** A bug inside the engine (a wasm trap). */
@@ -490,6 +498,8 @@ export interface Outcome {
  *   failed, whether it took effect unknown;
  * - `REDIRECTED`: the platform answered a 3xx, never followed: check `baseUrl` (the message
  *   names the status and the target's host only);
+ * - `PLAN_REFUSED`: a plan given to apply would deactivate or delete an administrator or
+ *   unmanaged user the listing shows: nothing was sent;
  * - `INVALID_INPUT`: a resumed listing finished with no source pages given again.
  */
 export type RunErrorCode =
@@ -500,6 +510,7 @@ export type RunErrorCode =
   | 'PAGING_LOOP'
   | 'RESPONSE_TOO_LARGE'
   | 'REDIRECTED'
+  | 'PLAN_REFUSED'
   | 'INVALID_INPUT';
 
 export interface SyncReport {
@@ -570,7 +581,14 @@ export interface SyncHost {
   timeoutMs?: number;
   /** Where missing credentials are read from (default process.env where there is one). */
   env?: Record<string, string | undefined>;
-  /** A plan made earlier (object or JSON) to apply, each action checked against the platform first. */
+  /**
+   * A plan made earlier (object or JSON) to apply, each action checked against the platform
+   * first. The plan is untrusted: the guards are recomputed from its actions with the
+   * options' `guards` (never the plan's own `held`, `withheld`, `summary` or guard settings),
+   * the options' `protect` and `adminRoles` are added to its own, and a plan that contradicts
+   * itself or would touch an administrator or unmanaged user as an orphan is refused
+   * (`PLAN_REFUSED`, nothing sent).
+   */
   plan?: Plan | string;
   /**
    * Carry on from this checkpoint (a suspended report's `checkpoint`). The options must be the
@@ -631,8 +649,12 @@ export interface StepResult {
 
 /**
  * Starts a run in the stateless style (hosted low-code platforms). With `plan` (from `plan()`
- * on pages the host fetched itself), applies it as it stands, without listing the platform;
- * otherwise reads `sources` and lists the platform (full) or not (delta).
+ * on pages the host fetched itself), applies it as it stands, without listing the platform:
+ * both guards are recomputed from its actions with the options' `guards` (and `approve`), and
+ * a plan whose held fingerprint is not its own is refused (`PLAN_REFUSED`). With no listing,
+ * administrators and unmanaged users cannot be told apart, and the mass-change share is taken
+ * of the plan's own count of platform users. Otherwise reads `sources` and lists the platform
+ * (full) or not (delta).
  */
 export function beginSync(
   options: SyncOptions,

@@ -6,7 +6,7 @@
 // The state is a checkpoint of the engine: it carries no credential and no access token.
 import { RawSync } from '../pkg/learner_sync.js';
 import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
-import { addSources, approvalText, credentialsFromEnv, planText, settings } from './sync.js';
+import { addSources, credentialsFromEnv, hostOptionsText, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -80,7 +80,7 @@ export function beginSync(options, host) {
   let raw;
   try {
     if (plan) {
-      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), approvalText(approve ?? planOptions.guards?.approve));
+      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), hostOptionsText(planOptions, plan, approve));
     } else {
       raw = new RawSync(jsonText(planOptions, 'the options'), jsonText(config, 'the options'));
       addSources(raw, sources);

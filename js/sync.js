@@ -49,6 +49,28 @@ export function approvalText(approve) {
   return approve;
 }
 
+/**
+ * The host's plan options for a plan given to apply, as JSON text: their guards (thresholds
+ * and `approve`), protect list and administrator roles apply, never the plan file's, which
+ * anyone may have edited. The platform is the plan's when the options do not name one.
+ */
+export function hostOptionsText(planOptions, pinned, approve) {
+  const platform = planOptions.platform ?? pinnedPlatform(pinned);
+  const guards = { ...(planOptions.guards ?? {}) };
+  const approval = approvalText(approve ?? guards.approve);
+  if (approval) guards.approve = approval;
+  else delete guards.approve;
+  return jsonText({ ...planOptions, platform, guards }, 'the options');
+}
+
+function pinnedPlatform(pinned) {
+  try {
+    return (typeof pinned === 'string' ? JSON.parse(pinned) : pinned)?.options?.platform;
+  } catch {
+    return undefined; // the engine says what is wrong with the plan
+  }
+}
+
 /** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
 export function addSources(raw, sources) {
   for (const spec of pageSpecs(sources, 'sources')) {
@@ -175,7 +197,7 @@ export async function sync(options, host) {
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {
-      raw = RawSync.withPlan(planText(pinned), jsonText(config, 'the options'), approvalText(plan.guards?.approve));
+      raw = RawSync.withPlan(planText(pinned), jsonText(config, 'the options'), hostOptionsText(plan, pinned));
     } else {
       raw = new RawSync(jsonText(plan, 'the options'), jsonText(config, 'the options'));
     }

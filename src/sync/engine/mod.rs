@@ -178,28 +178,35 @@ impl SyncEngine {
     }
 
     /// A run that applies a plan made earlier: it lists the platform, checks each action
-    /// against what the plan saw, and sends only those whose users have not changed. A held
-    /// plan goes through only with `guards.approve` in `approve` naming its held fingerprint.
-    pub fn with_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
-        let mut options = plan.options.clone();
-        options.guards.approve = approve.map(str::to_string);
-        let mut engine = SyncEngine::new(options, config)?;
+    /// against what the plan saw, and sends only those whose users have not changed.
+    ///
+    /// The plan is untrusted (see `sync/pinned.rs`): `guards` are the host's (thresholds and
+    /// `approve`, never the file's), `protect` is added to the plan's own list; a plan that
+    /// contradicts itself is refused here ([`Error::PlanRefused`]), one that asks the
+    /// platform for what the planner never plans is refused after listing (`PLAN_REFUSED`),
+    /// and both guards are recomputed from its actions: a held plan goes through only with
+    /// `guards.approve` naming its held fingerprint.
+    pub fn with_plan(plan: Plan<'static>, config: SyncConfig, host: &PlanOptions) -> Result<Self, Error> {
+        let plan = super::pinned::trusted(plan, host)?;
+        let mut engine = SyncEngine::new(plan.options.clone(), config)?;
         engine.config.mode = Mode::Full;
-        let mut plan = plan;
-        if plan.held.as_ref().is_some_and(|h| approve == Some(h.fingerprint.as_str())) {
-            plan.held = None;
-        }
         engine.pinned = Some(plan);
         Ok(engine)
     }
 
     /// A run that applies `plan` as it stands, without listing the platform: for hosts that
-    /// listed it themselves and planned moments before (low-code platforms). A held plan goes
-    /// through only with `approve` naming its held fingerprint. Unlike
-    /// [`with_plan`](Self::with_plan), nothing is checked against the platform first.
-    pub fn from_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
-        let mut engine = SyncEngine::with_plan(plan, config, approve)?;
-        engine.prepared = engine.pinned.take();
+    /// listed it themselves and planned moments before (low-code platforms). As for
+    /// [`with_plan`](Self::with_plan), the host's guards apply and a plan that contradicts
+    /// itself is refused; both guards are recomputed from its actions at once. With no
+    /// listing, administrators and unmanaged users cannot be told apart and the share of the
+    /// mass-change guard is taken of the plan's own count of platform users.
+    pub fn from_plan(plan: Plan<'static>, config: SyncConfig, host: &PlanOptions) -> Result<Self, Error> {
+        let mut plan = super::pinned::trusted(plan, host)?;
+        let users = plan.summary.platform_users;
+        crate::planner::guards::reapply(&mut plan, users).map_err(Error::PlanRefused)?;
+        let mut engine = SyncEngine::new(plan.options.clone(), config)?;
+        engine.config.mode = Mode::Full;
+        engine.prepared = Some(plan);
         Ok(engine)
     }
 
@@ -705,9 +712,16 @@ impl SyncEngine {
                     None => {
                         let planner = self.planner.take().expect("planner while listing");
                         match self.pinned.take() {
-                            Some(plan) => {
-                                let verdicts = super::pinned::check(&plan.actions, &planner);
-                                self.apply_checked(plan, verdicts, now);
+                            Some(mut plan) => {
+                                let users = planner.platform_users();
+                                let vetted = super::pinned::vet_against(&mut plan, &users, &planner);
+                                let primary = planner.options().primary();
+                                let verdicts = vetted.map(|()| super::pinned::check(&plan.actions, &users, primary));
+                                drop(users);
+                                match verdicts {
+                                    Ok(verdicts) => self.apply_checked(plan, verdicts, now),
+                                    Err(why) => self.refuse(plan, &why, now),
+                                }
                             }
                             None => {
                                 let plan = planner.finish().into_owned();
@@ -912,6 +926,18 @@ impl SyncEngine {
         }
         self.schedule_writes();
         self.check_done(now);
+    }
+
+    /// Refuses a pinned plan as a whole: every write is skipped with the reason, nothing is
+    /// sent, and the run ends with `PLAN_REFUSED`.
+    fn refuse(&mut self, mut plan: Plan<'static>, why: &str, now: u64) {
+        let message = format!("the plan was refused: {why}; nothing was sent");
+        // What the file says of its guards was not recomputed: the report does not repeat it.
+        (plan.held, plan.withheld) = (None, None);
+        let verdicts = vec![Some(message.clone()); plan.actions.len()];
+        self.apply_checked(plan, verdicts, now);
+        self.error = Some(RunError { code: "PLAN_REFUSED".into(), message });
+        self.finish(now);
     }
 
     /// Queues the writes, each after the writes that free a unique value it takes.
