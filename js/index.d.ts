@@ -290,11 +290,20 @@ export type ErrorCode =
    * A checkpoint (or step state) that cannot be read or resumed as it is: damaged, or edited so
    * that it would wedge or mislead the run (a rate limit of 0, an HTTP status outside 100-599,
    * write counts or waits that disagree with the actions, a request queued twice or for an
-   * action the run does not send, a pause or retry dated more than a day past the host's clock).
+   * action the run does not send, a retry dated past its 429 pause and more than a day past the
+   * host's clock).
    */
   | 'INVALID_CHECKPOINT'
   /** A checkpoint made for another run (other plan options, base URL, mode or paging); a base URL the host did not name. */
   | 'CHECKPOINT_MISMATCH'
+  /**
+   * A plan given to apply (`host.plan`, `sync --plan FILE`) asks for what the planner never
+   * plans: its held fingerprint is not the one its own actions give (it was edited), or it
+   * deactivates or deletes an administrator, an unmanaged or a protected user as an orphan, or
+   * orphans against its own policy. Nothing of it is sent. Also a sync report's `error.code`
+   * when the platform's listing shows it (an administrator the plan would deactivate).
+   */
+  | 'PLAN_REFUSED'
   /** A `Planner` used, or freed again, after `free()`. */
   | 'INVALID_STATE'
   /** A bug inside the engine (a wasm trap). */
@@ -404,6 +413,12 @@ export interface RetryConfig {
   /** Backoff base and cap in ms (default 1000 and 60000); jittered. */
   baseMs?: number;
   maxMs?: number;
+  /**
+   * The longest pause a 429's `Retry-After` may impose within one invocation, in ms (default
+   * 900000, 15 minutes). A longer one ends the invocation suspended, with `error.code`
+   * RATE_LIMITED and a `checkpoint` that resumes once the pause is over.
+   */
+  maxWaitMs?: number;
 }
 
 /** Settings of a sync run, beside the plan options. */
@@ -475,16 +490,44 @@ export interface Outcome {
   attempts: number;
 }
 
+/**
+ * Why a run stopped (in `SyncReport.error`; the run's actions not sent fail "not sent"):
+ * - `AUTH_FAILED`: the platform refused the credentials, or every token it issued;
+ * - `PLATFORM_UNAVAILABLE`: no access token after every retry (5xx, network);
+ * - `RATE_LIMITED`: the token endpoint answered 429 more than `retry.maxRateLimited` times;
+ *   or, with `suspended`, a `Retry-After` longer than `retry.maxWaitMs`: resume from
+ *   `checkpoint` once the pause the message names is over;
+ * - `LISTING_FAILED`: the platform's users could not all be read;
+ * - `PAGING_LOOP`: the listing does not end (a page seen before, an empty page that says more
+ *   follow, more pages than the platform's total allows); nothing was written;
+ * - `RESPONSE_TOO_LARGE`: an answer longer than 256 MiB (read no further); a write that met it
+ *   failed, whether it took effect unknown;
+ * - `REDIRECTED`: the platform answered a 3xx, never followed: check `baseUrl` (the message
+ *   names the status and the target's host only);
+ * - `PLAN_REFUSED`: a plan given to apply would deactivate or delete an administrator or
+ *   unmanaged user the listing shows: nothing was sent;
+ * - `INVALID_INPUT`: a resumed listing finished with no source pages given again.
+ */
+export type RunErrorCode =
+  | 'AUTH_FAILED'
+  | 'PLATFORM_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'LISTING_FAILED'
+  | 'PAGING_LOOP'
+  | 'RESPONSE_TOO_LARGE'
+  | 'REDIRECTED'
+  | 'PLAN_REFUSED'
+  | 'INVALID_INPUT';
+
 export interface SyncReport {
   mode: 'full' | 'delta';
   dryRun: boolean;
   finished: boolean;
   /**
-   * A failure that stopped the run: AUTH_FAILED, PLATFORM_UNAVAILABLE, LISTING_FAILED, or
-   * REDIRECTED (the platform answered a 3xx, never followed: check `baseUrl`; the message names
-   * the status and the target's host only).
+   * A failure that stopped the run, or (with `suspended`) why this invocation stopped early.
+   * See {@link RunErrorCode}.
    */
-  error?: { code: string; message: string };
+  error?: { code: RunErrorCode; message: string };
   /** The mass-change guard held the plan: no write was sent. */
   held?: Held;
   /** The source-completeness guard withheld deactivations. */
@@ -504,8 +547,13 @@ export interface SyncReport {
   outcomes: Outcome[];
   /** With `dryRun`: the plan. */
   planned?: Plan;
-  /** The invocation stopped at its `budget` before the run finished. */
+  /**
+   * The invocation stopped before the run finished: at its `budget`, or (with `error.code`
+   * RATE_LIMITED) at a pause longer than `retry.maxWaitMs`. Resume from `checkpoint`.
+   */
   suspended?: boolean;
+  /** Suspended by a pause longer than `retry.maxWaitMs`: when it ends (epoch ms). Resuming earlier suspends again with nothing sent. */
+  resumeAt?: number;
   /** Invocations the run has taken so far. */
   invocations: number;
   /** When suspended: the checkpoint (JSON text, no credentials) to pass back as `host.checkpoint`. */
@@ -530,15 +578,23 @@ export interface SyncHost {
    * follow redirects either.
    */
   fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal }) => Promise<FetchResponse>;
-  /** Milliseconds; default Date.now. */
+  /** Milliseconds since the Unix epoch (an HTTP-date `Retry-After` is read against it); default Date.now. */
   now?: () => number;
+  /** Never asked for more than `retry.maxWaitMs` by the engine; the default sleeps in steps a timer takes (2^31-1 ms). */
   sleep?: (ms: number) => Promise<void>;
   onEvent?: (event: SyncEvent) => void;
   /** Per-request timeout in ms (default 30000). */
   timeoutMs?: number;
   /** Where missing credentials are read from (default process.env where there is one). */
   env?: Record<string, string | undefined>;
-  /** A plan made earlier (object or JSON) to apply, each action checked against the platform first. */
+  /**
+   * A plan made earlier (object or JSON) to apply, each action checked against the platform
+   * first. The plan is untrusted: the guards are recomputed from its actions with the
+   * options' `guards` (never the plan's own `held`, `withheld`, `summary` or guard settings),
+   * the options' `protect` and `adminRoles` are added to its own, and a plan that contradicts
+   * itself or would touch an administrator or unmanaged user as an orphan is refused
+   * (`PLAN_REFUSED`, nothing sent).
+   */
   plan?: Plan | string;
   /**
    * Carry on from this checkpoint (a suspended report's `checkpoint`). The options must be the
@@ -592,14 +648,21 @@ export interface StepResult {
   events: SyncEvent[];
   /** With no requests: call `stepSync` again at this time (epoch ms; a rate-limit pause). */
   wakeAt?: number;
-  /** When done. */
+  /**
+   * When done; also when not done but suspended by a pause longer than `retry.maxWaitMs`
+   * (`report.error.code` RATE_LIMITED, `report.resumeAt` = `wakeAt`): nothing is sent before then.
+   */
   report?: SyncReport;
 }
 
 /**
  * Starts a run in the stateless style (hosted low-code platforms). With `plan` (from `plan()`
- * on pages the host fetched itself), applies it as it stands, without listing the platform;
- * otherwise reads `sources` and lists the platform (full) or not (delta).
+ * on pages the host fetched itself), applies it as it stands, without listing the platform:
+ * both guards are recomputed from its actions with the options' `guards` (and `approve`), and
+ * a plan whose held fingerprint is not its own is refused (`PLAN_REFUSED`). With no listing,
+ * administrators and unmanaged users cannot be told apart, and the mass-change share is taken
+ * of the plan's own count of platform users. Otherwise reads `sources` and lists the platform
+ * (full) or not (delta).
  */
 export function beginSync(
   options: SyncOptions,

@@ -11,7 +11,7 @@ import { RawSync } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
 import { redactError } from './redact.js';
-import { addSources, allCredentialsFromEnv, approvalText, checkCredentials, planText, settings } from './sync.js';
+import { addSources, allCredentialsFromEnv, checkCredentials, hostOptionsText, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -53,6 +53,12 @@ function advance(raw, now, credentials) {
       if (wake !== undefined) result.wakeAt = wake;
     }
     if (done) result.report = JSON.parse(raw.reportJson(now));
+    else if (raw.isSuspended()) {
+      // A pause longer than retry.maxWaitMs: nothing to send until it ends (the report says
+      // RATE_LIMITED); step again at `wakeAt`, not before.
+      result.report = JSON.parse(raw.reportJson(now));
+      if (result.report.resumeAt !== undefined) result.wakeAt = result.report.resumeAt;
+    }
     return result;
   } catch (e) {
     rethrow(redactError(e, credentials));
@@ -79,7 +85,7 @@ export function beginSync(options, host) {
   let raw;
   try {
     if (plan) {
-      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), approvalText(approve ?? planOptions.guards?.approve));
+      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), hostOptionsText(planOptions, plan, approve));
     } else {
       raw = new RawSync(jsonText(planOptions, 'the options'), jsonText(config, 'the options'));
       addSources(raw, sources);

@@ -1,6 +1,6 @@
 // The sync driver: runs the engine's state machine with the host's fetch and clock.
 // The engine decides what to send and when; this file only sends, waits and hands back.
-import { RawSync } from '../pkg/learner_sync.js';
+import { RawSync, maxResponseBytes } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
 import { redactError } from './redact.js';
@@ -70,6 +70,28 @@ export function approvalText(approve) {
   return approve;
 }
 
+/**
+ * The host's plan options for a plan given to apply, as JSON text: their guards (thresholds
+ * and `approve`), protect list and administrator roles apply, never the plan file's, which
+ * anyone may have edited. The platform is the plan's when the options do not name one.
+ */
+export function hostOptionsText(planOptions, pinned, approve) {
+  const platform = planOptions.platform ?? pinnedPlatform(pinned);
+  const guards = { ...(planOptions.guards ?? {}) };
+  const approval = approvalText(approve ?? guards.approve);
+  if (approval) guards.approve = approval;
+  else delete guards.approve;
+  return jsonText({ ...planOptions, platform, guards }, 'the options');
+}
+
+function pinnedPlatform(pinned) {
+  try {
+    return (typeof pinned === 'string' ? JSON.parse(pinned) : pinned)?.options?.platform;
+  } catch {
+    return undefined; // the engine says what is wrong with the plan
+  }
+}
+
 /** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
 export function addSources(raw, sources) {
   for (const spec of pageSpecs(sources, 'sources')) {
@@ -77,11 +99,60 @@ export function addSources(raw, sources) {
   }
 }
 
-const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The longest delay a timer takes (2^31-1 ms): a longer one fires at once, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+let maxBody;
+/** The longest body read from one answer: the engine's bound on a page (256 MiB), asked once the wasm is loaded. */
+const bodyLimit = () => (maxBody ??= maxResponseBytes());
+
+/** Sleeps `ms`, in steps no timer refuses (the engine caps its waits; a host's clock may not). */
+async function defaultSleep(ms) {
+  for (let left = ms; left > 0; left -= MAX_TIMER_MS) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, MAX_TIMER_MS)));
+  }
+}
+
+/**
+ * Reads a body, at most `limit` bytes: past it the stream is cancelled and null returned (a
+ * body that never ends once grew to 7 GB). Response-likes without a stream are read whole.
+ */
+async function readLimited(res, limit = bodyLimit()) {
+  const declared = Number(res.headers?.get?.('content-length'));
+  if (declared > limit) {
+    await res.body?.cancel?.().catch(() => {});
+    return null;
+  }
+  if (!res.body?.getReader) {
+    const whole = new Uint8Array(await res.arrayBuffer());
+    return whole.byteLength > limit ? null : whole;
+  }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body;
+}
 
 async function send(fetchFn, req, timeoutMs) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const timer = setTimeout(() => controller.abort(), Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
   try {
     const res = await fetchFn(req.url, {
       method: req.method,
@@ -93,7 +164,10 @@ async function send(fetchFn, req, timeoutMs) {
     });
     // A browser hides a manual redirect's status and target: the engine stops all the same.
     if (res.type === 'opaqueredirect') return { id: req.id, failure: 'redirect', message: 'redirect not followed' };
-    const body = new Uint8Array(await res.arrayBuffer());
+    const body = await readLimited(res);
+    if (body === null) {
+      return { id: req.id, failure: 'tooLarge', message: `the answer was longer than ${bodyLimit() >> 20} MiB` };
+    }
     const headers = [];
     res.headers.forEach((value, name) => headers.push([name, value]));
     return { id: req.id, status: res.status, headers, body };
@@ -145,7 +219,7 @@ export async function sync(options, host) {
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {
-      raw = RawSync.withPlan(planText(pinned), jsonText(config, 'the options'), approvalText(plan.guards?.approve));
+      raw = RawSync.withPlan(planText(pinned), jsonText(config, 'the options'), hostOptionsText(plan, pinned));
     } else {
       raw = new RawSync(jsonText(plan, 'the options'), jsonText(config, 'the options'));
     }

@@ -43,6 +43,13 @@ pub enum Error {
     #[error("the checkpoint belongs to another run: {0}")]
     CheckpointMismatch(String),
 
+    /// A plan given to apply (`sync --plan FILE`, `withPlan`, `fromPlan`) asks for what the
+    /// planner never plans: its held fingerprint does not match its own actions, or it
+    /// deactivates or deletes an administrator, an unmanaged or a protected user as an orphan,
+    /// or orphans against its own policy. Nothing of it is sent.
+    #[error("the plan was refused: {0}")]
+    PlanRefused(String),
+
     /// A source page has no column for a field the mapping (or matching) requires.
     #[error("{label}: no column {column:?} for field {field}")]
     MissingColumn { label: String, field: String, column: String },
@@ -61,6 +68,7 @@ impl Error {
             Error::InvalidInput(_) => "INVALID_INPUT",
             Error::InvalidCheckpoint(_) => "INVALID_CHECKPOINT",
             Error::CheckpointMismatch(_) => "CHECKPOINT_MISMATCH",
+            Error::PlanRefused(_) => "PLAN_REFUSED",
         }
     }
 
@@ -71,7 +79,8 @@ impl Error {
             | Error::AuthFailed(_)
             | Error::InvalidInput(_)
             | Error::InvalidCheckpoint(_)
-            | Error::CheckpointMismatch(_) => None,
+            | Error::CheckpointMismatch(_)
+            | Error::PlanRefused(_) => None,
             Error::MalformedPage { label, .. }
             | Error::TooLarge { label, .. }
             | Error::MalformedSource { label, .. }

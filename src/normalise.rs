@@ -100,6 +100,14 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
     if control {
         return Err("contains a control character".into());
     }
+    if !ascii && field != Field::FirstName && field != Field::LastName {
+        // An email or key that looks the same as another but is not: refused, not matched.
+        // (Names keep them: joiners are part of the spelling in several scripts.)
+        if let Some(c) = value.chars().find(|&c| is_invisible(c)) {
+            let kind = if is_bidi_control(c) { "a bidi control character" } else { "a zero-width character" };
+            return Err(format!("contains {kind} (U+{:04X}), invisible where it is shown", c as u32));
+        }
+    }
     if field == Field::Email {
         // One `@`, with text before and after it, and no white space. (`@` is one byte in
         // UTF-8 that no other character contains, so it is looked for among the bytes.)
@@ -116,6 +124,20 @@ pub fn check(field: Field, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Bidirectional formatting characters: embeddings and overrides (U+202A–U+202E), isolates
+/// (U+2066–U+2069), the left-to-right and right-to-left marks (U+200E, U+200F) and the Arabic
+/// letter mark (U+061C). They reorder or hide how text is shown.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Characters that show as nothing: zero-width space, non-joiner and joiner (U+200B–U+200D),
+/// the word joiner (U+2060), the zero-width no-break space (U+FEFF), and the bidi controls.
+/// None of them belongs in an email address or an identifier.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}') || is_bidi_control(c)
 }
 
 /// The form of a value used to match and compare: emails lower-cased, everything else as is.

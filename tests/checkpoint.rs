@@ -528,14 +528,19 @@ fn a_request_id_in_flight_is_never_reused_whatever_next_id_says() {
 }
 
 #[test]
-fn a_checkpoint_whose_waits_end_years_from_now_is_refused_when_it_resumes() {
+fn a_checkpoint_whose_waits_end_years_past_its_pause_is_refused_when_it_resumes() {
     let (v, _, _, now) = applying_checkpoint();
     let decade = now + 10 * 365 * 24 * 3_600_000;
     assert!(resume_text(&v, &host()).unwrap().check_clock(now).is_ok(), "the untouched checkpoint");
+    // A long 429 pause is the platform's word: the run resumed within it suspends again.
+    let mut paused = v.clone();
+    paused["counters"]["pausedUntil"] = json!(decade);
+    assert!(resume_text(&paused, &host()).unwrap().check_clock(now).is_ok(), "a long pause");
     let job = v["ready"][0].clone();
     for edit in ["pausedUntil", "tokenNotBefore", "delayed", "freesAt"] {
         let mut bad = v.clone();
         match edit {
+            "pausedUntil" => bad["counters"]["pausedUntil"] = json!(1u64 << 60),
             "delayed" => bad["delayed"] = json!([[decade, job]]),
             "freesAt" => bad["rate"]["freesAt"] = json!([decade]),
             counter => bad["counters"][counter] = json!(decade),

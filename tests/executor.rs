@@ -265,6 +265,9 @@ fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_conve
         sim.faults.drop_after_write = 0.1;
         sim.faults.drop_before = 0.05;
         sim.faults.malformed = 0.05;
+        // The bad-day faults: a filter ignored (lookups list other users), short tokens.
+        sim.ignores_filter = seed % 5 == 0;
+        sim.announced_token_ttl = [None, Some(0), Some(30)][(seed % 3) as usize];
         let src =
             source((0..n).map(|i| (i, if i % 3 == 0 { "New".to_string() } else { "Old".to_string() }, i % 5 != 0)));
         let retry = json!({"maxAttempts": 12, "maxRateLimited": 40, "baseMs": 200, "maxMs": 20_000});
@@ -279,6 +282,10 @@ fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_conve
                 "seed {seed}: every action terminal"
             );
         }
+        for c in &r.created {
+            let u = sim.users.iter().find(|u| u.id == c.platform_id).expect("a reported ID exists");
+            assert_eq!(u.sso_id, c.key, "seed {seed}: created reports the learner's own account");
+        }
         let mut keys: Vec<_> = sim.users.iter().map(|u| u.sso_id.clone()).collect();
         keys.sort();
         let before = keys.len();
@@ -292,6 +299,8 @@ fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_conve
         limited += r.rate_limited;
         // Faults off: the next run finishes the job; the one after has nothing left to do.
         sim.faults = Default::default();
+        sim.ignores_filter = false;
+        sim.announced_token_ttl = None;
         let again = drive(FOUNDRY, config(json!({})), &src, 15, |r, now| sim.handle(r, now));
         assert_eq!(again.report.counts.failed, 0, "seed {seed}");
         let third = drive(FOUNDRY, config(json!({})), &src, 15, |r, now| sim.handle(r, now));

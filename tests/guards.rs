@@ -147,3 +147,23 @@ fn the_executor_sends_nothing_for_a_held_plan_and_skips_withheld_deactivations()
     assert_eq!(r.withheld.as_ref().unwrap().count, 60);
     assert!(sim.users.iter().all(|u| u.active), "nobody deactivated");
 }
+
+#[test]
+fn a_source_with_no_usable_learner_deactivates_nobody() {
+    let opts = r#"{"platform":"foundry","orphans":"deactivate"}"#;
+    // A header-only export: 40 users, under the 50-user floor of the mass-change guard.
+    let p = plan(opts, &["ssoId,firstName,lastName,email,active\n"], &[&platform(40)]);
+    assert_eq!((p["summary"]["deactivate"].as_u64(), p["summary"]["withheld"].as_u64()), (Some(0), Some(40)), "{p}");
+    let reason = p["withheld"]["reason"].as_str().unwrap();
+    assert!(reason.contains("the source has no usable learner (0 rows read"), "{reason}");
+    assert!(of_kind(&p, "deactivate").iter().all(|a| a["withheld"] == true));
+
+    // Every row unusable is the same: nobody is known to have left.
+    let p = plan(opts, &["ssoId,firstName,lastName,email,active\n,A,B,a@x.org,true\n"], &[&platform(40)]);
+    assert_eq!(p["summary"]["withheld"], 40, "{p}");
+    assert!(p["withheld"]["reason"].as_str().unwrap().contains("no usable learner (1 rows read"));
+
+    // One usable learner is a source: the orphans are deactivated as the policy says.
+    let p = plan(opts, &[&roster(1, |_| true)], &[&platform(40)]);
+    assert_eq!((p["summary"]["deactivate"].as_u64(), p["summary"]["withheld"].as_u64()), (Some(39), Some(0)));
+}

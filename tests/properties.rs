@@ -1,6 +1,7 @@
 //! Properties of the planner over random learner sets and platform states (proptest):
 //! applying a plan and planning again leaves nothing to do; plans are deterministic; a learner
-//! yields at most one action; protected users are never deactivated or deleted.
+//! yields at most one action; protected users are never deactivated or deleted; a plan with its
+//! `held` key removed is held all the same.
 
 mod common;
 
@@ -152,5 +153,27 @@ proptest! {
         }
         prop_assert!(per_row.values().all(|&n| n == 1), "a learner in two actions: {}", a);
         prop_assert!(per_user.values().all(|&n| n == 1), "a user in two actions: {}", a);
+    }
+
+    #[test]
+    fn a_plan_with_its_held_key_removed_is_still_held_and_sends_nothing(ls in learners(), us in users()) {
+        use learner_sync::sync::{SyncConfig, SyncEngine};
+        // Any deactivation holds the plan, so most cases are held.
+        let options = r#"{"platform":"scim","match":["ssoId","email"],"orphans":"deactivate",
+            "guards":{"maxDeactivatePercent":0,"maxDeactivateCount":0}}"#;
+        let made = common::plan(options, &[&source_csv(&ls)], &[&Value::Array(platform(&us)).to_string()]);
+        let mut edited = made.clone();
+        edited.as_object_mut().unwrap().remove("held");
+        edited["summary"]["deactivate"] = json!(0);
+        let plan: learner_sync::Plan = serde_json::from_value(edited).unwrap();
+        let host = learner_sync::PlanOptions::from_json(options.as_bytes()).unwrap();
+        let config = SyncConfig::from_json(br#"{"baseUrl":"https://scim.example.org","credentials":{"token":"t"}}"#).unwrap();
+        let mut engine = SyncEngine::from_plan(plan.into_owned(), config, &host).unwrap();
+        engine.start(0).unwrap();
+        let held = engine.report(0).held.map(|h| h.fingerprint);
+        prop_assert_eq!(held.as_deref(), made["held"]["fingerprint"].as_str(), "{}", made);
+        if held.is_some() {
+            prop_assert!(engine.poll_transmit(0).is_none(), "a held plan sends nothing");
+        }
     }
 }

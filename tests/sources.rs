@@ -215,3 +215,91 @@ fn overlong_fields_make_the_row_invalid() {
     assert_eq!(inv[0]["value"].as_str().unwrap().chars().count(), 101, "the value is cut in the plan");
     assert_eq!(of_kind(&p, "create").len(), 1);
 }
+
+/// Twenty learners, with an open quote on spreadsheet row `open` (if any).
+fn twenty(open: Option<u32>) -> String {
+    let mut s = String::from("ssoId,firstName,lastName,email,active\n");
+    for i in 1..=20u32 {
+        let first = if Some(i + 1) == open { "\"Ann".to_string() } else { format!("F{i}") };
+        s.push_str(&format!("{i},{first},L,p{i}@x.org,true\n"));
+    }
+    s
+}
+
+#[test]
+fn an_unterminated_quote_refuses_the_file_naming_the_row_where_it_opened() {
+    let mut pl = planner(r#"{"platform":"foundry"}"#);
+    let err = pl.add_source(twenty(Some(16)).as_bytes(), SourceFormat::Csv, "hr.csv").unwrap_err();
+    assert_eq!(err.code(), "MALFORMED_SOURCE");
+    let msg = err.to_string();
+    assert!(msg.starts_with("hr.csv: row 16: a quote opens here and is never closed"), "{msg}");
+
+    // On the last row, with nothing after it to swallow, it is refused all the same.
+    let err = pl.add_source(twenty(Some(21)).as_bytes(), SourceFormat::Csv, "hr.csv").unwrap_err();
+    assert!(err.to_string().contains("row 21: a quote opens here"), "{err}");
+    // In the header row.
+    let err = pl.add_source(b"ssoId,\"firstName\n1,A\n", SourceFormat::Csv, "h.csv").unwrap_err();
+    assert!(err.to_string().contains("row 1: a quote opens here"), "{err}");
+}
+
+#[test]
+fn quotes_that_close_are_read_as_before() {
+    // A quoted cell with a line break (in a column not read), a doubled quote, a quote inside
+    // an unquoted cell, text after a closing quote, an empty quoted cell, CRLF line ends.
+    let src = "ssoId,firstName,lastName,email,active,note\r\n\
+        1,Ann,\"O\"\"Neil\",a@x.org,true,\"two\nlines\"\r\n\
+        2,Bo 5'10\",\"Ek\"x,b@x.org,true,\"\"\r\n\
+        3,Cy,C,c@x.org,true,\"\"\"\"\r\n";
+    let p = plan(r#"{"platform":"foundry"}"#, &[src], &[]);
+    assert_eq!(p["summary"]["learners"], 3, "{p}");
+    let made = of_kind(&p, "create");
+    assert_eq!(made[0]["fields"]["lastName"], "O\"Neil");
+    assert_eq!(made[1]["fields"]["firstName"], "Bo 5'10\"");
+    assert_eq!(made[1]["fields"]["lastName"], "Ekx");
+}
+
+#[test]
+fn a_file_with_an_unterminated_quote_deactivates_nobody_even_when_a_host_plans_without_it() {
+    let opts = r#"{"platform":"foundry","orphans":"deactivate"}"#;
+    let mut pl = planner(opts);
+    pl.add_source(twenty(None).as_bytes(), SourceFormat::Csv, "a.csv").unwrap();
+    // A second page with an open quote: refused; a host that goes on without it...
+    pl.add_source(b"ssoId,firstName,lastName,email,active\n21,\"Cy,L,c@x.org,true\n", SourceFormat::Csv, "b.csv")
+        .unwrap_err();
+    let tgt: Vec<String> =
+        (1..=21).map(|i| user(&format!("u{i}"), &i.to_string(), "F", "L", "e@x.org", true)).collect();
+    pl.add_target(users(&tgt).as_bytes(), TargetFormat::Auto, "t").unwrap();
+    let p: serde_json::Value = serde_json::from_slice(&pl.finish().to_json()).unwrap();
+    // ...still withholds the deactivation of user 21, whose learner was on the lost page.
+    assert_eq!((p["summary"]["deactivate"].as_u64(), p["summary"]["withheld"].as_u64()), (Some(0), Some(1)), "{p}");
+    let reason = p["withheld"]["reason"].as_str().unwrap();
+    assert!(reason.contains("\"b.csv\" could not be read"), "{reason}");
+}
+
+#[test]
+fn emails_and_keys_with_invisible_characters_are_invalid_rows_and_the_rest_is_read() {
+    let rows = [
+        ("1", "ann\u{200b}@x.org", "email", "zero-width"),
+        ("2\u{202e}", "bo@x.org", "ssoId", "bidi"),
+        ("3", "cy@x.org\u{feff}", "email", "zero-width"),
+        ("4\u{2066}", "d@x.org", "ssoId", "bidi"),
+        ("5", "e\u{200d}@x.org", "email", "zero-width"),
+        ("6\u{061c}", "f@x.org", "ssoId", "bidi"),
+        ("7\u{200f}", "g@x.org", "ssoId", "bidi"),
+        ("8\u{2060}", "h@x.org", "ssoId", "zero-width"),
+    ];
+    let mut src = String::from("ssoId,firstName,lastName,email,active\n");
+    for (key, email, _, _) in rows {
+        src.push_str(&format!("{key},F,L,{email},true\n"));
+    }
+    src.push_str("9,Zo\u{200d}e,L,z@x.org,true\n"); // a joiner in a name is spelling
+    let p = plan(r#"{"platform":"foundry"}"#, &[&src], &[]);
+    let mut inv = of_kind(&p, "invalid");
+    inv.sort_by_key(|a| a["row"].as_u64());
+    assert_eq!(inv.len(), rows.len(), "{p}");
+    for (a, (_, _, field, kind)) in inv.iter().zip(rows) {
+        assert_eq!(a["field"], field, "{a}");
+        assert!(a["reason"].as_str().unwrap().contains(kind), "{a}");
+    }
+    assert_eq!(of_kind(&p, "create").len(), 1, "the rest of the run goes on");
+}

@@ -215,7 +215,7 @@ const SCHEMA = object({
   mode: oneOf('full', 'delta'),
   rate,
   concurrency: whole(1),
-  retry: object({ maxAttempts: whole(1), maxRateLimited: whole(0), baseMs: whole(0), maxMs: whole(0) }),
+  retry: object({ maxAttempts: whole(1), maxRateLimited: whole(0), baseMs: whole(0), maxMs: whole(0), maxWaitMs: whole(0) }),
   pageSize: whole(1),
   foundry: object({ ruleSet: text, role: text }, { required: ['ruleSet', 'role'] }),
   autoClearEmail: bool,

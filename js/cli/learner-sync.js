@@ -245,6 +245,8 @@ async function runSync(args) {
   // The summary first: it reaches the user whatever happens to the report file.
   process.stderr.write(`${summaryLine(report)}\n`);
   const saved = values.report ? saveReport(report, values.report) : true;
+  // A plan file that asks for what the planner never plans is bad input: nothing was sent.
+  if (report.error?.code === 'PLAN_REFUSED') return 2;
   if (report.error || report.counts.failed > 0) return 1;
   if (report.held) return 3;
   return code || (saved ? 0 : 1);

@@ -41,8 +41,10 @@ const EXIT_CODES = `Exit codes:
   1  some actions failed, or the run stopped (credentials refused, platform unreachable,
      redirected), or the report file could not be written (see stderr for where it went)
   2  bad input or configuration (a flag, the config file, a page or source rows that cannot
-     be used: the rest of the plan is still printed or synced, the rows listed on stderr)
-  3  stopped by a safety guard (a held plan: run again with --approve FINGERPRINT)`;
+     be used: the rest of the plan is still printed or synced, the rows listed on stderr;
+     a --plan file refused as PLAN_REFUSED: nothing sent)
+  3  stopped by a safety guard (a held plan, however its file was edited: run again with
+     --approve FINGERPRINT)`;
 
 const CONFIG = `Config file: --config FILE, or ./learner-sync.json when present. A JSON object of what a
 team keeps in its repository; flags override it. Keys:
@@ -50,7 +52,7 @@ team keeps in its repository; flags override it. Keys:
   a mapping file relative to the config file), protect, adminRoles, scim ({key, userName}),
   guards ({maxDeactivatePercent, maxDeactivateCount, expectedLearners, sourceTolerance}),
   mode, rate ({limit, windowMs, share} or "200/60s"), concurrency, retry ({maxAttempts,
-  maxRateLimited, baseMs, maxMs}), pageSize, foundry ({ruleSet, role}), autoClearEmail.
+  maxRateLimited, baseMs, maxMs, maxWaitMs}), pageSize, foundry ({ruleSet, role}), autoClearEmail.
 An unknown key, a wrong type, or a credential in the file is an error (exit code 2):
 credentials come from the environment only.`;
 
@@ -116,7 +118,11 @@ ${PLAN_FLAGS}
   --concurrency N      requests in flight at once (default 4)
   --plan FILE          apply a plan made earlier (by "plan" or the browser preview) instead of
                        planning: each action is checked against the platform first and skipped,
-                       with the reason, where its user changed since; no --source is needed
+                       with the reason, where its user changed since; no --source is needed.
+                       The file is untrusted: the guards of the config file and flags apply and
+                       are recomputed from its actions (a held plan stays held, exit 3); one
+                       that contradicts itself or would touch an administrator or unmanaged
+                       user as an orphan is refused (exit 2); nothing is sent either way
   --format FORMAT      with --dry-run, the plan: json (default), table or csv. Without it,
                        the outcomes on stdout: json (the full report), table, or csv (one row
                        per planned action); stdout stays empty when no --format is given

@@ -41,6 +41,14 @@ export class RateWindow {
  * `length` 429s in a row).
  * `shift` (a probability per list request): another client adds or removes a user listed
  * before the page asked for, so pages shift while they are read (Foundry).
+ * The bad-day faults (issue 10), each a probability too:
+ * - `redirect` (`{p, to}`): answer `307` with `Location: to + path`, another origin;
+ * - `hugeRetryAfter` (per 429 answered): the 429 says `Retry-After` ten years ahead, in seconds
+ *   or, every other time, as an HTTP-date;
+ * - `ignoreFilter` (per list request with a key filter): the filter is ignored, so a lookup by
+ *   key gets the first users of the listing (Foundry);
+ * - `repeatPage` (per list request past the first page): page 1 is answered again, links and
+ *   all (Foundry).
  */
 export class Faults {
   constructor(spec = {}, seed = 1) {
@@ -50,7 +58,10 @@ export class Faults {
     this.injected = {};
   }
   set(spec = {}) {
-    this.spec = { error5xx: 0, rate429: 0, slow: null, dropAfterWrite: 0, malformed: 0, burst429: null, ...spec };
+    this.spec = {
+      error5xx: 0, rate429: 0, slow: null, dropAfterWrite: 0, malformed: 0, burst429: null,
+      redirect: null, hugeRetryAfter: 0, ignoreFilter: 0, repeatPage: 0, ...spec,
+    };
   }
   hit(kind) {
     const p = this.spec[kind];
@@ -108,11 +119,20 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
       stats.status[status] = (stats.status[status] ?? 0) + 1;
       send(res, status, payload, headers);
     };
+    const redirect = f.spec.redirect;
+    if (redirect && f.random() < redirect.p) {
+      f.count('redirect');
+      return answer(307, '', { location: `${redirect.to}${req.url}` });
+    }
     const limited = limitAuth || !url.pathname.includes('oauth');
     const admitted = limited ? window.admit(t) : { ok: true };
     if (!admitted.ok || f.burst() || f.hit('rate429')) {
       stats.rateLimited += 1;
       const headers = rate?.retryAfter && admitted.waitMs ? { 'retry-after': String(Math.ceil(admitted.waitMs / 1000)) } : {};
+      if (f.hit('hugeRetryAfter')) {
+        const tenYears = 10 * 365 * 86_400;
+        headers['retry-after'] = f.injected.hugeRetryAfter % 2 ? String(tenYears) : new Date(t + tenYears * 1000).toUTCString();
+      }
       return answer(429, { errors: [{ title: 'Too Many Requests' }], code: 'rate_limited', message: 'Too Many Requests' }, headers);
     }
     if (f.hit('error5xx')) return answer(503, 'Service Unavailable', { 'content-type': 'text/plain' });

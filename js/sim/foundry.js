@@ -108,14 +108,17 @@ export async function startFoundry(options = {}) {
 
     if (method === 'GET' && path === '/v1/admin/users') {
       if (faults?.hit('shift')) shift();
-      const page = Math.max(1, Number(query['page[page]'] ?? 1) | 0);
+      const keyFilter = ATTRS.some((f) => query[`filter[${f}]`] !== undefined);
+      const ignore = keyFilter && faults?.hit('ignoreFilter');
+      let page = Math.max(1, Number(query['page[page]'] ?? 1) | 0);
+      if (page > 1 && faults?.hit('repeatPage')) page = 1;
       const per = Math.min(maxPerPage, Math.max(1, Number(query['page[per_page]'] ?? 25) | 0));
       const active = query['filter[active]'];
       const list = users.filter((u) => {
         const a = u.attributes;
         if (active === undefined ? !listsInactiveByDefault && !a.active : String(a.active) !== active) return false;
         for (const f of ATTRS) {
-          const want = query[`filter[${f}]`];
+          const want = ignore ? undefined : query[`filter[${f}]`];
           if (want !== undefined && (f === 'email' ? String(a[f]).toLowerCase() !== want.toLowerCase() : String(a[f]) !== want)) return false;
         }
         return true;

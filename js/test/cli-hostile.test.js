@@ -1,6 +1,8 @@
 // The CLI on a bad day (issue 10, items 4 and 8): a real sync whose source has unusable rows
 // lists them and exits 2 (the usable rows still sync); the list cannot drive the terminal; a
-// report that cannot be written never loses the summary or the created IDs.
+// report that cannot be written never loses the summary or the created IDs; a plan file edited
+// or made by hand is held (3) or refused (2) with nothing sent; a CSV with an open quote, or
+// with no usable learner, deactivates nobody.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -42,8 +44,8 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withSim(fn) {
-  sim = await startFoundry({ users: [], clientSecret: SECRET, rate: { limit: 200, windowMs: 1000 } });
+async function withSim(fn, users = []) {
+  sim = await startFoundry({ users, clientSecret: SECRET, rate: { limit: 200, windowMs: 1000 } });
   try {
     return await fn(['sync', '--platform', 'foundry', '--base-url', sim.url, '--rate', '200/1s']);
   } finally {
@@ -137,4 +139,107 @@ test('when no fallback file can be written either, the created IDs are printed o
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.ok(!existsSync('/dev/null/not-a-folder'));
   });
+});
+
+/** `n` learners' users on Foundry (SSO IDs 0..n-1), and `extra` users after them. */
+function seeded(n, extra = []) {
+  const users = Array.from({ length: n }, (_, i) => ({ id: `u${i}`, sso_id: String(i), email: `p${i}@x.org`, first_name: 'F', last_name: 'L' }));
+  return [...users, ...extra];
+}
+
+function roster(n) {
+  let s = HEADER;
+  for (let i = 0; i < n; i++) s += `${i},F,L,p${i}@x.org,true\n`;
+  return s;
+}
+
+test('sync --plan with the held key deleted from a held plan is held again (exit 3) and sends nothing; --approve applies it', async () => {
+  const users = seeded(100);
+  const src = join(dir, 'forty.csv');
+  writeFileSync(src, roster(40));
+  const target = join(dir, 'hundred.json');
+  writeFileSync(target, JSON.stringify({ data: users.map((u) => ({ id: u.id, type: 'users', attributes: { ...u, active: true } })), links: { next: null } }));
+  const made = await runAsync(['plan', '--platform', 'foundry', '--orphans', 'deactivate', '--source', src, '--target', target]);
+  const plan = JSON.parse(made.stdout);
+  const fingerprint = plan.held.fingerprint;
+  delete plan.held;
+  plan.summary.deactivate = 0;
+  const file = join(dir, 'unheld-plan.json');
+  writeFileSync(file, JSON.stringify(plan));
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--plan', file]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /plan held, nothing sent: the plan deactivates or deletes 60 users, more than the limit of 50/);
+    assert.match(r.stderr, new RegExp(`--approve ${fingerprint}`));
+    assert.equal(sim.stats().updated + sim.stats().created, 0, 'nothing sent');
+  }, users);
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--plan', file, '--approve', fingerprint]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sim.stats().updated, 60);
+  }, users);
+});
+
+test('sync --plan with a hand-made plan deactivating a cc_admin user is refused (exit 2) with nothing sent', async () => {
+  const admin = { id: 'adm-1', sso_id: '900', email: 'boss@x.org', first_name: 'B', last_name: 'Oss', user_rule_set_roles: [{ rule_set: 'cc_admin', role: 'default' }] };
+  const plan = {
+    actions: [{ action: 'deactivate', key: '900', platformId: 'adm-1', orphan: true, changes: { active: { from: true, to: false } } }],
+    summary: { create: 0, update: 0, deactivate: 1, reactivate: 0, link: 0, review: 0, delete: 0, conflict: 0, invalid: 0, unchanged: 0, untouched: 0, protected: 0, learners: 3, platformUsers: 4 },
+    options: { platform: 'foundry', orphans: 'deactivate' },
+    fingerprint: '0000000000000000',
+    format: 1,
+  };
+  const file = join(dir, 'hand-made-plan.json');
+  writeFileSync(file, JSON.stringify(plan));
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--plan', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /the plan was refused: it would deactivate adm-1, an administrator, as an orphan.*\[PLAN_REFUSED\]/);
+    assert.equal(sim.stats().updated, 0, 'nothing sent');
+    assert.ok(sim.users().every((u) => u.attributes.active));
+  }, seeded(3, [admin]));
+});
+
+test('sync --plan with a held fingerprint that is not its own is refused (exit 2) before any request', async () => {
+  const plan = {
+    actions: [{ action: 'deactivate', key: '1', platformId: 'u1', orphan: true, changes: { active: { from: true, to: false } } }],
+    summary: { create: 0, update: 0, deactivate: 1, reactivate: 0, link: 0, review: 0, delete: 0, conflict: 0, invalid: 0, unchanged: 0, untouched: 0, protected: 0, learners: 3, platformUsers: 4 },
+    options: { platform: 'foundry', orphans: 'deactivate' },
+    fingerprint: '0000000000000000',
+    format: 1,
+    held: { reason: 'x', deactivations: 1, limit: 0, managedUsers: 4, fingerprint: '0000000000000000' },
+  };
+  const file = join(dir, 'wrong-held-plan.json');
+  writeFileSync(file, JSON.stringify(plan));
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--plan', file, '--approve', '0000000000000000']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /is not the one its own actions give.*\[PLAN_REFUSED\]/);
+    assert.equal(sim.stats().requests, 0, 'nothing sent');
+  }, seeded(4));
+});
+
+test('a CSV with an unterminated quote is refused naming the row (exit 2) and sync --orphans deactivate deactivates nobody', async () => {
+  const src = join(dir, 'open-quote.csv');
+  const rows = roster(20).split('\n');
+  rows[16] = '15,"Ann,L,p15@x.org,true'; // spreadsheet row 17: learners 16 to 19 would vanish
+  writeFileSync(src, rows.join('\n'));
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src, '--orphans', 'deactivate']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /open-quote\.csv: row 17: a quote opens here and is never closed.*\[MALFORMED_SOURCE\]/);
+    assert.equal(sim.stats().requests, 0, 'nothing sent');
+  }, seeded(20));
+});
+
+test('a header-only export with --orphans deactivate deactivates nobody and says why', async () => {
+  const src = join(dir, 'header-only.csv');
+  writeFileSync(src, HEADER);
+  await withSim(async (base) => {
+    const r = await runAsync([...base, '--source', src, '--orphans', 'deactivate']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /40 deactivations withheld: the source has no usable learner/);
+    assert.equal(sim.stats().updated, 0);
+    assert.ok(sim.users().every((u) => u.attributes.active));
+  }, seeded(40));
 });

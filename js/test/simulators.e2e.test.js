@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { startFoundry } from '../sim/foundry.js';
 import { startLearnifier } from '../sim/learnifier.js';
 import { sample } from '../demo/sample.js';
@@ -155,5 +156,97 @@ test('Learnifier under lost answers: creates are settled by external-id lookup, 
     assert.ok(sim.stats().faultsInjected.dropAfterWrite > 0);
   } finally {
     await sim.close();
+  }
+});
+
+/** Another origin that records whatever reaches it: what a client must never reach. */
+async function startRecorder() {
+  const received = [];
+  const server = createServer((req, res) => {
+    received.push({ method: req.method, url: req.url, headers: req.headers });
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[]}');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+test('Foundry on a bad day (redirects, ignored filters, short tokens, huge Retry-After, repeated pages, with the faults above): every invocation ends, nothing reaches another origin, no user is created twice or linked to another learner, nothing leaks, and the runs converge', { timeout: 300_000 }, async () => {
+  const elsewhere = await startRecorder();
+  const runs = [];
+  try {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const s = sample(240, 100 + seed);
+      const faults = {
+        error5xx: 0.03, dropAfterWrite: 0.15, burst429: { every: 45, length: 2 }, shift: 0.2,
+        ignoreFilter: 0.6, repeatPage: 0.3, hugeRetryAfter: 0.25, redirect: { p: 0.004, to: elsewhere.url },
+      };
+      const SECRET = `bad-day-secret-${seed}-51f0`;
+      const tokenTtlSeconds = [1, 2, 30, 7200][seed % 4];
+      const sim = await startFoundry({ users: s.users, rate: FAST, faults, seed, clientSecret: SECRET, tokenTtlSeconds });
+      const options = foundryOptions(sim, { seed, credentials: { clientId: 'sim-client', clientSecret: SECRET } });
+      const stops = {};
+      let checkpoint;
+      let invocations = 0;
+      // The host's clock: a host told to come back in ten years is let to (the engine's time is
+      // the host's, so the test moves it on rather than waiting).
+      let skipped = 0;
+      const now = () => Date.now() + skipped;
+      let created = 0;
+      try {
+        // A host that runs the sync again after each stop, resuming a suspended run from its
+        // checkpoint, as the Worker's cron does: a bounded number of invocations.
+        for (; invocations < 12; ) {
+          const events = [];
+          const report = await sync(options, { sources: [s.csv], timeoutMs: 250, checkpoint, now, onEvent: (e) => events.push(e) });
+          invocations += 1;
+          const everything = JSON.stringify(report) + JSON.stringify(events);
+          for (const secret of [SECRET, 'sim-token-', Buffer.from(`sim-client:${SECRET}`).toString('base64')]) {
+            assert.ok(!everything.includes(secret), `seed ${seed}: a credential leaked`);
+          }
+          // Whatever the run said it created is the learner it was created for.
+          const byId = new Map(sim.users().map((u) => [u.id, u]));
+          for (const c of report.created) {
+            assert.equal(byId.get(c.platformId)?.attributes.sso_id, c.key, `seed ${seed}: learner ${c.key} reported as ${c.platformId}`);
+          }
+          created += report.created.length;
+          assertNoDuplicates(sim.users(), (u) => u.attributes.sso_id);
+          assertNoDuplicates(sim.users(), (u) => u.attributes.email?.toLowerCase());
+          if (report.error) stops[report.error.code] = (stops[report.error.code] ?? 0) + 1;
+          if (report.suspended) {
+            assert.ok(report.checkpoint, `seed ${seed}: suspended without a checkpoint`);
+            if (report.error?.code === 'RATE_LIMITED') {
+              assert.ok(report.resumeAt > now(), `seed ${seed}: RATE_LIMITED without a time to resume at`);
+              skipped += report.resumeAt - now();
+            }
+            checkpoint = report.checkpoint;
+            continue;
+          }
+          assert.ok(report.finished, `seed ${seed}: neither finished nor suspended`);
+          const planned = report.plan ? report.outcomes.length : 0;
+          assert.equal(report.counts.done + report.counts.failed + report.counts.skipped, planned, `seed ${seed}: an action without an outcome`);
+          checkpoint = undefined;
+          if (!report.error && report.counts.failed === 0) break;
+        }
+        sim.setFaults({});
+        const again = await sync(options, { sources: [s.csv] });
+        assert.equal(again.counts.failed, 0, `seed ${seed}: ${JSON.stringify(again.outcomes.filter((o) => o.state === 'failed'))}`);
+        const third = await sync(options, { sources: [s.csv] });
+        assert.deepEqual([third.plan.create, third.plan.update, third.plan.deactivate, third.plan.reactivate], [0, 0, 0, 0], `seed ${seed}`);
+        runs.push({ seed, tokenTtlSeconds, invocations, stops, created, faults: sim.stats().faultsInjected, tokens: sim.stats().byRoute['POST /oauth/token'] });
+      } finally {
+        await sim.close();
+      }
+    }
+    console.log(JSON.stringify(runs));
+    assert.deepEqual(elsewhere.received, [], 'a request reached another origin');
+    const injected = (kind) => runs.reduce((n, r) => n + (r.faults[kind] ?? 0), 0);
+    for (const kind of ['redirect', 'ignoreFilter', 'hugeRetryAfter', 'repeatPage']) assert.ok(injected(kind) > 0, `no ${kind} fault was injected`);
+  } finally {
+    await elsewhere.close();
   }
 });

@@ -128,11 +128,12 @@ test('an answer to a request that is not in flight, or a second answer to one, i
   });
 });
 
-test('a step state paused until years from now is refused with INVALID_CHECKPOINT, not waited for', async () => {
+test('a step state whose retry is dated years past its pause is refused with INVALID_CHECKPOINT, not waited for', async () => {
   await withPlatform(async (hostile) => {
     const begun = beginSync({ platform: 'foundry', baseUrl: hostile.url, credentials: CREDENTIALS, rate: FAST }, { sources: [SOURCE], env: {} });
     const state = JSON.parse(begun.state);
-    state.counters.pausedUntil = Date.now() + 10 * 365 * 86_400_000;
+    // The token request comes back, years from now, with no 429 pause to explain it.
+    state.counters.tokenNotBefore = Date.now() + 10 * 365 * 86_400_000;
     const e = await attempt(() => stepSync(JSON.stringify(state), [], { baseUrl: hostile.url, credentials: CREDENTIALS, sources: [SOURCE], env: {} }));
     assert.ok(refusedWith(e, 'INVALID_CHECKPOINT'), `${e?.code}: ${e?.message}`);
   });

@@ -21,15 +21,16 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-type PlannedRun = fn(Plan<'static>, SyncConfig, Option<&str>) -> Result<SyncEngine, crate::Error>;
+type PlannedRun = fn(Plan<'static>, SyncConfig, &PlanOptions) -> Result<SyncEngine, crate::Error>;
 
-/// A run over a plan given as JSON text (`with_plan` or `from_plan`).
-fn planned(plan_json: &str, config_json: &str, approve: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
+/// A run over a plan given as JSON text (`with_plan` or `from_plan`), under the host's plan
+/// options (their guards, protect list and administrator roles; JSON text).
+fn planned(plan_json: &str, config_json: &str, host_json: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
     let plan: Plan = serde_json::from_slice(plan_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
     let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
-    let approve = (!approve.is_empty()).then_some(approve);
-    make(plan.into_owned(), config, approve).map(JsSync).map_err(|e| to_js(&e))
+    let host = PlanOptions::from_json(host_json.as_bytes()).map_err(|e| to_js(&e))?;
+    make(plan.into_owned(), config, &host).map(JsSync).map_err(|e| to_js(&e))
 }
 
 impl JsSync {
@@ -57,16 +58,18 @@ impl JsSync {
     }
 
     /// A run that applies a plan made earlier (JSON text), checking each action against the
-    /// platform first. `approve` names the held fingerprint of a held plan, or is empty.
+    /// platform first. `host_options_json`: the host's plan options, whose guards (with
+    /// `approve`, the held fingerprint of a held plan) apply instead of the file's.
     #[wasm_bindgen(js_name = withPlan)]
-    pub fn with_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
-        planned(plan_json, config_json, approve, SyncEngine::with_plan)
+    pub fn with_plan(plan_json: &str, config_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
+        planned(plan_json, config_json, host_options_json, SyncEngine::with_plan)
     }
 
-    /// A run that applies a plan (JSON text) as it stands, without listing the platform.
+    /// A run that applies a plan (JSON text) as it stands, without listing the platform;
+    /// `host_options_json` as for `withPlan`.
     #[wasm_bindgen(js_name = fromPlan)]
-    pub fn from_plan(plan_json: &str, config_json: &str, approve: &str) -> Result<JsSync, JsValue> {
-        planned(plan_json, config_json, approve, SyncEngine::from_plan)
+    pub fn from_plan(plan_json: &str, config_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
+        planned(plan_json, config_json, host_options_json, SyncEngine::from_plan)
     }
 
     /// A run carried on from a checkpoint. `overrides_json`: this invocation's settings
@@ -178,14 +181,16 @@ impl JsSync {
         Ok(())
     }
 
-    /// Says no answer came: `kind` is "timeout" or "network", or "redirect" for a redirect
-    /// the host's fetch did not follow and could not show (a browser's opaque redirect).
+    /// Says no answer came: `kind` is "timeout" or "network", "redirect" for a redirect the
+    /// host's fetch did not follow and could not show (a browser's opaque redirect), or
+    /// "tooLarge" for a body the host stopped reading past `maxResponseBytes()`.
     #[wasm_bindgen(js_name = handleFailure)]
     pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) -> Result<(), JsValue> {
         let id = self.answered(id)?;
         let e = match kind {
             "timeout" => TransportError::Timeout,
             "redirect" => TransportError::Redirected,
+            "tooLarge" => TransportError::TooLarge,
             _ => TransportError::Network(message.to_string()),
         };
         self.0.handle_response(id, now as u64, Err(e));
@@ -223,6 +228,13 @@ impl JsSync {
     pub fn plan_json(&self) -> Option<String> {
         self.0.plan().map(|p| String::from_utf8(p.to_json()).expect("JSON is UTF-8"))
     }
+}
+
+/// The longest answer body the engine takes, in bytes (the planner's page bound): a host
+/// stops reading a body past it and hands back the failure "tooLarge".
+#[wasm_bindgen(js_name = maxResponseBytes)]
+pub fn max_response_bytes() -> f64 {
+    crate::sync::MAX_RESPONSE_BYTES as f64
 }
 
 /// A sync report, as the JSON text `reportJson` gives, as CSV text: one row per outcome

@@ -12,9 +12,11 @@
 
 mod delta;
 mod fingerprint;
-mod guards;
+pub(crate) mod guards;
 mod matching;
 pub mod plan;
+
+use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
@@ -56,6 +58,14 @@ pub struct PageStats {
     /// Whether the platform says more pages follow; absent where the body does not say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// For a platform page: how many users the platform says it has in all, where the page
+    /// says (Foundry's `meta.total_count`, SCIM's `totalResults`).
+    #[serde(skip)]
+    pub total: Option<u64>,
+    /// For a platform page: a digest of its users' IDs in order, so that the executor can
+    /// tell a page it read before (a paging loop). Kept in memory only, never saved.
+    #[serde(skip)]
+    pub content: u64,
 }
 
 /// A short fingerprint (16 hex digits) of some texts, stable across targets and releases.
@@ -96,6 +106,9 @@ pub struct Planner {
     users: Vec<PlatformUser>,
     source_pages: u32,
     target_pages: u32,
+    /// Source pages refused as a whole (their labels): their learners are missing, so the
+    /// plan withholds every deactivation (see `guards`).
+    refused_sources: Vec<Box<str>>,
 }
 
 impl Planner {
@@ -113,6 +126,7 @@ impl Planner {
             users: Vec::new(),
             source_pages: 0,
             target_pages: 0,
+            refused_sources: Vec::new(),
         })
     }
 
@@ -130,6 +144,16 @@ impl Planner {
     /// Reads one page of the system of record (CSV or JSON text). An empty label is replaced
     /// by "source page N".
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        let result = self.read_source(bytes, format, label);
+        if let Err(e) = &result {
+            // A host may go on without the page; the plan must not act as if its learners left.
+            let label = e.label().map_or_else(|| label.to_string(), str::to_string);
+            self.refused_sources.push(label.into_boxed_str());
+        }
+        result
+    }
+
+    fn read_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
         let named =
             || if label.is_empty() { format!("source page {}", self.source_pages + 1) } else { label.to_string() };
         check_size(bytes, named)?;
@@ -148,6 +172,8 @@ impl Planner {
             records: rows.learners.len() as u32,
             invalid: rows.invalid.len() as u32,
             has_more: None,
+            total: None,
+            content: 0,
         };
         if self.learners.len() + self.invalid.len() + rows.learners.len() + rows.invalid.len() > LIMITS.learners {
             self.labels.pop();
@@ -187,7 +213,21 @@ impl Planner {
             let detail = format!("more than {} platform users in all", LIMITS.users);
             return Err(Error::TooLarge { label, detail });
         }
-        let stats = PageStats { label, records: page.users.len() as u32, invalid: 0, has_more: page.has_more };
+        let content = {
+            let mut h = rustc_hash::FxHasher::default();
+            for u in &page.users {
+                self.arena.get(u.id).hash(&mut h);
+            }
+            h.finish()
+        };
+        let stats = PageStats {
+            label,
+            records: page.users.len() as u32,
+            invalid: 0,
+            has_more: page.has_more,
+            total: page.total,
+            content,
+        };
         // The platform's total (bounded, in case it is wrong) sizes the store once, instead of
         // doubling it page after page (each doubling briefly holds both copies).
         if let Some(total) = page.total {
@@ -214,9 +254,7 @@ impl Planner {
             users: &self.users,
             superseded,
         };
-        let managed =
-            self.users.iter().zip(&inputs.superseded).filter(|(u, &gone)| !gone && u.managed && !u.admin).count()
-                as u32;
+        let managed = self.managed_among(&inputs.superseded);
         let (actions, summary) = matching::decide(&inputs);
         let mut plan = Plan {
             actions,
@@ -227,13 +265,23 @@ impl Planner {
             held: None,
             withheld: None,
         };
-        guards::apply(&mut plan, self.source_rows(), managed);
+        let source = guards::SourceRead {
+            rows: (self.learners.len() + self.invalid.len()) as u32,
+            learners: self.learners.len() as u32,
+            refused: &self.refused_sources,
+        };
+        guards::apply(&mut plan, &source, managed);
         plan
     }
 
-    /// Rows read from the source, usable or not.
-    fn source_rows(&self) -> u32 {
-        (self.learners.len() + self.invalid.len()) as u32
+    /// Managed platform users (the last copy of each), administrators left out: those orphan
+    /// handling may touch, which the mass-change guard's share is of.
+    pub fn managed_users(&self) -> u32 {
+        self.managed_among(&self.superseded())
+    }
+
+    fn managed_among(&self, superseded: &[bool]) -> u32 {
+        self.users.iter().zip(superseded).filter(|(u, &gone)| !gone && u.managed && !u.admin).count() as u32
     }
 
     /// Plans a delta sync: the source rows are the learners that changed, carrying the
@@ -251,7 +299,7 @@ impl Planner {
         };
         // A delta is the changes only: the completeness guard has nothing to compare, and the
         // platform's size is unknown, so the count limit alone holds a mass deactivation.
-        guards::apply(&mut plan, u32::MAX, 0);
+        guards::apply(&mut plan, &guards::SourceRead::UNJUDGED, 0);
         plan
     }
 

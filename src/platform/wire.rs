@@ -6,6 +6,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::model::Field;
+use crate::normalise;
 use crate::options::ScimMapping;
 use crate::planner::Action;
 use crate::sync::config::{Credentials, FoundryConfig};
@@ -19,13 +20,52 @@ pub struct Cursor {
     pub position: u64,
 }
 
-/// The answer to a lookup by key.
+/// The answer to a lookup by key, judged by the key of each user it lists (see [`judge_lookup`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
+    /// Exactly one user listed has the key: its platform ID.
     Found(String),
+    /// No user listed (or the platform said 404): nobody has the key.
     Absent,
+    /// Users were listed, none with the key: the platform ignored the filter, so the answer
+    /// says nothing about whether a user with the key exists. Holds how many were listed.
+    Unmatched(u32),
+    /// More than one user listed has the key: which one is the learner's cannot be told.
+    /// Holds how many.
+    Ambiguous(u32),
     /// The answer could not be read (the text says why).
     Unreadable(String),
+}
+
+/// Judges the users a lookup answer listed, each as its ID and its value of the primary key
+/// (`None` where the user has none). A user counts only if its key equals `key` after the
+/// planner's normalisation (trimmed, NFC, [`match_form`](crate::normalise::match_form): emails
+/// without case, identifiers exactly, so Learnifier's case-sensitive external id stays so):
+/// a platform that ignores the filter lists other users, and taking the first of them would
+/// report another learner's account as this one's.
+pub fn judge_lookup<'v>(
+    primary: Field,
+    key: &str,
+    listed: impl IntoIterator<Item = (Option<String>, Option<&'v Value>)>,
+) -> Lookup {
+    let wanted = normalise::clean(key);
+    let wanted = normalise::match_form(primary, &wanted);
+    let (mut listed_count, mut found) = (0u32, Vec::new());
+    for (id, value) in listed {
+        listed_count += 1;
+        let Some(value) = value.and_then(scalar) else { continue };
+        let value = normalise::clean(&value);
+        if normalise::match_form(primary, &value) == wanted {
+            found.push(id);
+        }
+    }
+    match found.as_slice() {
+        [] if listed_count == 0 => Lookup::Absent,
+        [] => Lookup::Unmatched(listed_count),
+        [Some(id)] if !id.trim().is_empty() => Lookup::Found(id.clone()),
+        [_] => Lookup::Unreadable("the user the lookup found has no id".into()),
+        many => Lookup::Ambiguous(many.len() as u32),
+    }
 }
 
 /// How requests are signed.
@@ -70,11 +110,18 @@ pub trait Wire {
     fn next_page(&self, cursor: Cursor, response: &Response, records: u32, has_more: Option<bool>) -> Option<Cursor>;
     /// The request that carries out a plan action (None for actions that send nothing).
     fn write_request(&self, action: &Action) -> Option<Request>;
+    /// Whether a list answer says more pages follow (`has_more`: what the planner read in
+    /// the body), for the paging-loop guard; platforms that say it in a header read it there.
+    fn says_more(&self, _response: &Response, has_more: Option<bool>) -> bool {
+        has_more == Some(true)
+    }
     /// The new user's ID from a create's answer.
     fn created_id(&self, response: &Response) -> Option<String>;
     /// Looks a user up by the primary key's value.
     fn lookup_request(&self, key: &str) -> Request;
-    fn read_lookup(&self, response: &Response) -> Lookup;
+    /// Reads a lookup's answer for `key` (the value the lookup asked for): only a listed user
+    /// whose primary key equals it counts (see [`judge_lookup`]).
+    fn read_lookup(&self, response: &Response, key: &str) -> Lookup;
     /// The platform's error message from an error answer.
     fn error_detail(&self, response: &Response) -> String;
     /// Whether an error answer says a unique value (email, key) is already taken.

@@ -1,4 +1,9 @@
 //! CSV source pages: a header row, then one learner a row.
+//!
+//! A quote left open swallows every row after it into one cell (the `csv` crate reads to the
+//! end of the text looking for the closing quote): the learners of those rows would vanish and
+//! a full sync would deactivate their users. So a page whose last record ends inside a quoted
+//! field is refused as a whole, naming the row where the quote opened.
 
 use std::borrow::Cow;
 
@@ -38,6 +43,8 @@ pub(super) fn read(
     out.learners.reserve(bytes.len() / 60);
     let mut record = csv::ByteRecord::new();
     let mut index: u32 = 0;
+    // Where the last record started (its byte offset in `bytes` and its spreadsheet row).
+    let mut last: Option<(usize, u32)> = None;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -45,6 +52,7 @@ pub(super) fn read(
             Err(e) => return Err(malformed(format!("row {}: {e}", index + 2))),
         }
         index += 1;
+        last = record.position().map(|p| (p.byte() as usize, index + 1));
         let mut draft = RowDraft::default();
         for (cell, target) in record.iter().zip(&targets) {
             let Some(target) = target else { continue };
@@ -66,5 +74,40 @@ pub(super) fn read(
         let origin = Origin { page, row: index + 1 };
         draft.finish(schema, has_active, origin, arena, &mut out);
     }
+    // Only the last record can hold an open quote: it runs to the end of the text.
+    // (With no data row, the header is that record: it starts the text.)
+    let (start, row) = last.unwrap_or((0, 1));
+    if ends_in_quote(bytes.get(start..).unwrap_or_default()) {
+        return Err(malformed(format!(
+            "row {row}: a quote opens here and is never closed, so every row after it would be read as part of one cell; close the quote (a quote inside a quoted cell is written twice: \"\")"
+        )));
+    }
     Ok(out)
+}
+
+/// Whether a record that starts at `bytes[0]` (and runs to the end of the text) ends inside a
+/// quoted field, as the `csv` crate reads quotes: a quote opens a quoted field only at the start
+/// of a field, two quotes inside one are a literal quote, and text after the closing quote
+/// carries on unquoted.
+pub(super) fn ends_in_quote(bytes: &[u8]) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut at = At::FieldStart;
+    for &b in bytes {
+        at = match (at, b) {
+            (At::FieldStart, b'"') => At::Quoted,
+            (At::FieldStart | At::Unquoted | At::QuoteInQuoted, b',' | b'\n' | b'\r') => At::FieldStart,
+            (At::FieldStart | At::Unquoted, _) => At::Unquoted,
+            (At::Quoted, b'"') => At::QuoteInQuoted,
+            (At::Quoted, _) => At::Quoted,
+            (At::QuoteInQuoted, b'"') => At::Quoted,
+            (At::QuoteInQuoted, _) => At::Unquoted,
+        };
+    }
+    at == At::Quoted
 }

@@ -33,6 +33,23 @@ impl<'a> Scalar<'a> {
     }
 }
 
+impl<'a> Scalar<'a> {
+    /// Whether the value is text.
+    pub(crate) fn is_text(&self) -> bool {
+        matches!(self, Scalar::Text(_))
+    }
+
+    /// As [`into_text`](Self::into_text), but an object or array is an error naming `what`
+    /// (`data[3].attributes.sso_id`): a value read as nothing would be a silent misreading
+    /// (`{"value": "33"}` is not an empty key).
+    pub(crate) fn into_value(self, what: impl FnOnce() -> String) -> Result<Option<Cow<'a, str>>, String> {
+        match self {
+            Scalar::Nested => Err(format!("{}: is an object or array, not a single value", what())),
+            other => Ok(other.into_text()),
+        }
+    }
+}
+
 impl<'de: 'a, 'a> de::Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);

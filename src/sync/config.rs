@@ -150,11 +150,15 @@ pub struct RetryConfig {
     pub max_rate_limited: u32,
     pub base_ms: u64,
     pub max_ms: u64,
+    /// The longest pause a 429's `Retry-After` may impose within one invocation (15 minutes by
+    /// default). A longer one ends the invocation, suspended with `RATE_LIMITED` and a
+    /// checkpoint that resumes once the pause is over.
+    pub max_wait_ms: u64,
 }
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        RetryConfig { max_attempts: 6, max_rate_limited: 20, base_ms: 1_000, max_ms: 60_000 }
+        RetryConfig { max_attempts: 6, max_rate_limited: 20, base_ms: 1_000, max_ms: 60_000, max_wait_ms: 900_000 }
     }
 }
 

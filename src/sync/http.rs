@@ -112,6 +112,12 @@ impl Response {
     }
 }
 
+/// The longest answer the engine takes, in bytes: the planner's bound on a page
+/// ([`LIMITS`](crate::planner::LIMITS)`.page_bytes`, 256 MiB), since a longer list page could
+/// not be read anyway. Hosts stop reading a body past it and hand back
+/// [`TransportError::TooLarge`]; a longer body handed back whole is taken as that too.
+pub const MAX_RESPONSE_BYTES: usize = crate::planner::LIMITS.page_bytes;
+
 /// Why no response came.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransportError {
@@ -123,6 +129,9 @@ pub enum TransportError {
     /// target (a browser's opaque redirect under `redirect: 'manual'`). Never retried: the
     /// run stops with `REDIRECTED`, as for a 3xx answer.
     Redirected,
+    /// The answer's body was longer than [`MAX_RESPONSE_BYTES`] (a body that never ends): the
+    /// host stopped reading it. Never retried: the run stops with `RESPONSE_TOO_LARGE`.
+    TooLarge,
 }
 
 impl fmt::Display for TransportError {
@@ -131,6 +140,7 @@ impl fmt::Display for TransportError {
             TransportError::Timeout => f.write_str("timed out"),
             TransportError::Network(m) => write!(f, "network error: {m}"),
             TransportError::Redirected => f.write_str("redirected (not followed)"),
+            TransportError::TooLarge => write!(f, "the answer was longer than {} MiB", MAX_RESPONSE_BYTES >> 20),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The sync executor: a sans-IO state machine that carries out a sync through HTTP the host
 //! supplies. It never opens a connection and never reads a clock: the host passes the time to
-//! every call.
+//! every call, in ms since the Unix epoch (only an HTTP-date `Retry-After` needs the epoch; a
+//! simulated clock may start anywhere else).
 //!
 //! ```text
 //! let mut sync = SyncEngine::new(plan_options, sync_config)?;
@@ -20,9 +21,13 @@
 //! page by page (inactive ones too), plans, then sends one request per write action. A delta
 //! sync plans from the changed rows and their stored platform IDs and sends only the writes.
 //! Requests are paced by a rolling [`pace::RateWindow`], capped in flight by `concurrency`;
-//! a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter);
+//! a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter; a
+//! pause past `retry.maxWaitMs` suspends the invocation, see `engine/rate_limit.rs`);
 //! 5xx and transport failures are retried with backoff up to `retry.maxAttempts`. A create
-//! whose answer was lost is never sent blindly again: the user is looked up by key first.
+//! whose answer was lost is never sent blindly again: the user is looked up by key first, and
+//! only a listed user with the learner's key settles it. Every loop ends: tokens
+//! (`engine/token.rs`), listings (`engine/paging.rs`) and answers (at
+//! [`http::MAX_RESPONSE_BYTES`]) are bounded.
 //! A redirect is never followed (the host sends with `redirect: 'manual'`): a 3xx stops the
 //! run with `REDIRECTED` (see `engine/redirect.rs`).
 
@@ -37,5 +42,5 @@ pub mod report;
 
 pub use config::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
 pub use engine::{Event, Phase, SyncEngine};
-pub use http::{Method, Request, RequestId, Response, TransportError};
+pub use http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 pub use report::{Outcome, Report, State};

@@ -207,11 +207,51 @@ mod hex {
     }
 }
 
-/// Reads `Retry-After` given in seconds (an HTTP date is not read: the caller backs off).
-pub fn retry_after_ms(value: Option<&str>) -> Option<u64> {
+/// Reads `Retry-After` (RFC 9110 §10.2.3) as the wait in ms from `now` (ms since the Unix
+/// epoch, as the host's clock gives it): delay-seconds (a fraction is tolerated), or an
+/// HTTP-date in the IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`; a date in the past is
+/// no wait). Anything else is `None`: the caller backs off on its own. The wait is not capped
+/// here: the caller compares it with `retry.maxWaitMs`.
+pub fn retry_after_ms(value: Option<&str>, now: u64) -> Option<u64> {
     let v = value?.trim();
-    let secs: f64 = v.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).ceil() as u64)
+    if v.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = v.parse().ok()?;
+        // Saturates: ten years (or 10^30 seconds) is a wait past any cap, never an overflow.
+        return (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).ceil().min(u64::MAX as f64) as u64);
+    }
+    http_date_ms(v).map(|at| at.saturating_sub(now))
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as ms since the Unix epoch.
+fn http_date_ms(v: &str) -> Option<u64> {
+    let (_weekday, rest) = v.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten()
+    };
+    let (day, year) = (number(day, 2)?, number(year, 4)?);
+    let mut hms = time.split(':').map(|p| number(p, 2));
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month, day);
+    let secs = days * 86_400 + (h * 3600 + m * 60 + s) as i64;
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -265,8 +305,32 @@ mod tests {
             let d = b.delay(attempt);
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d}");
         }
-        assert_eq!(retry_after_ms(Some("2")), Some(2000));
-        assert_eq!(retry_after_ms(Some("0.5")), Some(500));
-        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates_against_now() {
+        assert_eq!(retry_after_ms(Some("2"), 0), Some(2000));
+        assert_eq!(retry_after_ms(Some("0.5"), 0), Some(500));
+        assert_eq!(retry_after_ms(Some("315360000"), 0), Some(315_360_000_000), "ten years, no overflow");
+        assert_eq!(retry_after_ms(Some("1e300"), 0), Some(u64::MAX));
+        // 2015-10-21T07:28:00Z is 1445412480 s after the epoch.
+        let at = 1_445_412_480_000;
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT"), at - 90_000), Some(90_000));
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT"), at + 5_000), Some(0), "past: no wait");
+        assert_eq!(retry_after_ms(Some("Thu, 01 Jan 1970 00:00:00 GMT"), 0), Some(0));
+        assert_eq!(retry_after_ms(Some("Tue, 29 Feb 2000 23:59:59 GMT"), 0), Some(951_868_799_000));
+        for bad in [
+            "",
+            "soon",
+            "-5",
+            "NaN",
+            "Wed, 21 Oct 2015 07:28:00 PST",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Foo 2015 07:28:00 GMT",
+            "21 Oct 2015",
+        ] {
+            assert_eq!(retry_after_ms(Some(bad), 0), None, "{bad:?}");
+        }
+        assert_eq!(retry_after_ms(None, 0), None);
     }
 }

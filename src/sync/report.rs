@@ -96,7 +96,11 @@ pub struct Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
     /// `AUTH_FAILED` (credentials refused), `PLATFORM_UNAVAILABLE` (no token after every retry),
-    /// `LISTING_FAILED` (the platform's users could not all be read), `REDIRECTED` (the
+    /// `RATE_LIMITED` (token requests answered 429 past `retry.maxRateLimited`; or, in a
+    /// suspended report, a `Retry-After` longer than `retry.maxWaitMs`: resume later),
+    /// `LISTING_FAILED` (the platform's users could not all be read), `PAGING_LOOP` (the
+    /// listing does not end; nothing was written), `RESPONSE_TOO_LARGE` (an answer past
+    /// [`MAX_RESPONSE_BYTES`](crate::sync::MAX_RESPONSE_BYTES)), `REDIRECTED` (the
     /// platform answered a redirect, never followed: the base URL is wrong).
     pub code: String,
     pub message: String,
@@ -110,7 +114,8 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether every action reached a terminal state (false while running or after a stop).
     pub finished: bool,
-    /// This invocation stopped at its budget; resume from the checkpoint to go on.
+    /// This invocation stopped at its budget, or at a pause longer than `retry.maxWaitMs`
+    /// (then `error` says `RATE_LIMITED`); resume from the checkpoint to go on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
     /// Invocations the run took so far (resumed runs: more than one).
@@ -118,6 +123,10 @@ pub struct Report {
     pub invocations: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// Suspended by a pause longer than `retry.maxWaitMs`: when it ends (ms since the Unix
+    /// epoch). A run resumed before then suspends again with nothing sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<u64>,
     /// The mass-change guard held the plan: no write was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,

@@ -74,6 +74,12 @@ pub struct FoundrySim {
     rng: u64,
     /// Whether a list without filter[active] includes inactive users (unknown on the real one).
     pub lists_inactive_by_default: bool,
+    /// A hostile platform: `filter[sso_id]` and `filter[email]` are ignored, so a lookup by key
+    /// lists the first users of the listing.
+    pub ignores_filter: bool,
+    /// The `expires_in` token answers say, when not the token's real life (7200 s): a
+    /// platform announcing short-lived tokens (0, 30).
+    pub announced_token_ttl: Option<u64>,
 }
 
 impl FoundrySim {
@@ -89,6 +95,8 @@ impl FoundrySim {
             next_id: 1,
             rng: seed | 1,
             lists_inactive_by_default: false,
+            ignores_filter: false,
+            announced_token_ttl: None,
         }
     }
 
@@ -171,7 +179,7 @@ impl FoundrySim {
             if body.contains("client_id=sim-client") && body.contains("client_secret=sim-secret-3f9a") {
                 let token = format!("tok{}", self.tokens.len() + 1);
                 self.tokens.push((token.clone(), now + 7_200_000));
-                return Response::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": 7200, "created_at": now / 1000}).to_string());
+                return Response::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": self.announced_token_ttl.unwrap_or(7200), "created_at": now / 1000}).to_string());
             }
             return Response::new(401, r#"{"error":"invalid_client"}"#);
         }
@@ -193,8 +201,12 @@ impl FoundrySim {
                         Some(a) => u.active == a,
                         None => self.lists_inactive_by_default || u.active,
                     })
-                    .filter(|u| param("filter[sso_id]").is_none_or(|s| u.sso_id.as_deref() == Some(s)))
-                    .filter(|u| param("filter[email]").is_none_or(|e| u.email.eq_ignore_ascii_case(e)))
+                    .filter(|u| {
+                        self.ignores_filter || param("filter[sso_id]").is_none_or(|s| u.sso_id.as_deref() == Some(s))
+                    })
+                    .filter(|u| {
+                        self.ignores_filter || param("filter[email]").is_none_or(|e| u.email.eq_ignore_ascii_case(e))
+                    })
                     .collect();
                 let total = matching.len();
                 let data: Vec<Value> = matching.iter().skip((page - 1) * per).take(per).map(|u| user_json(u)).collect();

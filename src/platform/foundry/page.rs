@@ -79,15 +79,16 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
     let mut users = Vec::with_capacity(page.data.len());
     for (i, u) in page.data.into_iter().enumerate() {
         let a = u.attributes;
+        let at = |name: &'static str| move || format!("data[{i}].attributes.{name}");
         let mut d = UserDraft::new();
-        d.id = u.id.into_text();
+        d.id = u.id.into_value(|| format!("data[{i}].id"))?;
         d.active = a.active.unwrap_or(true);
-        d.set(Field::Email, a.email.into_text());
-        d.set(Field::FirstName, a.first_name.into_text());
-        d.set(Field::LastName, a.last_name.into_text());
-        d.set(Field::SsoId, a.sso_id.into_text());
-        d.set(Field::EmployeeId, a.employee_id.into_text());
-        d.set(Field::StudentId, a.student_id.into_text());
+        d.set(Field::Email, a.email.into_value(at("email"))?);
+        d.set(Field::FirstName, a.first_name.into_value(at("first_name"))?);
+        d.set(Field::LastName, a.last_name.into_value(at("last_name"))?);
+        d.set(Field::SsoId, a.sso_id.into_value(at("sso_id"))?);
+        d.set(Field::EmployeeId, a.employee_id.into_value(at("employee_id"))?);
+        d.set(Field::StudentId, a.student_id.into_value(at("student_id"))?);
         d.admin = a.user_rule_set_roles.iter().flatten().any(|r| match &r.rule_set {
             Scalar::Text(s) => ADMIN_RULE_SETS.contains(&s.as_ref()) || ctx.is_admin_role(s),
             _ => false,

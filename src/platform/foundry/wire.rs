@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::Field;
 use crate::planner::{Action, ActionKind};
-use crate::platform::wire::{body_excerpt, enc, scalar, Auth, Cursor, Lookup, Wire, WireContext};
+use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
 use crate::sync::config::Credentials;
 use crate::sync::http::{Method, Request, Response};
 
@@ -146,17 +146,16 @@ impl Wire for FoundryWire {
         Request::new(Method::Get, url).header("accept", "application/vnd.api+json, application/json")
     }
 
-    fn read_lookup(&self, response: &Response) -> Lookup {
+    fn read_lookup(&self, response: &Response, key: &str) -> Lookup {
         let Ok(v) = serde_json::from_slice::<Value>(&response.body) else {
             return Lookup::Unreadable("the lookup answer is not JSON".into());
         };
-        match v.get("data").and_then(Value::as_array) {
-            Some(list) => match list.first().and_then(|u| u.get("id")).and_then(scalar) {
-                Some(id) => Lookup::Found(id),
-                None => Lookup::Absent,
-            },
-            None => Lookup::Unreadable("the lookup answer has no data".into()),
-        }
+        let Some(list) = v.get("data").and_then(Value::as_array) else {
+            return Lookup::Unreadable("the lookup answer has no data".into());
+        };
+        let attr = attribute(self.ctx.primary);
+        let listed = list.iter().map(|u| (u.get("id").and_then(scalar), u.get("attributes").and_then(|a| a.get(attr))));
+        judge_lookup(self.ctx.primary, key, listed)
     }
 
     fn error_detail(&self, response: &Response) -> String {

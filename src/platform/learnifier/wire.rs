@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::Field;
 use crate::planner::{Action, ActionKind};
-use crate::platform::wire::{body_excerpt, enc, scalar, Auth, Cursor, Lookup, Wire, WireContext};
+use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
 use crate::sync::config::Credentials;
 use crate::sync::http::{Method, Request, Response};
 
@@ -79,6 +79,10 @@ impl Wire for LearnifierWire {
         (more && records > 0).then_some(Cursor { pass: 0, position: c.position + records as u64 })
     }
 
+    fn says_more(&self, response: &Response, _: Option<bool>) -> bool {
+        response.header("x-more").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
     fn write_request(&self, a: &Action) -> Option<Request> {
         let base = &self.ctx.base;
         let id = a.platform_id.as_deref().map(enc);
@@ -111,14 +115,19 @@ impl Wire for LearnifierWire {
             .header("accept", "application/json")
     }
 
-    fn read_lookup(&self, response: &Response) -> Lookup {
+    fn read_lookup(&self, response: &Response, key: &str) -> Lookup {
         if response.status == 404 {
             return Lookup::Absent;
         }
-        match serde_json::from_slice::<Value>(&response.body).ok().and_then(|v| v.get("id").and_then(scalar)) {
-            Some(id) => Lookup::Found(id),
-            None => Lookup::Unreadable("the lookup answer has no id".into()),
-        }
+        // One user object; an array (a platform that answers with a listing) is judged the same.
+        let listed = match serde_json::from_slice::<Value>(&response.body) {
+            Ok(Value::Array(list)) => list,
+            Ok(user @ Value::Object(_)) => vec![user],
+            _ => return Lookup::Unreadable("the lookup answer is not a user".into()),
+        };
+        // The key travels in the case-sensitive `externalId`, compared as the planner does.
+        let listed = listed.iter().map(|u| (u.get("id").and_then(scalar), u.get("externalId")));
+        judge_lookup(self.ctx.primary, key, listed)
     }
 
     fn error_detail(&self, response: &Response) -> String {

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use crate::model::{Field, StrArena};
+use crate::normalise;
 use crate::options::{ScimKey, ScimUserName};
 use crate::platform::{json_error, ReadContext, TargetPage, UserDraft};
 use crate::source::Scalar;
@@ -14,11 +15,46 @@ use crate::source::Scalar;
 #[serde(rename_all = "camelCase")]
 struct ListResponse<'a> {
     #[serde(default, rename = "Resources", borrow)]
-    resources: Vec<User<'a>>,
+    resources: Option<Vec<User<'a>>>,
     #[serde(default)]
     total_results: Option<u64>,
     #[serde(default)]
     start_index: Option<u64>,
+    /// Names the message: a ListResponse, or an Error (`urn:...:Error`) answered in its place.
+    #[serde(default, borrow)]
+    schemas: Vec<Scalar<'a>>,
+    #[serde(default, borrow)]
+    status: Scalar<'a>,
+    #[serde(default, borrow)]
+    detail: Scalar<'a>,
+}
+
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// Why a body is not a ListResponse page, if it is not: a SCIM Error document, or an object
+/// without `totalResults` (which RFC 7644 §3.4.2 requires), or one whose `Resources` is
+/// missing although `totalResults` says users remain from `startIndex` on. (`Resources` may be
+/// left out when there is nothing to list: `totalResults` 0, or a page past the end.)
+fn not_a_page(page: &ListResponse) -> Option<String> {
+    if page.schemas.iter().any(|s| matches!(s, Scalar::Text(t) if t == ERROR_SCHEMA)) || page.detail.is_text() {
+        let text = |s: &Scalar| match s {
+            Scalar::Text(t) => normalise::excerpt(t),
+            _ => "?".into(),
+        };
+        return Some(format!(
+            "a SCIM Error, not a ListResponse (status {}: {})",
+            text(&page.status),
+            text(&page.detail)
+        ));
+    }
+    let Some(total) = page.total_results else {
+        return Some("not a SCIM ListResponse: no totalResults".into());
+    };
+    let past_end = page.start_index.unwrap_or(1).saturating_sub(1) >= total;
+    if page.resources.is_none() && !past_end {
+        return Some(format!("not a SCIM ListResponse: no Resources, yet totalResults is {total}"));
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -65,15 +101,20 @@ struct Role<'a> {
 
 pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Result<TargetPage, String> {
     let page: ListResponse = serde_json::from_slice(bytes).map_err(|e| json_error("SCIM ListResponse", e))?;
-    let count = page.resources.len() as u64;
-    let mut users = Vec::with_capacity(page.resources.len());
-    for (i, u) in page.resources.into_iter().enumerate() {
+    if let Some(why) = not_a_page(&page) {
+        return Err(why);
+    }
+    let resources = page.resources.unwrap_or_default();
+    let count = resources.len() as u64;
+    let mut users = Vec::with_capacity(resources.len());
+    for (i, u) in resources.into_iter().enumerate() {
+        let at = |name: &'static str| move || format!("Resources[{i}].{name}");
         let mut d = UserDraft::new();
-        d.id = u.id.into_text();
+        d.id = u.id.into_value(at("id"))?;
         d.active = u.active.unwrap_or(true);
-        let user_name = u.user_name.into_text();
+        let user_name = u.user_name.into_value(at("userName"))?;
         let (key, user_name) = match ctx.scim.key {
-            ScimKey::ExternalId => (u.external_id.into_text(), user_name),
+            ScimKey::ExternalId => (u.external_id.into_value(at("externalId"))?, user_name),
             ScimKey::UserName => (user_name, None),
         };
         d.managed = key.is_some();
@@ -84,11 +125,14 @@ pub(crate) fn read(bytes: &[u8], ctx: &ReadContext, arena: &mut StrArena) -> Res
             Some(p) => Some(emails.swap_remove(p)),
             None => emails.into_iter().next(),
         };
-        let email = primary_email.and_then(|e| e.value.into_text()).or(user_name.filter(|n| n.contains('@')));
-        d.set(Field::Email, email);
+        let email = match primary_email {
+            Some(e) => e.value.into_value(at("emails.value"))?,
+            None => None,
+        };
+        d.set(Field::Email, email.or(user_name.filter(|n| n.contains('@'))));
         if let Some(n) = u.name {
-            d.set(Field::FirstName, n.given_name.into_text());
-            d.set(Field::LastName, n.family_name.into_text());
+            d.set(Field::FirstName, n.given_name.into_value(at("name.givenName"))?);
+            d.set(Field::LastName, n.family_name.into_value(at("name.familyName"))?);
         }
         d.admin = u.roles.iter().any(|r| matches!(&r.value, Scalar::Text(s) if ctx.is_admin_role(s)));
         users.push(d.finish(arena, || format!("Resources[{i}]"))?);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::model::Field;
 use crate::options::{ScimKey, ScimUserName};
 use crate::planner::{Action, ActionKind};
-use crate::platform::wire::{body_excerpt, enc, scalar, Auth, Cursor, Lookup, Wire, WireContext};
+use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
 use crate::sync::config::Credentials;
 use crate::sync::http::{Method, Request, Response};
 
@@ -154,15 +154,16 @@ impl Wire for ScimWire {
         Request::new(Method::Get, format!("{}/Users?filter={}", self.ctx.base, enc(&filter))).header("accept", MEDIA)
     }
 
-    fn read_lookup(&self, response: &Response) -> Lookup {
+    fn read_lookup(&self, response: &Response, key: &str) -> Lookup {
         let Ok(v) = serde_json::from_slice::<Value>(&response.body) else {
             return Lookup::Unreadable("the lookup answer is not JSON".into());
         };
+        let attr = self.layout().0;
         match v.get("Resources").and_then(Value::as_array) {
-            Some(list) => match list.first().and_then(|u| u.get("id")).and_then(scalar) {
-                Some(id) => Lookup::Found(id),
-                None => Lookup::Absent,
-            },
+            Some(list) => {
+                let listed = list.iter().map(|u| (u.get("id").and_then(scalar), u.get(attr)));
+                judge_lookup(self.ctx.primary, key, listed)
+            }
             None if v.get("totalResults").and_then(Value::as_u64) == Some(0) => Lookup::Absent,
             None => Lookup::Unreadable("the lookup answer has no Resources".into()),
         }

@@ -262,25 +262,30 @@ impl SyncEngine {
         }
     }
 
-    /// Refuses a resumed run whose waits end too far past `now` (the host's clock when it
-    /// resumes): a pause, a token's earliest retry, a queued retry or the rate window's slots
-    /// dated years ahead would hold the run still forever (or overflow the host's timer).
-    /// Allowed: a day, or twice the longest wait the settings can make (the rate window, the
-    /// largest backoff), whichever is longer. Call it after [`resume`](Self::resume).
+    /// Refuses a resumed run whose waits end where no run of these settings could have put
+    /// them, measured from `now` (the host's clock as it resumes): a token request or a queued
+    /// retry held past both the 429 pause and a day (or twice the longest backoff or rate
+    /// window), or a rate-window slot freeing past that bound, would hold the run still forever
+    /// (or overflow the host's timer). A 429 pause itself may be long, the platform's word (a
+    /// run resumed within it suspends again, `RATE_LIMITED`), but not past 2^53 ms. Call it
+    /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
         let window = self.rate.as_ref().map_or(0, RateWindow::window_ms);
         let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.config.retry.max_ms.saturating_mul(2));
         let limit = now.saturating_add(ahead);
+        let paused = self.counters.paused_until;
+        if paused > MAX_REQUEST_ID {
+            return Err(Error::InvalidCheckpoint("the pause after a 429 ends past 2^53 ms".into()));
+        }
         let waits = [
-            ("the pause after a 429", self.counters.paused_until),
-            ("the next token request", self.counters.token_not_before),
-            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0)),
-            ("the rate window", self.rate.as_ref().map_or(0, RateWindow::latest_wait)),
+            ("the next token request", self.counters.token_not_before, limit.max(paused)),
+            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0), limit.max(paused)),
+            ("the rate window", self.rate.as_ref().map_or(0, RateWindow::latest_wait), limit),
         ];
-        for (what, at) in waits {
-            if at > limit {
+        for (what, at, bound) in waits {
+            if at > bound {
                 return Err(Error::InvalidCheckpoint(format!(
-                    "{what} waits until {at}, more than {} hours past now ({now})",
+                    "{what} waits until {at}, past the 429 pause and more than {} hours past now ({now})",
                     ahead / 3_600_000
                 )));
             }

@@ -1,5 +1,5 @@
 //! The executor's bookkeeping: the jobs it queues (each becomes one request), the per-action
-//! state, and the access token. Jobs and action states are plain data, so a checkpoint can
+//! state. Jobs and action states are plain data, so a checkpoint can
 //! save them and a later invocation carry on from them.
 
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,9 @@ pub(super) struct Counters {
     pub invocations: u32,
     /// Token requests failed in a row, and when the next may go.
     pub token_failures: u32,
+    /// Token requests answered 429 in a row (toward `retry.maxRateLimited`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub token_rate_limited: u32,
     pub token_not_before: u64,
     /// No request before this time (a 429's pause).
     pub paused_until: u64,
@@ -95,13 +98,6 @@ pub(super) struct Counters {
     pub started_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<u64>,
-}
-
-/// An access token. Never saved in a checkpoint: a resumed run fetches its own.
-pub(super) struct Token {
-    pub value: String,
-    pub expires_at: u64,
-    pub generation: u64,
 }
 
 /// Per planned action. Saved in checkpoints, all but the outcome (saved beside it, in short).

@@ -7,9 +7,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::config::{Mode, SyncConfig};
-use super::http::{Request, RequestId, Response, TransportError};
+use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
-use super::pace::{retry_after_ms, Backoff, RateWindow};
+use super::pace::{Backoff, RateWindow};
 use super::redact::{Redactor, REPORT_TEXT_CHARS};
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
@@ -24,9 +24,14 @@ use crate::source::SourceFormat;
 
 mod checkpoint;
 mod jobs;
+mod long_answer;
+mod paging;
+mod rate_limit;
 mod redirect;
+mod token;
 
-use jobs::{ActionState, Counters, Delayed, Job, JobKind, Token};
+use jobs::{ActionState, Counters, Delayed, Job, JobKind};
+use token::Token;
 
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -88,6 +93,8 @@ pub struct SyncEngine {
     seq: u64,
     rate: Option<RateWindow>,
     backoff: Backoff,
+    /// Stops a listing that does not end.
+    paging: paging::PagingGuard,
     events: VecDeque<Event>,
     /// The redactor for this run's credentials and every access token it was given, up to the
     /// token generation it holds (an error can echo a token that was since replaced).
@@ -103,6 +110,10 @@ pub struct SyncEngine {
     /// The budget ran out: no new request, answers awaited; then suspended.
     stopping: bool,
     suspended: bool,
+    /// Why this invocation was suspended other than by its budget (a pause longer than
+    /// `retry.maxWaitMs`): the report's error while suspended. Not saved: each invocation
+    /// judges afresh.
+    suspend_reason: Option<RunError>,
     /// Writes were claimed: the host must save a checkpoint before they go.
     checkpoint_due: bool,
 }
@@ -155,6 +166,7 @@ impl SyncEngine {
             seq: 0,
             rate,
             backoff,
+            paging: paging::PagingGuard::default(),
             events: VecDeque::new(),
             redactor: None,
             counters: Counters { next_id: 1, ..Counters::default() },
@@ -164,34 +176,42 @@ impl SyncEngine {
             deadline: None,
             stopping: false,
             suspended: false,
+            suspend_reason: None,
             checkpoint_due: false,
             config,
         })
     }
 
     /// A run that applies a plan made earlier: it lists the platform, checks each action
-    /// against what the plan saw, and sends only those whose users have not changed. A held
-    /// plan goes through only with `guards.approve` in `approve` naming its held fingerprint.
-    pub fn with_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
-        let mut options = plan.options.clone();
-        options.guards.approve = approve.map(str::to_string);
-        let mut engine = SyncEngine::new(options, config)?;
+    /// against what the plan saw, and sends only those whose users have not changed.
+    ///
+    /// The plan is untrusted (see `sync/pinned.rs`): `guards` are the host's (thresholds and
+    /// `approve`, never the file's), `protect` is added to the plan's own list; a plan that
+    /// contradicts itself is refused here ([`Error::PlanRefused`]), one that asks the
+    /// platform for what the planner never plans is refused after listing (`PLAN_REFUSED`),
+    /// and both guards are recomputed from its actions: a held plan goes through only with
+    /// `guards.approve` naming its held fingerprint.
+    pub fn with_plan(plan: Plan<'static>, config: SyncConfig, host: &PlanOptions) -> Result<Self, Error> {
+        let plan = super::pinned::trusted(plan, host)?;
+        let mut engine = SyncEngine::new(plan.options.clone(), config)?;
         engine.config.mode = Mode::Full;
-        let mut plan = plan;
-        if plan.held.as_ref().is_some_and(|h| approve == Some(h.fingerprint.as_str())) {
-            plan.held = None;
-        }
         engine.pinned = Some(plan);
         Ok(engine)
     }
 
     /// A run that applies `plan` as it stands, without listing the platform: for hosts that
-    /// listed it themselves and planned moments before (low-code platforms). A held plan goes
-    /// through only with `approve` naming its held fingerprint. Unlike
-    /// [`with_plan`](Self::with_plan), nothing is checked against the platform first.
-    pub fn from_plan(plan: Plan<'static>, config: SyncConfig, approve: Option<&str>) -> Result<Self, Error> {
-        let mut engine = SyncEngine::with_plan(plan, config, approve)?;
-        engine.prepared = engine.pinned.take();
+    /// listed it themselves and planned moments before (low-code platforms). As for
+    /// [`with_plan`](Self::with_plan), the host's guards apply and a plan that contradicts
+    /// itself is refused; both guards are recomputed from its actions at once. With no
+    /// listing, administrators and unmanaged users cannot be told apart and the share of the
+    /// mass-change guard is taken of the plan's own count of platform users.
+    pub fn from_plan(plan: Plan<'static>, config: SyncConfig, host: &PlanOptions) -> Result<Self, Error> {
+        let mut plan = super::pinned::trusted(plan, host)?;
+        let users = plan.summary.platform_users;
+        crate::planner::guards::reapply(&mut plan, users).map_err(Error::PlanRefused)?;
+        let mut engine = SyncEngine::new(plan.options.clone(), config)?;
+        engine.config.mode = Mode::Full;
+        engine.prepared = Some(plan);
         Ok(engine)
     }
 
@@ -297,14 +317,6 @@ impl SyncEngine {
         self.delayed.push(Reverse(Delayed { at, seq: self.seq, job }));
     }
 
-    fn needs_token(&self, now: u64) -> bool {
-        matches!(self.auth, Auth::OAuthClient) && self.token.as_ref().is_none_or(|t| now + 60_000 >= t.expires_at)
-    }
-
-    fn token_in_flight(&self) -> bool {
-        self.in_flight.values().any(|(j, _)| j.kind == JobKind::Token)
-    }
-
     /// The next request to send now, if one may go: within the concurrency cap, the rate
     /// window, any 429 pause, and after a token where one is needed.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
@@ -330,9 +342,7 @@ impl SyncEngine {
             if self.token_in_flight() || self.ready.is_empty() || now < self.counters.token_not_before {
                 return None;
             }
-            let mut token = Job::new(JobKind::Token);
-            token.failures = self.counters.token_failures;
-            token
+            self.token_job()
         } else {
             // Listing is one page at a time: each page says whether another follows.
             *self.ready.front()?
@@ -373,7 +383,8 @@ impl SyncEngine {
         match (&self.auth, job.kind) {
             (_, JobKind::Token) => {}
             (Auth::OAuthClient, _) => {
-                let t = self.token.as_ref().expect("token checked above");
+                let t = self.token.as_mut().expect("token checked above");
+                t.spend();
                 req.headers.push(("authorization".into(), format!("Bearer {}", t.value)));
             }
             (Auth::Fixed(h), _) => req.headers.push(("authorization".into(), h.clone())),
@@ -401,6 +412,11 @@ impl SyncEngine {
             return Some(now);
         }
         if !self.running || self.suspended || self.stopping || matches!(self.phase, Phase::Done | Phase::Reading) {
+            return None;
+        }
+        if self.pause_too_long(now) && !(self.ready.is_empty() && self.delayed.is_empty()) {
+            // A run resumed before the platform's pause is over: suspend again, sending nothing.
+            self.suspend_rate_limited(now);
             return None;
         }
         let next_delayed = self.delayed.peek().map(|d| d.0.at);
@@ -499,32 +515,16 @@ impl SyncEngine {
         if let Some(rate) = &mut self.rate {
             rate.on_answer(now);
         }
+        let result = match result {
+            Ok(resp) if resp.body.len() > MAX_RESPONSE_BYTES => Err(TransportError::TooLarge),
+            other => other,
+        };
         match result {
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
+            Err(TransportError::TooLarge) => self.on_too_large(job, now),
             Err(e) => self.on_transport_error(job, e, now),
             Ok(resp) if (300..400).contains(&resp.status) => self.on_redirect(job, Some(&resp), now),
-            Ok(resp) if resp.status == 429 => {
-                self.counters.rate_limited += 1;
-                job.rate_limited += 1;
-                if job.rate_limited > self.config.retry.max_rate_limited {
-                    let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
-                    self.give_up(job, Some(429), detail, now);
-                } else {
-                    // Pause every request, not just this one: the budget is the organisation's.
-                    let wait = retry_after_ms(resp.header("retry-after"))
-                        .unwrap_or_else(|| self.backoff.delay(job.rate_limited));
-                    self.counters.paused_until = self.counters.paused_until.max(now + wait);
-                    self.counters.retries += 1;
-                    if let Some(rate) = &mut self.rate {
-                        rate.on_rate_limited();
-                    }
-                    if job.kind == JobKind::Token {
-                        self.counters.token_not_before = now + wait;
-                    } else {
-                        self.later(job, now + wait);
-                    }
-                }
-            }
+            Ok(resp) if resp.status == 429 => self.on_rate_limited(job, resp, now),
             Ok(resp) if resp.status == 401 && job.kind != JobKind::Token && matches!(self.auth, Auth::OAuthClient) => {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
@@ -607,6 +607,9 @@ impl SyncEngine {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
+            JobKind::Token if status == Some(429) => {
+                self.stop("RATE_LIMITED", format!("could not get an access token: {detail}"), now)
+            }
             JobKind::Token => {
                 self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
             }
@@ -658,25 +661,7 @@ impl SyncEngine {
 
     fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
         match job.kind {
-            JobKind::Token => match (resp.is_success(), self.wire.read_token(&resp)) {
-                (true, Some((value, ttl))) => {
-                    self.counters.token_failures = 0;
-                    self.token_generation += 1;
-                    self.token = Some(Token { value, expires_at: now + ttl * 1000, generation: self.token_generation });
-                }
-                (true, None) => {
-                    self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
-                }
-                (false, _) => self.stop(
-                    "AUTH_FAILED",
-                    format!(
-                        "the platform refused the client credentials (HTTP {}): {}",
-                        resp.status,
-                        self.wire.error_detail(&resp)
-                    ),
-                    now,
-                ),
-            },
+            JobKind::Token => self.on_token(job, resp, now),
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
             JobKind::Write(i) => self.on_write(job, i, resp, now),
             JobKind::Lookup(i) => self.on_lookup(job, i, resp, now),
@@ -714,7 +699,15 @@ impl SyncEngine {
                     done: self.counters.users_read,
                     total: None,
                 });
-                match self.wire.next_page(cursor, &resp, stats.records, stats.has_more) {
+                let next = self.wire.next_page(cursor, &resp, stats.records, stats.has_more);
+                let says_more = self.wire.says_more(&resp, stats.has_more);
+                let goes_on = next.is_some_and(|n| n.pass == cursor.pass);
+                if let Err(why) = self.paging.check(cursor, &stats, says_more, goes_on) {
+                    let m = format!("the platform's listing does not end: {why}; nothing was written");
+                    return self.stop("PAGING_LOOP", m, now);
+                }
+                let planner = self.planner.as_mut().expect("planner while listing");
+                match next {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
                     None if self.pinned.is_none() && planner.source_pages() == 0 => {
                         // Only a resumed run can get here (start refuses the rest): its source
@@ -725,9 +718,16 @@ impl SyncEngine {
                     None => {
                         let planner = self.planner.take().expect("planner while listing");
                         match self.pinned.take() {
-                            Some(plan) => {
-                                let verdicts = super::pinned::check(&plan.actions, &planner);
-                                self.apply_checked(plan, verdicts, now);
+                            Some(mut plan) => {
+                                let users = planner.platform_users();
+                                let vetted = super::pinned::vet_against(&mut plan, &users, &planner);
+                                let primary = planner.options().primary();
+                                let verdicts = vetted.map(|()| super::pinned::check(&plan.actions, &users, primary));
+                                drop(users);
+                                match verdicts {
+                                    Ok(verdicts) => self.apply_checked(plan, verdicts, now),
+                                    Err(why) => self.refuse(plan, &why, now),
+                                }
                             }
                             None => {
                                 let plan = planner.finish().into_owned();
@@ -785,7 +785,8 @@ impl SyncEngine {
             let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.retry_or_give_up(job, Some(resp.status), detail, now);
         }
-        match self.wire.read_lookup(&resp) {
+        let key = self.actions[i].key.as_deref().unwrap_or_default();
+        match self.wire.read_lookup(&resp, key) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
                 let note =
                     self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
@@ -809,6 +810,22 @@ impl SyncEngine {
                 let mut again = Job::new(JobKind::Write(i));
                 again.failures = job.failures;
                 self.ready.push_back(again);
+            }
+            Lookup::Unmatched(n) => {
+                // The platform ignored the filter: whether a user has the key is unknown, and
+                // sending the create again could make a second account. Never taken as done.
+                let unknown =
+                    if self.states[i].uncertain { "whether the user was created" } else { "who holds the key" };
+                let detail = format!(
+                    "the lookup by key listed {n} other user(s) and none with this key (the platform ignored the filter): {unknown} is unknown; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
+            }
+            Lookup::Ambiguous(n) => {
+                let detail = format!(
+                    "the lookup by key found {n} users with this key: which one is this learner's cannot be told; nothing was sent again"
+                );
+                self.settle(i, State::Failed, None, None, Some(detail), None)
             }
             Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
         }
@@ -917,6 +934,18 @@ impl SyncEngine {
         self.check_done(now);
     }
 
+    /// Refuses a pinned plan as a whole: every write is skipped with the reason, nothing is
+    /// sent, and the run ends with `PLAN_REFUSED`.
+    fn refuse(&mut self, mut plan: Plan<'static>, why: &str, now: u64) {
+        let message = format!("the plan was refused: {why}; nothing was sent");
+        // What the file says of its guards was not recomputed: the report does not repeat it.
+        (plan.held, plan.withheld) = (None, None);
+        let verdicts = vec![Some(message.clone()); plan.actions.len()];
+        self.apply_checked(plan, verdicts, now);
+        self.error = Some(RunError { code: "PLAN_REFUSED".into(), message });
+        self.finish(now);
+    }
+
     /// Queues the writes, each after the writes that free a unique value it takes.
     fn schedule_writes(&mut self) {
         let queued: Vec<bool> = self.states.iter().map(|s| s.queued).collect();
@@ -1003,7 +1032,8 @@ impl SyncEngine {
             finished: self.phase == Phase::Done,
             suspended: self.suspended,
             invocations: self.counters.invocations,
-            error: self.error.clone(),
+            error: self.error.clone().or_else(|| self.suspended.then(|| self.suspend_reason.clone()).flatten()),
+            resume_at: (self.suspended && self.suspend_reason.is_some()).then_some(self.counters.paused_until),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,

@@ -1,0 +1,74 @@
+//! 429 answers. Every request pauses, not just the one refused (the budget is the
+//! organisation's), for the `Retry-After` the platform gave (seconds or an HTTP-date, read
+//! against the host's clock) or else an exponential backoff with jitter; the rate window
+//! lowers its limit. Each request, and the token requests together, give up after
+//! `retry.maxRateLimited` 429s.
+//!
+//! A pause longer than `retry.maxWaitMs` (15 minutes by default) is not waited out: a
+//! `Retry-After` of ten years once overflowed the host's timer and never ended. The
+//! invocation stops as a budget stop does (answers in flight are awaited, nothing new is
+//! sent), suspended, with the report's `error` saying `RATE_LIMITED` and when the pause ends.
+//! Its checkpoint keeps the pause: a run resumed from it before the pause is over suspends
+//! again at once, without a request; one resumed after carries on. (Suspending, rather than
+//! stopping the run, keeps the plan and every action's state: a host such as the example
+//! Worker resumes it on a later tick; one that does not resume simply has a suspended run.)
+
+use super::jobs::{Job, JobKind};
+use super::SyncEngine;
+use crate::sync::http::Response;
+use crate::sync::pace::retry_after_ms;
+use crate::sync::report::RunError;
+
+/// The latest instant a pause may end at: JavaScript's largest exact integer, since
+/// checkpoints and wake-up times pass through JavaScript numbers.
+const LATEST: u64 = (1 << 53) - 1;
+
+impl SyncEngine {
+    pub(super) fn on_rate_limited(&mut self, mut job: Job, resp: Response, now: u64) {
+        self.counters.rate_limited += 1;
+        job.rate_limited += 1;
+        if job.kind == JobKind::Token {
+            // Counted across token requests, as failures are: each token request is a new job.
+            self.counters.token_rate_limited = job.rate_limited;
+        }
+        if job.rate_limited > self.config.retry.max_rate_limited {
+            let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
+            return self.give_up(job, Some(429), detail, now);
+        }
+        let asked = retry_after_ms(resp.header("retry-after"), now);
+        let wait = asked.unwrap_or_else(|| self.backoff.delay(job.rate_limited));
+        let until = now.saturating_add(wait).min(LATEST.max(now));
+        self.counters.paused_until = self.counters.paused_until.max(until);
+        self.counters.retries += 1;
+        if let Some(rate) = &mut self.rate {
+            rate.on_rate_limited();
+        }
+        if job.kind == JobKind::Token {
+            self.counters.token_not_before = until;
+        } else {
+            self.later(job, until);
+        }
+        if self.pause_too_long(now) {
+            self.suspend_rate_limited(now);
+        }
+    }
+
+    /// Whether the pause ahead is longer than one invocation may wait.
+    pub(super) fn pause_too_long(&self, now: u64) -> bool {
+        self.counters.paused_until > now.saturating_add(self.config.retry.max_wait_ms)
+    }
+
+    /// Ends this invocation, suspended with `RATE_LIMITED`: the pause ahead is too long.
+    pub(super) fn suspend_rate_limited(&mut self, now: u64) {
+        let until = self.counters.paused_until;
+        let message = format!(
+            "the platform asked for a pause of {} s (Retry-After), more than retry.maxWaitMs ({} s): this invocation \
+             stops; resume from its checkpoint at or after {until} (ms since the Unix epoch)",
+            until.saturating_sub(now).div_ceil(1000),
+            self.config.retry.max_wait_ms / 1000
+        );
+        self.suspend_reason = Some(RunError { code: "RATE_LIMITED".into(), message });
+        self.stopping = true;
+        self.check_suspend();
+    }
+}
