@@ -97,15 +97,6 @@ impl Credentials {
         }
         Ok(c)
     }
-
-    /// Every secret value, for redaction.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        [&self.client_secret, &self.secret, &self.token, &self.client_id, &self.key]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .filter(|s| s.len() >= 4)
-    }
 }
 
 /// The platform's request budget, and this client's share of it.

@@ -10,7 +10,7 @@ use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
 use super::pace::{Backoff, RateWindow};
-use super::redact::{Redactor, REPORT_TEXT_CHARS};
+use super::redact::Redactor;
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
@@ -27,6 +27,7 @@ mod jobs;
 mod long_answer;
 mod paging;
 mod rate_limit;
+mod redaction;
 mod redirect;
 mod token;
 
@@ -974,31 +975,6 @@ impl SyncEngine {
                 self.ready.push_back(Job::new(JobKind::Write(i)));
             }
         }
-    }
-
-    /// Adds the current access token to the redactor before an answer can replace or drop
-    /// it: an error may echo a token that was since replaced.
-    fn note_token(&mut self) {
-        let (generation, token) = self.token.as_ref().map_or((0, None), |t| (t.generation, Some(t.value.as_str())));
-        match &mut self.redactor {
-            None => {
-                let r = Redactor::for_credentials(&self.config.credentials).with_secret(token);
-                self.redactor = Some((generation, r));
-            }
-            Some((held, r)) if generation > *held => {
-                *r = std::mem::take(r).with_secret(token);
-                *held = generation;
-            }
-            Some(_) => {}
-        }
-    }
-
-    /// Removes every credential and every access token of the run, in any encoding, from a
-    /// text bound for a report, then cuts it (see [`super::redact`]).
-    fn redact(&mut self, text: &str) -> String {
-        self.note_token();
-        let (_, redactor) = self.redactor.as_ref().expect("noted above");
-        redactor.excerpt(text, REPORT_TEXT_CHARS)
     }
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).
