@@ -9,6 +9,7 @@ import { LearnerSyncError, argObject, jsonText, pageOptions, pageSpecs, rethrow,
 export { LearnerSyncError } from './errors.js';
 export { sync, credentialsFromEnv } from './sync.js';
 export { beginSync, stepSync } from './steps.js';
+export { redactSecrets } from './redact.js';
 
 /**
  * Collects pages of the system of record and of the platform, then plans.

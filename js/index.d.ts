@@ -279,16 +279,22 @@ export interface Withheld {
 export type ErrorCode =
   /** Options that are not an object, cannot become JSON, or name what does not exist. */
   | 'INVALID_OPTIONS'
-  /** Input that cannot be used: a page that is not text or bytes, a page spec whose `label` or `format` is not a string, pages not in an array. */
+  /** Input that cannot be used: a page that is not text or bytes, a page spec whose `label` or `format` is not a string, pages not in an array, a step answer to a request not in flight or with a status outside 100-599. */
   | 'INVALID_INPUT'
   | 'MALFORMED_PAGE'
   | 'MALFORMED_SOURCE'
   | 'MISSING_COLUMN'
   | 'TOO_LARGE'
   | 'AUTH_FAILED'
-  /** A checkpoint (or step state) that cannot be read or resumed as it is. */
+  /**
+   * A checkpoint (or step state) that cannot be read or resumed as it is: damaged, or edited so
+   * that it would wedge or mislead the run (a rate limit of 0, an HTTP status outside 100-599,
+   * write counts or waits that disagree with the actions, a request queued twice or for an
+   * action the run does not send, a retry dated past its 429 pause and more than a day past the
+   * host's clock).
+   */
   | 'INVALID_CHECKPOINT'
-  /** A checkpoint made for another run (other plan options, base URL, mode or paging). */
+  /** A checkpoint made for another run (other plan options, base URL, mode or paging); a base URL the host did not name. */
   | 'CHECKPOINT_MISMATCH'
   /**
    * A plan given to apply (`host.plan`, `sync --plan FILE`) asks for what the planner never
@@ -592,8 +598,10 @@ export interface SyncHost {
   plan?: Plan | string;
   /**
    * Carry on from this checkpoint (a suspended report's `checkpoint`). The options must be the
-   * ones the run started with (else CHECKPOINT_MISMATCH); give the sources again: a run
-   * stopped while listing reads them when it plans.
+   * ones the run started with (else CHECKPOINT_MISMATCH), `baseUrl` included: it is never taken
+   * from the checkpoint (INVALID_OPTIONS without it), nor are `hostAuth` and the credentials.
+   * Give the sources again: a run stopped while listing reads them when it plans. A checkpoint
+   * whose counters, queues or rate window could wedge or mislead the run is INVALID_CHECKPOINT.
    */
   checkpoint?: string | Uint8Array;
   /**
@@ -661,13 +669,44 @@ export function beginSync(
   host?: { sources?: Array<Page | PageSpec<SourceFormat>>; plan?: Plan | string; approve?: string; now?: number; env?: Record<string, string | undefined> },
 ): StepResult;
 
+/** What each `stepSync` is told by its host: never taken from the state. */
+export interface StepHost {
+  /**
+   * The options given to `beginSync`, again (recommended): they supply `baseUrl`, `hostAuth`
+   * and `credentials` where those are not given here, and the state's plan options must equal
+   * theirs (a state edited to `orphans: 'delete'` or looser guards is CHECKPOINT_MISMATCH).
+   */
+  options?: SyncOptions;
+  /**
+   * The platform's base URL, as `beginSync` was given it (required, here or in `options`). The
+   * state passes through the host's storage, so it is never trusted with where requests (and
+   * credentials) go: a state made for another base URL is CHECKPOINT_MISMATCH, a step without
+   * one INVALID_OPTIONS.
+   */
+  baseUrl?: string;
+  /** The host's HTTP step signs requests itself (as given to `beginSync`); default false. */
+  hostAuth?: boolean;
+  /** Without `hostAuth`: the credentials (else read from `env`). Never kept in the state. */
+  credentials?: Credentials;
+  env?: Record<string, string | undefined>;
+  now?: number;
+  /** While a full sync lists the platform: the source pages, at every step. */
+  sources?: Array<Page | PageSpec<SourceFormat>>;
+}
+
 /**
  * One step: the previous state and the answers to its requests (a request left unanswered is
  * taken as lost). While a full sync lists the platform, pass `sources` at every step.
- * Credentials come with each step (or from `env`), never in the state.
+ * `baseUrl` and the credentials (or `hostAuth`) come with each step, never from the state.
+ * An answer naming a request that is not in flight, or with a status outside 100-599, is
+ * INVALID_INPUT; a state that cannot be resumed safely (edited counters, queues or rate
+ * window) is INVALID_CHECKPOINT.
  */
-export function stepSync(
-  state: string | Uint8Array,
-  answers?: StepAnswer[],
-  host?: { now?: number; credentials?: Credentials; env?: Record<string, string | undefined>; sources?: Array<Page | PageSpec<SourceFormat>> },
-): StepResult;
+export function stepSync(state: string | Uint8Array, answers: StepAnswer[], host: StepHost & ({ baseUrl: string } | { options: SyncOptions })): StepResult;
+
+/**
+ * `text` with every credential of `credentials` removed, in any encoding a platform may echo it
+ * in (raw, URL-encoded, JSON-escaped, base64 of `key:secret`, or cut part-way), for hosts that
+ * log or show what the platform said. `extra`: other secrets (an access token).
+ */
+export function redactSecrets(text: string, credentials?: Partial<Record<keyof Credentials, unknown>>, extra?: string[]): string;

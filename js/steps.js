@@ -3,10 +3,15 @@
 // a state (JSON text); each `stepSync` takes the state back with the answers to those requests
 // and returns the next requests and the new state, until `done` (with the report).
 //
-// The state is a checkpoint of the engine: it carries no credential and no access token.
+// The state is a checkpoint of the engine: it carries no credential and no access token. It
+// passes through the host's storage, so it is not trusted with where the platform is or how
+// to sign: every step is given `baseUrl` (and `hostAuth` or credentials) again, and a state
+// made for another base URL is refused (CHECKPOINT_MISMATCH).
 import { RawSync } from '../pkg/learner_sync.js';
+import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
-import { addSources, credentialsFromEnv, hostOptionsText, planText, settings } from './sync.js';
+import { redactError } from './redact.js';
+import { addSources, allCredentialsFromEnv, checkCredentials, hostOptionsText, planText, settings } from './sync.js';
 
 const decoder = new TextDecoder();
 
@@ -34,7 +39,7 @@ function headerPairs(headers) {
 }
 
 /** Runs the engine as far as it goes now; returns the step's result and frees the engine. */
-function advance(raw, now) {
+function advance(raw, now, credentials) {
   try {
     raw.start(now);
     const requests = [];
@@ -56,16 +61,16 @@ function advance(raw, now) {
     }
     return result;
   } catch (e) {
-    rethrow(e);
+    rethrow(redactError(e, credentials));
   } finally {
     raw.free();
   }
 }
 
 function hostCredentials(credentials, env) {
+  checkCredentials(credentials);
   // The state does not say which platform's variables to read: take every platform's.
-  const fromEnv = { ...credentialsFromEnv('foundry', env), ...credentialsFromEnv('learnifier', env), ...credentialsFromEnv('scim', env) };
-  return { ...fromEnv, ...(credentials ?? {}) };
+  return { ...allCredentialsFromEnv(env), ...(credentials ?? {}) };
 }
 
 /**
@@ -87,9 +92,9 @@ export function beginSync(options, host) {
     }
   } catch (e) {
     raw?.free();
-    rethrow(e);
+    rethrow(redactError(e, config.credentials));
   }
-  return advance(raw, now);
+  return advance(raw, now, config.credentials);
 }
 
 /**
@@ -101,28 +106,52 @@ export function beginSync(options, host) {
  * no answer is taken as lost: a create among them is looked up before it is sent again.
  * While a full sync lists the platform, pass the source pages (`sources`) at every step: the
  * state keeps the users read so far, not the source, which is read when the run plans.
+ * The host settings name where the platform is and how to sign, at every step, as `beginSync`
+ * was given them: `baseUrl` (required; a state made for another is CHECKPOINT_MISMATCH), and
+ * `hostAuth: true` or `credentials` (or the environment's). The state is never trusted with them.
+ * Or pass `options`, the very options given to `beginSync`: they supply those, and the state's
+ * plan options must equal theirs (a state edited to another orphan policy or guard is
+ * CHECKPOINT_MISMATCH).
+ * An answer must name a request in flight and carry a status in 100-599 (INVALID_INPUT).
  * Returns `{state, requests, done, events, wakeAt?, report?}`: send `requests`, then step again
  * with their answers; with no requests and a `wakeAt` (epoch ms), step again at that time.
  */
 export function stepSync(state, answers = [], host) {
-  const { now = Date.now(), credentials, env, sources = [] } = argObject(host, 'the host settings');
+  host = argObject(host, 'the host settings');
+  const { now = Date.now(), env, sources = [], options } = host;
   if (typeof state !== 'string' && !(state instanceof Uint8Array)) {
     throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
   }
+  if (!Array.isArray(answers)) throw new LearnerSyncError('INVALID_INPUT', 'answers must be an array of {id, status, headers, body} or {id, error}');
+  // The options `beginSync` was given, when the step has them: the state's plan options must
+  // equal them, and they say where the platform is and how to sign.
+  const given = options === undefined ? undefined : settings(options, env);
+  const baseUrl = host.baseUrl ?? given?.config.baseUrl;
+  const hostAuth = host.hostAuth ?? given?.config.hostAuth ?? false;
+  const credentials = host.credentials ?? given?.config.credentials;
+  const planOptions = given?.plan.platform ? jsonText(given.plan, 'the options') : '';
+  if (baseUrl === undefined) {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'stepSync needs host.baseUrl at every step: where the platform is (and where credentials go) is never taken from the state');
+  }
+  checkBaseUrl(baseUrl);
+  if (typeof hostAuth !== 'boolean') throw new LearnerSyncError('INVALID_OPTIONS', 'hostAuth must be true or false');
+  const signing = hostAuth ? {} : hostCredentials(credentials, env);
   let raw;
   try {
-    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ credentials: hostCredentials(credentials, env) }, 'the credentials'), '');
+    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), planOptions);
+    raw.checkClock(now);
     // A full sync still listing the platform keeps the users read, not the source: it is
     // read again at each step (before the answers: the last page's answer makes the plan).
     if (raw.needsSource()) addSources(raw, sources);
-    if (!Array.isArray(answers)) throw new LearnerSyncError('INVALID_INPUT', 'answers must be an array of {id, status, headers, body} or {id, error}');
     for (const a of answers) {
       if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
       if (a.error) {
         const kind = ['timeout', 'redirect'].includes(a.error) ? a.error : 'network';
         raw.handleFailure(a.id, now, kind, String(a.message ?? a.error));
       } else {
-        if (!Number.isInteger(a.status)) throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no status`);
+        if (!Number.isInteger(a.status) || a.status < 100 || a.status > 599) {
+          throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no HTTP status (an integer in 100-599)`);
+        }
         const body = a.body === undefined || a.body === null ? new Uint8Array() : toBytes(a.body, `the body of the answer to request ${a.id}`);
         raw.handleResponse(a.id, now, a.status, headerPairs(a.headers), body);
       }
@@ -130,7 +159,7 @@ export function stepSync(state, answers = [], host) {
     raw.abandonInFlight(now);
   } catch (e) {
     raw?.free();
-    rethrow(e);
+    rethrow(redactError(e, signing));
   }
-  return advance(raw, now);
+  return advance(raw, now, signing);
 }

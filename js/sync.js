@@ -3,6 +3,7 @@
 import { RawSync, maxResponseBytes } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
+import { redactError } from './redact.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
 const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
@@ -21,6 +22,25 @@ export function credentialsFromEnv(platform, env = globalThis.process?.env ?? {}
   return out;
 }
 
+/** Every platform's credentials in an environment object (for redacting what is printed). */
+export function allCredentialsFromEnv(env) {
+  return { ...credentialsFromEnv('foundry', env), ...credentialsFromEnv('learnifier', env), ...credentialsFromEnv('scim', env) };
+}
+
+/** Refuses credentials that are not an object of strings, naming the key, never the value. */
+export function checkCredentials(credentials) {
+  if (credentials === undefined || credentials === null) return;
+  if (typeof credentials !== 'object' || Array.isArray(credentials)) {
+    throw new LearnerSyncError('INVALID_OPTIONS', `credentials must be an object such as {clientId, clientSecret}, not ${Array.isArray(credentials) ? 'an array' : typeof credentials} (the value is not shown)`);
+  }
+  for (const [k, v] of Object.entries(credentials)) {
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      const name = ['clientId', 'clientSecret', 'key', 'secret', 'token'].includes(k) ? `credentials.${k}` : 'a credential';
+      throw new LearnerSyncError('INVALID_OPTIONS', `${name} must be a string, not ${typeof v} (the value is not shown)`);
+    }
+  }
+}
+
 /**
  * Checks `options` and splits them into the plan options and the sync settings, with the
  * credentials the settings lack read from `env` (none where the host signs: `hostAuth`).
@@ -35,6 +55,7 @@ export function settings(options, env, platform) {
   for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
   // Where the credentials go, checked before anything reaches wasm (which checks it again).
   if (config.baseUrl !== undefined) checkBaseUrl(config.baseUrl);
+  checkCredentials(config.credentials);
   if (!config.hostAuth) config.credentials = { ...credentialsFromEnv(plan.platform ?? platform, env), ...(config.credentials ?? {}) };
   return { plan, config };
 }
@@ -194,6 +215,7 @@ export async function sync(options, host) {
     if (checkpoint) {
       const planOptions = plan.platform ? jsonText(plan, 'the options') : '';
       raw = RawSync.resume(toBytes(checkpoint, 'the checkpoint'), jsonText(config, 'the options'), planOptions);
+      raw.checkClock(now());
       // The invocation that sent what was in flight is gone: those answers never come.
       raw.abandonInFlight(now());
     } else if (pinned) {
@@ -205,7 +227,7 @@ export async function sync(options, host) {
     raw.start(now());
   } catch (e) {
     raw?.free();
-    rethrow(e);
+    rethrow(redactError(e, config.credentials));
   }
   try {
     const inFlight = new Map();

@@ -119,7 +119,8 @@ fn resume_engine(saved: &[u8], source: &str, extra: &Value) -> SyncEngine {
     } else {
         // Through JavaScript's JSON, as a Worker's KV or a low-code platform would keep it.
         let text: Value = serde_json::from_slice(saved).unwrap();
-        let overrides = json!({"credentials": FoundrySim::credentials(), "budget": extra.get("budget")});
+        let overrides =
+            json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "budget": extra.get("budget")});
         SyncEngine::resume(text.to_string().as_bytes(), &overrides, Some(&options())).unwrap()
     };
     if engine.needs_source() {
@@ -305,7 +306,7 @@ fn resuming_with_other_options_or_without_the_source_is_refused() {
     let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 3}}), 0);
     let (mut now, mut saved) = (0, Vec::new());
     assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
-    let overrides = json!({"credentials": FoundrySim::credentials()});
+    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
     let other = PlanOptions::from_json(br#"{"platform":"foundry","match":["ssoId"]}"#).unwrap();
     let e = SyncEngine::resume(&saved, &overrides, Some(&other)).err().unwrap();
     assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
@@ -316,7 +317,7 @@ fn resuming_with_other_options_or_without_the_source_is_refused() {
     assert!(e.needs_source());
     assert_eq!(e.start(now).unwrap_err().code(), "INVALID_CHECKPOINT");
     // Credentials are not in the checkpoint: resuming without them is refused.
-    assert_eq!(SyncEngine::resume(&saved, &json!({}), None).err().unwrap().code(), "AUTH_FAILED");
+    assert_eq!(SyncEngine::resume(&saved, &json!({"baseUrl": BASE}), None).err().unwrap().code(), "AUTH_FAILED");
 }
 
 #[test]
@@ -338,7 +339,7 @@ fn a_resumed_listing_never_plans_against_a_missing_source() {
     };
     let saved = engine.checkpoint();
     let answer = sim.handle(&last, now + 5);
-    let overrides = json!({"credentials": FoundrySim::credentials()});
+    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
 
     let mut forgetful = SyncEngine::resume(&saved, &overrides, None).unwrap();
     assert!(forgetful.needs_source());
@@ -352,4 +353,202 @@ fn a_resumed_listing_never_plans_against_a_missing_source() {
     careful.handle_response(last.id, now + 10, answer);
     careful.start(now + 10).unwrap();
     assert!(careful.report(now + 10).plan.is_some_and(|p| p.create > 0 && p.learners == 60));
+}
+
+// A checkpoint (or a step state) is stored by the host, and may be edited by whoever can reach
+// that storage: every field is read as hostile (issue 10, item 6).
+
+/// A checkpoint saved while applying, with writes queued and none in flight.
+fn applying_checkpoint() -> (Value, FoundrySim, String, u64) {
+    let (mut sim, src) = realm(200, 11);
+    let extra = json!({"budget": {"requests": 30}});
+    let (mut saved, mut now) = (Vec::new(), 0u64);
+    for _ in 0..50 {
+        let mut engine = next_engine(&saved, &src, &extra, now);
+        assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
+        let v: Value = serde_json::from_slice(&saved).unwrap();
+        let writes = v["ready"].as_array().unwrap().iter().filter(|j| j["k"].get("write").is_some()).count();
+        if v["phase"] == "applying" && writes >= 2 {
+            return (v, sim, src, now + 60_000);
+        }
+        now += 60_000;
+    }
+    panic!("the run never suspended while applying");
+}
+
+fn resume_text(v: &Value, overrides: &Value) -> Result<SyncEngine, learner_sync::Error> {
+    SyncEngine::resume(v.to_string().as_bytes(), overrides, Some(&options()))
+}
+
+fn host() -> Value {
+    json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()})
+}
+
+#[test]
+fn a_checkpoint_edited_to_another_base_url_is_a_mismatch_and_one_without_the_hosts_base_url_is_refused() {
+    let (mut v, _, _, _) = applying_checkpoint();
+    v["config"]["baseUrl"] = json!("https://elsewhere.example");
+    // The host names its platform: the edited checkpoint disagrees.
+    assert_eq!(resume_text(&v, &host()).err().unwrap().code(), "CHECKPOINT_MISMATCH");
+    // The host names none: the checkpoint's is never taken, whatever it says.
+    let e = resume_text(&v, &json!({"credentials": FoundrySim::credentials()})).err().unwrap();
+    assert_eq!(e.code(), "INVALID_OPTIONS");
+    assert!(e.to_string().contains("baseUrl is required"), "{e}");
+    v["config"]["baseUrl"] = json!(BASE);
+    assert!(resume_text(&v, &json!({"credentials": FoundrySim::credentials()})).is_err());
+    assert!(resume_text(&v, &host()).is_ok(), "the untouched checkpoint resumes");
+}
+
+#[test]
+fn how_a_resumed_run_signs_comes_from_the_host_not_the_checkpoint() {
+    let (mut v, mut sim, _, now) = applying_checkpoint();
+    // Edited to say the host signs: the run would send its writes unsigned, or (the other way)
+    // sign with credentials the host meant to keep. The host's word holds.
+    v["config"]["hostAuth"] = json!(true);
+    v["config"]["credentials"] = json!({"clientId": "other", "clientSecret": "planted-secret"});
+    let mut engine = resume_text(&v, &host()).unwrap();
+    engine.abandon_in_flight(now);
+    engine.start(now).unwrap();
+    let token = engine.poll_transmit(now).expect("a token request");
+    assert!(token.url.ends_with("/oauth/token"));
+    let body = String::from_utf8(token.body.clone()).unwrap();
+    assert!(body.contains("client_id=sim-client") && !body.contains("planted"), "the host's credentials");
+    engine.handle_response(token.id, now + 5, sim.handle(&token, now + 5));
+    let write = engine.poll_transmit(now + 5).expect("a write");
+    assert!(write.headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Bearer ")), "signed");
+}
+
+#[test]
+fn a_checkpoint_whose_rate_window_could_never_free_a_slot_is_refused() {
+    let (v, _, _, _) = applying_checkpoint();
+    for (field, value) in
+        [("limit", json!(0)), ("configured", json!(0)), ("windowMs", json!(0)), ("inFlight", json!(1_000_000))]
+    {
+        let mut bad = v.clone();
+        bad["rate"][field] = value;
+        let e = resume_text(&bad, &host()).err().unwrap_or_else(|| panic!("rate.{field} accepted"));
+        assert_eq!(e.code(), "INVALID_CHECKPOINT", "rate.{field}");
+    }
+}
+
+#[test]
+fn a_checkpoint_with_an_http_status_outside_100_to_599_is_refused() {
+    let (v, _, _, _) = applying_checkpoint();
+    let settled = v["plan"]["states"].as_array().unwrap().iter().position(|s| s.get("state").is_some()).unwrap();
+    for status in [0, 99, 600, 65535] {
+        let mut bad = v.clone();
+        bad["plan"]["states"][settled]["status"] = json!(status);
+        let e = resume_text(&bad, &host()).err().unwrap_or_else(|| panic!("status {status} accepted"));
+        assert_eq!(e.code(), "INVALID_CHECKPOINT", "status {status}");
+    }
+}
+
+#[test]
+fn a_checkpoint_that_queues_a_write_twice_or_one_the_plan_does_not_send_is_refused() {
+    let (v, _, _, _) = applying_checkpoint();
+    let first = v["ready"].as_array().unwrap().iter().find(|j| j["k"].get("write").is_some()).unwrap().clone();
+    // The same create twice: it would be sent twice.
+    let mut twice = v.clone();
+    twice["ready"].as_array_mut().unwrap().push(first.clone());
+    assert_eq!(resume_text(&twice, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+    // A write for an action already done: it would be sent again.
+    let states = v["plan"]["states"].as_array().unwrap();
+    let done = (0..states.len()).find(|&i| states[i]["state"] == "done").expect("an action done");
+    let mut again = v.clone();
+    again["ready"].as_array_mut().unwrap().push(json!({"k": {"write": done}}));
+    assert_eq!(resume_text(&again, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+    // A write for an action the run did not queue (skipped: here, a dry run's).
+    let mut stray = v.clone();
+    let idle = (0..states.len()).find(|&i| states[i].get("queued").is_none());
+    if let Some(idle) = idle {
+        stray["ready"].as_array_mut().unwrap().push(json!({"k": {"write": idle}}));
+        assert_eq!(resume_text(&stray, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+    }
+    // Actions marked queued in a plan held by the mass-change guard (or a dry run), which
+    // sends nothing: an edit to push a held plan through.
+    let mut held = v.clone();
+    held["plan"]["held"] =
+        json!({"reason": "x", "deactivations": 60, "limit": 5, "managedUsers": 100, "fingerprint": "f"});
+    assert_eq!(resume_text(&held, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+    let mut dry = v.clone();
+    dry["config"]["dryRun"] = json!(true);
+    assert_eq!(resume_text(&dry, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+    // A token request can only be in flight, never queued.
+    let mut token = v.clone();
+    token["ready"].as_array_mut().unwrap().push(json!({"k": "token"}));
+    assert_eq!(resume_text(&token, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+}
+
+#[test]
+fn a_checkpoint_whose_counts_or_waits_disagree_with_its_actions_is_refused() {
+    let (v, _, _, _) = applying_checkpoint();
+    for (path, value) in [
+        (["counters", "writesTotal"], json!(1_000_000)),
+        (["counters", "writesSettled"], json!(u32::MAX)),
+        (["counters", "nextId"], json!(1u64 << 60)),
+    ] {
+        let mut bad = v.clone();
+        bad[path[0]][path[1]] = value;
+        let e = resume_text(&bad, &host()).err().unwrap_or_else(|| panic!("{path:?} accepted"));
+        assert_eq!(e.code(), "INVALID_CHECKPOINT", "{path:?}");
+    }
+    // An action waiting for a write nobody will announce would never be sent: the run would
+    // never end.
+    let states = v["plan"]["states"].as_array().unwrap();
+    let open = (0..states.len()).find(|&i| states[i].get("state").is_none()).expect("an action not settled");
+    let mut stuck = v.clone();
+    stuck["plan"]["states"][open]["waiting"] = json!(3);
+    assert_eq!(resume_text(&stuck, &host()).err().unwrap().code(), "INVALID_CHECKPOINT");
+}
+
+#[test]
+fn a_request_id_in_flight_is_never_reused_whatever_next_id_says() {
+    let (mut v, mut sim, src, now) = applying_checkpoint();
+    // A write in flight with id 500, and a next id that would give 500 again.
+    let job = v["ready"].as_array_mut().unwrap().remove(0);
+    v["inFlight"] = json!([[500, job]]);
+    v["counters"]["nextId"] = json!(498);
+    if let Some(r) = v.get_mut("rate") {
+        r["inFlight"] = json!(1);
+    }
+    let mut engine = resume_text(&v, &host()).unwrap();
+    assert!(engine.is_in_flight(500));
+    engine.start(now).unwrap();
+    let mut ids = vec![];
+    while let Some(req) = engine.poll_transmit(now) {
+        ids.push(req.id);
+        let answer = sim.handle(&req, now);
+        engine.handle_response(req.id, now, answer);
+        if ids.len() > 3 {
+            break;
+        }
+    }
+    assert!(!ids.is_empty() && ids.iter().all(|&id| id > 500), "{ids:?}");
+    let _ = src;
+}
+
+#[test]
+fn a_checkpoint_whose_waits_end_years_past_its_pause_is_refused_when_it_resumes() {
+    let (v, _, _, now) = applying_checkpoint();
+    let decade = now + 10 * 365 * 24 * 3_600_000;
+    assert!(resume_text(&v, &host()).unwrap().check_clock(now).is_ok(), "the untouched checkpoint");
+    // A long 429 pause is the platform's word: the run resumed within it suspends again.
+    let mut paused = v.clone();
+    paused["counters"]["pausedUntil"] = json!(decade);
+    assert!(resume_text(&paused, &host()).unwrap().check_clock(now).is_ok(), "a long pause");
+    let job = v["ready"][0].clone();
+    for edit in ["pausedUntil", "tokenNotBefore", "delayed", "freesAt"] {
+        let mut bad = v.clone();
+        match edit {
+            "pausedUntil" => bad["counters"]["pausedUntil"] = json!(1u64 << 60),
+            "delayed" => bad["delayed"] = json!([[decade, job]]),
+            "freesAt" => bad["rate"]["freesAt"] = json!([decade]),
+            counter => bad["counters"][counter] = json!(decade),
+        }
+        if edit == "delayed" {
+            bad["ready"].as_array_mut().unwrap().remove(0);
+        }
+        let engine = resume_text(&bad, &host()).unwrap_or_else(|e| panic!("{edit}: {e}"));
+        assert_eq!(engine.check_clock(now).unwrap_err().code(), "INVALID_CHECKPOINT", "{edit}");
+    }
 }

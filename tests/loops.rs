@@ -123,7 +123,9 @@ fn a_resumed_run_with_tokens_that_live_no_time_fetches_no_more_than_one_per_burs
         let mut e = match &saved {
             None => engine(&cfg, &src),
             Some(cp) => {
-                let mut e = SyncEngine::resume(cp, &json!({"credentials": FoundrySim::credentials()}), None).unwrap();
+                let mut e =
+                    SyncEngine::resume(cp, &json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()}), None)
+                        .unwrap();
                 if e.needs_source() {
                     e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
                 }
@@ -221,7 +223,7 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     let resume_at = r.resume_at.expect("the report says when the pause ends");
     assert!(resume_at >= 1_700_000_000_000 + ten_years_s * 1000, "{resume_at}");
     let checkpoint = e.checkpoint();
-    let overrides = json!({"credentials": FoundrySim::credentials()});
+    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
 
     // Resumed an hour later: still paused, so suspended again without a request.
     let mut again = SyncEngine::resume(&checkpoint, &overrides, None).unwrap();

@@ -11,11 +11,25 @@ import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Planner, LearnerSyncError, sync, planToCsv, reportToCsv } from '../node.js';
+import { Planner, LearnerSyncError, sync, planToCsv, reportToCsv, credentialsFromEnv, redactSecrets } from '../node.js';
 import { formatTable, formatOutcomes, printable } from './table.js';
 import { progressReporter } from './progress.js';
 import { FORMATS, OPTIONS, USAGE, UsageError } from './usage.js';
 import { loadConfig, parseJson, parseRate, readFile } from './config.js';
+
+/** Every credential the environment holds, whichever platform the command is for. */
+const CREDENTIALS = { ...credentialsFromEnv('foundry'), ...credentialsFromEnv('learnifier'), ...credentialsFromEnv('scim') };
+
+/**
+ * Nothing written on stderr carries a credential, in any encoding: a platform's error may echo
+ * one back, and every message, failure and stack trace goes there. (stdout carries the plan or
+ * the report, made by the engine, which redacts them itself.)
+ */
+function redactStderr() {
+  if (Object.keys(CREDENTIALS).length === 0) return;
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (chunk, ...rest) => write(typeof chunk === 'string' ? redactSecrets(chunk, CREDENTIALS) : chunk, ...rest);
+}
 
 function list(v) {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -257,8 +271,11 @@ export async function main(argv) {
       process.stderr.write(`learner-sync: ${e.message} [${e.code}]\n`);
       return 2;
     }
+    // A bug: Node prints the stack itself, past the stderr redaction, so redact it here.
+    for (const field of ['message', 'stack']) if (typeof e?.[field] === 'string') e[field] = redactSecrets(e[field], CREDENTIALS);
     throw e;
   }
 }
 
+redactStderr();
 process.exitCode = await main(process.argv.slice(2));

@@ -54,7 +54,7 @@ test('a page spec whose label or format is not a string is INVALID_INPUT at ever
     assert.equal(fetches, 0, `sync, ${what}: nothing sent`);
     await refuses(() => beginSync(STEP_OPTIONS, { sources: [source] }), 'INVALID_INPUT', `beginSync, ${what}`);
     const begun = beginSync(STEP_OPTIONS, { sources: [CSV] });
-    await refuses(() => stepSync(begun.state, [], { sources: [source] }), 'INVALID_INPUT', `stepSync, ${what}`);
+    await refuses(() => stepSync(begun.state, [], { baseUrl: STEP_OPTIONS.baseUrl, hostAuth: true, sources: [source] }), 'INVALID_INPUT', `stepSync, ${what}`);
   }
 });
 

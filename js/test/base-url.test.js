@@ -82,7 +82,7 @@ test('a step state whose baseUrl was changed to a look-alike host is refused by 
     state.config.baseUrl = baseUrl;
     let result;
     assert.throws(
-      () => (result = stepSync(JSON.stringify(state), [], { credentials: CREDENTIALS, now: 1 })),
+      () => (result = stepSync(JSON.stringify(state), [], { baseUrl: 'http://127.0.0.1:9', credentials: CREDENTIALS, now: 1 })),
       (e) => e instanceof LearnerSyncError && ['INVALID_OPTIONS', 'CHECKPOINT_MISMATCH'].includes(e.code) && !e.message.includes(SECRET),
       JSON.stringify(baseUrl),
     );

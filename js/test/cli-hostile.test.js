@@ -14,7 +14,8 @@ import { startFoundry } from '../sim/foundry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'js/cli/learner-sync.js');
-const SECRET = 'cli-hostile-secret-5e2a';
+// Random-looking, as real secrets are: any 8 characters of it in a path would be redacted too.
+const SECRET = 'Vb7q-s3cr-5e2a-Kw9';
 const ENV = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET };
 const HEADER = 'ssoId,firstName,lastName,email,active\n';
 /** Text that would drive a terminal: a bidi override, a colour escape, a title-setting OSC. */

@@ -14,7 +14,9 @@
 // - `fullPagesNoLinks`: list pages come back full (the first page), without `links` or `meta`.
 // - `endlessBody`: list answers are `200` with a body that never ends (until the client goes).
 // - `reflectSecret`: writes are refused (`400`) with an error that echoes the request's
-//   `Authorization` header and body raw, URL-encoded, JSON-escaped and base64-encoded.
+//   `Authorization` header and body raw, URL-encoded, JSON-escaped, base64-encoded and cut
+//   part-way; `reflectSecret: 'token'` refuses the token request the same way (its form body
+//   holds the client secret, URL-encoded).
 // - `retryAfter`: `{value, only?}`: answer `429` with this `Retry-After` (seconds or a date).
 // - `tokenTtl`: seconds: token answers say `expires_in` this (0, 30…).
 // - `token429`: the token endpoint answers `429` forever.
@@ -81,9 +83,11 @@ export async function startHostile(upstream, mode = {}) {
       res.on('close', () => res.destroy());
       return pump();
     }
-    if (m.reflectSecret && isWrite(req.method) && !isToken(path)) {
+    if (m.reflectSecret && isWrite(req.method) && (m.reflectSecret === 'token' || !isToken(path))) {
       const auth = req.headers.authorization ?? '';
-      const echo = [auth, body, encodeURIComponent(auth), encodeURIComponent(body), JSON.stringify(auth), Buffer.from(auth).toString('base64')].join(' | ');
+      const sent = `${body}`;
+      const cut = (text) => `${text.slice(0, Math.ceil(text.length * 0.6))}…`;
+      const echo = [auth, sent, encodeURIComponent(auth), encodeURIComponent(sent), JSON.stringify(auth), JSON.stringify(sent), Buffer.from(auth).toString('base64'), cut(auth), cut(sent)].join(' | ');
       res.writeHead(400, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ errors: [{ title: `bad request from ${echo}` }], detail: `bad request from ${echo}`, message: `bad request from ${echo}` }));
     }

@@ -93,7 +93,7 @@ test('the step API with tokens announced to live 0 s fetches one token per step,
         answers.push({ id: r.id, status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) });
       }
       if (!answers.length && s.wakeAt) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, s.wakeAt - Date.now()))));
-      s = stepSync(s.state, answers, { now: Date.now(), credentials: opts.credentials, sources: [DATA.csv] });
+      s = stepSync(s.state, answers, { now: Date.now(), baseUrl: opts.baseUrl, credentials: opts.credentials, sources: [DATA.csv] });
     }
     assert.equal(s.report.error, undefined, JSON.stringify(s.report.error));
   } finally {
@@ -153,7 +153,7 @@ test('the step API under a Retry-After of ten years hands back the report and a 
     };
     let s = beginSync(opts, { sources: [DATA.csv], now: Date.now() });
     for (let i = 0; i < 10 && s.requests.length; i++) {
-      s = stepSync(s.state, await answer(s.requests), { now: Date.now(), credentials: opts.credentials, sources: [DATA.csv] });
+      s = stepSync(s.state, await answer(s.requests), { now: Date.now(), baseUrl: opts.baseUrl, credentials: opts.credentials, sources: [DATA.csv] });
     }
     assert.equal(s.done, false);
     assert.deepEqual(s.requests, []);
@@ -161,7 +161,7 @@ test('the step API under a Retry-After of ten years hands back the report and a 
     assert.ok(s.wakeAt > Date.now() + 9 * 365 * 86400 * 1000, `wakeAt ${s.wakeAt}`);
     assert.equal(s.wakeAt, s.report.resumeAt);
     // Stepped again too early: the same, still nothing to send.
-    const early = stepSync(s.state, [], { now: Date.now() + 60_000, credentials: opts.credentials, sources: [DATA.csv] });
+    const early = stepSync(s.state, [], { now: Date.now() + 60_000, baseUrl: opts.baseUrl, credentials: opts.credentials, sources: [DATA.csv] });
     assert.deepEqual(early.requests, []);
     assert.equal(early.wakeAt, s.wakeAt);
   } finally {

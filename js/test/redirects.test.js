@@ -132,7 +132,7 @@ test('the step API asks the host not to follow redirects, and a 3xx answer stops
   assert.ok(begun.requests.length > 0);
   for (const r of begun.requests) assert.equal(r.redirect, 'manual');
   const answers = begun.requests.map((r) => ({ id: r.id, status: 301, headers: { location: 'https://login.example/sso?code=abc' }, body: '' }));
-  const next = stepSync(begun.state, answers, { now: 1, credentials: options.credentials, sources: [LEARNERS] });
+  const next = stepSync(begun.state, answers, { now: 1, baseUrl: options.baseUrl, credentials: options.credentials, sources: [LEARNERS] });
   assert.equal(next.done, true);
   assert.deepEqual(next.requests, []);
   assert.equal(next.report.error.code, 'REDIRECTED');

@@ -74,7 +74,7 @@ test('a checkpoint made with other options is refused with CHECKPOINT_MISMATCH',
  * answers travel between steps. A step may "crash" after sending (`loseEvery`): its answers
  * are never handed back.
  */
-async function recipe(first, { sign, loseEvery = 0, credentials, sources } = {}) {
+async function recipe(first, { sign, loseEvery = 0, credentials, sources, baseUrl, hostAuth } = {}) {
   let result = first;
   let steps = 0;
   while (!result.done) {
@@ -90,7 +90,8 @@ async function recipe(first, { sign, loseEvery = 0, credentials, sources } = {})
       const answer = { id: req.id, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
       if (!(loseEvery && steps % loseEvery === 0)) answers.push(answer);
     }
-    result = stepSync(result.state, answers, { credentials, sources });
+    // Where the platform is and how to sign come with every step, never from the state.
+    result = stepSync(result.state, answers, { credentials, sources, baseUrl, hostAuth });
   }
   return { report: result.report, steps };
 }
@@ -123,7 +124,7 @@ test('stateless steps apply a plan made from pages the host fetched itself, with
     const first = beginSync({ platform: 'foundry', baseUrl: sim.url, hostAuth: true, rate: FAST }, { plan: planned });
     assert.ok(first.requests.length > 0);
     assert.ok(first.requests.every((r) => !('authorization' in r.headers)), 'the host signs');
-    const { report, steps } = await recipe(first, { sign: async () => auth });
+    const { report, steps } = await recipe(first, { sign: async () => auth, baseUrl: sim.url, hostAuth: true });
     assert.ok(steps > 10, `${steps} steps`);
     assert.equal(report.counts.failed, 0);
     assert.equal(report.counts.done, planned.summary.create + planned.summary.update + planned.summary.deactivate + planned.summary.reactivate);
@@ -143,7 +144,7 @@ test('stateless steps of a full sync survive lost answers without creating anyon
     assert.equal(first.requests[0].url, `${sim.url}/oauth/token`);
     assert.ok(!first.state.includes('sim-secret'), 'the state holds no secret');
     // The credentials come again with every step, never inside the state.
-    const { report } = await recipe(first, { loseEvery: 7, credentials: CREDENTIALS, sources: [s.csv] });
+    const { report } = await recipe(first, { loseEvery: 7, credentials: CREDENTIALS, sources: [s.csv], baseUrl: sim.url });
     assert.equal(report.counts.failed, 0);
     assert.equal(sim.stats().created, report.plan.create, 'each create went out, or was found, once');
     assertNoDuplicates(sim.users());

@@ -11,7 +11,7 @@
 // eviction) is resumed from the last one without creating anyone twice.
 //
 // Copy this file into your Worker project and import from 'learner-sync' instead of '../workerd.js'.
-import { sync, LearnerSyncError } from '../workerd.js';
+import { sync, LearnerSyncError, credentialsFromEnv, redactSecrets } from '../workerd.js';
 
 const CHECKPOINT = 'checkpoint';
 const LAST_RUN = 'last-run';
@@ -20,8 +20,9 @@ function settings(env) {
   let options;
   try {
     options = JSON.parse(env.LEARNER_SYNC_OPTIONS ?? '');
-  } catch (e) {
-    throw new LearnerSyncError('INVALID_OPTIONS', `LEARNER_SYNC_OPTIONS is not JSON: ${e.message}`);
+  } catch {
+    // Not the parser's message: V8 quotes the text around the fault, which may hold a credential.
+    throw new LearnerSyncError('INVALID_OPTIONS', 'LEARNER_SYNC_OPTIONS is not JSON (its text is not shown)');
   }
   const number = (name, fallback) => {
     const v = env[name] === undefined ? fallback : Number(env[name]);
@@ -42,6 +43,12 @@ async function readSource(env) {
   if (res.status >= 300 && res.status < 400) throw new Error(`the system of record answered HTTP ${res.status}, a redirect (not followed): check SOURCE_URL`);
   if (!res.ok) throw new Error(`the system of record answered HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A log line with every credential of the Worker's secrets removed, in any encoding. */
+function safe(env, text) {
+  const credentials = { ...credentialsFromEnv('foundry', env), ...credentialsFromEnv('learnifier', env), ...credentialsFromEnv('scim', env) };
+  return redactSecrets(text, credentials, env.SOURCE_TOKEN ? [env.SOURCE_TOKEN] : []);
 }
 
 /** The figures of a report, without the per-action outcomes, for the log and for GET. */
@@ -75,7 +82,7 @@ export async function tick(env, now = Date.now()) {
       // The options changed, or learner-sync was upgraded, while a run was under way. A full
       // sync lists the platform afresh, so starting over is safe; the old checkpoint is kept
       // aside for whoever wants to look.
-      console.warn(`learner-sync: starting a new run: ${e.message} [${e.code}]`);
+      console.warn(safe(env, `learner-sync: starting a new run: ${e.message} [${e.code}]`));
       await kv.put(`${CHECKPOINT}-rejected`, checkpoint);
       await kv.delete(CHECKPOINT);
       checkpoint = null;
@@ -88,12 +95,12 @@ export async function tick(env, now = Date.now()) {
   await kv.put(LAST_RUN, JSON.stringify(state));
   if (!report.suspended) await kv.delete(CHECKPOINT);
   const c = report.counts;
-  console.log(
+  console.log(safe(env,
     `learner-sync: ${report.suspended ? 'suspended' : report.finished ? 'finished' : 'stopped'} after ${report.invocations} tick(s): ` +
       `${c.done} done, ${c.failed} failed, ${c.skipped} skipped; ${report.requests} requests` +
       (report.error ? `; ${report.error.code}: ${report.error.message}` : '') +
       (report.held ? `; plan held: ${report.held.reason} (approve ${report.held.fingerprint})` : ''),
-  );
+  ));
   return { action: report.suspended ? 'suspended' : 'finished', report: state };
 }
 

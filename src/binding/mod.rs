@@ -4,4 +4,5 @@
 
 mod errors;
 pub mod planner;
+pub mod redact;
 pub mod sync;

@@ -33,6 +33,20 @@ fn planned(plan_json: &str, config_json: &str, host_json: &str, make: PlannedRun
     make(plan.into_owned(), config, &host).map(JsSync).map_err(|e| to_js(&e))
 }
 
+impl JsSync {
+    /// `id` as the id of a request in flight, or `INVALID_INPUT`.
+    fn answered(&self, id: f64) -> Result<u64, JsValue> {
+        if id.fract() == 0.0 && (1.0..=9_007_199_254_740_991.0).contains(&id) && self.0.is_in_flight(id as u64) {
+            Ok(id as u64)
+        } else {
+            Err(coded(
+                "INVALID_INPUT",
+                "an answer names a request id that is not in flight (not sent, or answered already)",
+            ))
+        }
+    }
+}
+
 #[wasm_bindgen(js_class = RawSync)]
 impl JsSync {
     /// A run from plan options and sync settings, both as JSON text.
@@ -69,6 +83,12 @@ impl JsSync {
             Some(PlanOptions::from_json(options_json.as_bytes()).map_err(|e| to_js(&e))?)
         };
         SyncEngine::resume(checkpoint, &overrides, options.as_ref()).map(JsSync).map_err(|e| to_js(&e))
+    }
+
+    /// Refuses a resumed run whose waits end far past `now` (`INVALID_CHECKPOINT`).
+    #[wasm_bindgen(js_name = checkClock)]
+    pub fn check_clock(&self, now: f64) -> Result<(), JsValue> {
+        self.0.check_clock(now as u64).map_err(|e| to_js(&e))
     }
 
     /// The run as checkpoint JSON text.
@@ -134,31 +154,47 @@ impl JsSync {
         obj.into()
     }
 
-    /// Hands back an answer. `headers` is an array of `[name, value]` pairs.
+    /// Hands back an answer. `headers` is an array of `[name, value]` pairs. An answer to a
+    /// request not in flight, or a status that is not an integer in 100-599, is refused
+    /// (`INVALID_INPUT`): taken as a u16, 65736 would read as 200.
     #[wasm_bindgen(js_name = handleResponse)]
-    pub fn handle_response(&mut self, id: f64, now: f64, status: u16, headers: Array, body: &[u8]) {
-        let mut resp = Response::new(status, body.to_vec());
+    pub fn handle_response(
+        &mut self,
+        id: f64,
+        now: f64,
+        status: f64,
+        headers: Array,
+        body: &[u8],
+    ) -> Result<(), JsValue> {
+        let id = self.answered(id)?;
+        if status.fract() != 0.0 || !(100.0..=599.0).contains(&status) {
+            return Err(coded("INVALID_INPUT", &format!("the answer to request {id} has a status outside 100-599")));
+        }
+        let mut resp = Response::new(status as u16, body.to_vec());
         for pair in headers.iter() {
             let pair = Array::from(&pair);
             if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
                 resp = resp.with_header(&k, &v);
             }
         }
-        self.0.handle_response(id as u64, now as u64, Ok(resp));
+        self.0.handle_response(id, now as u64, Ok(resp));
+        Ok(())
     }
 
     /// Says no answer came: `kind` is "timeout" or "network", "redirect" for a redirect the
     /// host's fetch did not follow and could not show (a browser's opaque redirect), or
     /// "tooLarge" for a body the host stopped reading past `maxResponseBytes()`.
     #[wasm_bindgen(js_name = handleFailure)]
-    pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) {
+    pub fn handle_failure(&mut self, id: f64, now: f64, kind: &str, message: &str) -> Result<(), JsValue> {
+        let id = self.answered(id)?;
         let e = match kind {
             "timeout" => TransportError::Timeout,
             "redirect" => TransportError::Redirected,
             "tooLarge" => TransportError::TooLarge,
             _ => TransportError::Network(message.to_string()),
         };
-        self.0.handle_response(id as u64, now as u64, Err(e));
+        self.0.handle_response(id, now as u64, Err(e));
+        Ok(())
     }
 
     /// When to poll again if nothing arrives (undefined: wait for answers only).

@@ -139,14 +139,21 @@ pub fn enc(value: &str) -> String {
     utf8_percent_encode(value, QUERY).to_string()
 }
 
-/// The first of a JSON error body's messages, or the body's start, or the status alone.
+/// Characters of an error body kept for the executor, which redacts credentials from them
+/// and only then cuts them to a report's length (a cut before redaction can leave half a
+/// secret that no longer looks like one).
+const BODY_CHARS: usize = 4_000;
+
+/// An error body's text (up to [`BODY_CHARS`]), or the status alone.
 pub(crate) fn body_excerpt(response: &Response) -> String {
-    let text = String::from_utf8_lossy(&response.body);
+    let text = String::from_utf8_lossy(&response.body[..response.body.len().min(BODY_CHARS * 4)]);
     let text = text.trim();
     if text.is_empty() {
-        format!("HTTP {}", response.status)
-    } else {
-        crate::normalise::excerpt(text)
+        return format!("HTTP {}", response.status);
+    }
+    match text.char_indices().nth(BODY_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 

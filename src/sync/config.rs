@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::redact::Redactor;
 use crate::error::Error;
 use crate::options::Platform;
 
@@ -46,14 +48,54 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Every string inside `v` (credentials given in a wrong shape are redacted all the same).
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(o) => o.iter().for_each(|(k, v)| {
+            out.push(k.clone());
+            collect_strings(v, out)
+        }),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
 impl Credentials {
-    /// Every secret value, for redaction.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        [&self.client_secret, &self.secret, &self.token, &self.client_id, &self.key]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .filter(|s| s.len() >= 4)
+    /// The credentials from a JSON value: an object of strings (a key given `null` is unset).
+    /// Errors name the key and the kind of value, never the value, nor a key that is not one
+    /// of the credentials' names (it may be a secret pasted in the wrong place).
+    pub fn from_value(v: Value) -> Result<Credentials, Error> {
+        const NAMES: &str = "clientId, clientSecret, key, secret, token";
+        let bad = |m: String| Err(Error::InvalidOptions(m));
+        let map = match v {
+            Value::Null => return Ok(Credentials::default()),
+            Value::Object(map) => map,
+            other => return bad(format!("credentials must be an object ({NAMES}), not {}", kind(&other))),
+        };
+        let mut c = Credentials::default();
+        for (name, value) in map {
+            let slot = match name.as_str() {
+                "clientId" => &mut c.client_id,
+                "clientSecret" => &mut c.client_secret,
+                "key" => &mut c.key,
+                "secret" => &mut c.secret,
+                "token" => &mut c.token,
+                _ => return bad(format!("credentials has a key that is not one of {NAMES} (not shown)")),
+            };
+            match value {
+                Value::Null => {}
+                Value::String(s) => *slot = Some(s),
+                other => {
+                    return bad(format!(
+                        "credentials.{name} must be a string, not {} (the value is not shown)",
+                        kind(&other)
+                    ))
+                }
+            }
+        }
+        Ok(c)
     }
 }
 
@@ -192,9 +234,20 @@ fn default_concurrency() -> u32 {
 }
 
 impl SyncConfig {
+    /// Reads the settings. No error shows a credential's value: `credentials` is read apart
+    /// (its errors name the key and the kind of value only), and an error about any other
+    /// setting has every credential redacted from it (in case one was put in the wrong place).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let c: SyncConfig = serde_json::from_slice(bytes).map_err(|e| Error::InvalidOptions(e.to_string()))?;
-        Ok(c)
+        let bad = |m: String| Error::InvalidOptions(m);
+        let mut v: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("the settings are not JSON: {e}")))?;
+        let given = v.as_object_mut().and_then(|o| o.remove("credentials")).unwrap_or(Value::Null);
+        let mut strings = Vec::new();
+        collect_strings(&given, &mut strings);
+        let credentials = Credentials::from_value(given);
+        let mut config: SyncConfig = serde_json::from_value(v)
+            .map_err(|e| bad(Redactor::new(strings.iter().map(String::as_str)).redact(&e.to_string())))?;
+        config.credentials = credentials?;
+        Ok(config)
     }
 
     /// Checks the settings against the platform.
@@ -341,6 +394,18 @@ fn is_loopback(host: &str) -> bool {
         || (parts.len() == 4 && parts[0] == "127" && parts.iter().all(|p| octet(p)))
 }
 
+/// What kind of JSON value `v` is, for an error that must not show it.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Text for an error message: quoted, with anything but printable ASCII as `\u{…}`.
 fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -369,5 +434,39 @@ fn without_userinfo(url: &str) -> Cow<'_, str> {
             Cow::Owned(format!("{scheme}{sep}***@{host}{}", &rest[authority.len()..]))
         }
         None => Cow::Borrowed(url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_of_the_wrong_type_is_refused_naming_the_key_never_the_value() {
+        for (credentials, shown) in [
+            (
+                r#"{"clientId": "id", "clientSecret": 98765432109}"#,
+                "credentials.clientSecret must be a string, not a number",
+            ),
+            (r#"{"secret": {"value": "objectsecret-5521"}}"#, "credentials.secret must be a string, not an object"),
+            (r#"{"objectsecret-5521": "x"}"#, "credentials has a key that is not one of"),
+            (r#""stringsecret-5521""#, "credentials must be an object"),
+        ] {
+            let json = format!(r#"{{"baseUrl": "https://api.example", "credentials": {credentials}}}"#);
+            let e = SyncConfig::from_json(json.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "INVALID_OPTIONS");
+            let text = e.to_string();
+            assert!(text.contains(shown), "{text}");
+            for value in ["98765432109", "objectsecret", "stringsecret"] {
+                assert!(!text.contains(value), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_credential_put_in_another_setting_is_redacted_from_its_error() {
+        let json = br#"{"baseUrl": "https://api.example", "credentials": {"clientSecret": "misplaced-5521"}, "mode": "misplaced-5521"}"#;
+        let text = SyncConfig::from_json(json).unwrap_err().to_string();
+        assert!(text.contains("unknown variant") && !text.contains("misplaced-5521"), "{text}");
     }
 }

@@ -37,6 +37,7 @@ pub mod http;
 mod moves;
 pub mod pace;
 mod pinned;
+pub mod redact;
 pub mod report;
 
 pub use config::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncConfig};

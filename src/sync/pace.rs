@@ -106,6 +106,38 @@ impl RateWindow {
     pub fn limit(&self) -> u32 {
         self.limit
     }
+
+    /// The latest time the window waits for (a slot freeing, the limit growing back), for a
+    /// resumed run to check against its clock.
+    pub(crate) fn latest_wait(&self) -> u64 {
+        let grow = if self.grow_at == u64::MAX { 0 } else { self.grow_at };
+        self.frees_at.back().copied().unwrap_or(0).max(grow)
+    }
+
+    /// The window's length.
+    pub(crate) fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
+    /// Why a window read from a checkpoint could not work, if it could not: a limit of 0 (or
+    /// above the configured one) never frees a slot, an empty window never lets one expire,
+    /// and slots held by more requests than `requests_in_flight` are never given back.
+    pub(crate) fn unsound(&self, requests_in_flight: usize) -> Option<&'static str> {
+        if self.configured == 0 || self.limit == 0 || self.limit > self.configured || self.ceiling == 0 {
+            return Some("the rate window's limit must be between 1 and its configured limit");
+        }
+        if self.window_ms == 0 {
+            return Some("the rate window's length must be positive");
+        }
+        if self.in_flight as usize > requests_in_flight {
+            return Some("the rate window holds slots for more requests than are in flight");
+        }
+        if self.held() > self.configured || !self.frees_at.iter().zip(self.frees_at.iter().skip(1)).all(|(a, b)| a <= b)
+        {
+            return Some("the rate window holds more slots than its limit, or out of order");
+        }
+        None
+    }
 }
 
 /// Exponential backoff with jitter, from a seeded generator so runs are reproducible.

@@ -77,7 +77,7 @@ async function recipe(send: (r: StepRequest) => Promise<StepAnswer>): Promise<nu
   while (!step.done) {
     const answers: StepAnswer[] = [];
     for (const r of step.requests) answers.push(await send(r));
-    step = stepSync(step.state, answers, { now: step.wakeAt ?? Date.now() });
+    step = stepSync(step.state, answers, { now: step.wakeAt ?? Date.now(), baseUrl: 'https://scim.example.com/v2', hostAuth: true });
   }
   return step.report?.counts.done ?? 0;
 }

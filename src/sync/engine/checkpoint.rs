@@ -3,7 +3,7 @@
 //! ```text
 //! invocation 1: SyncEngine::new(options, config{budget}) -> add_source.. -> start(now) -> ..
 //!               -> is_suspended() -> checkpoint(now)          (the host stores it: KV, a file)
-//! invocation 2: SyncEngine::resume(checkpoint, overrides{credentials, budget}, Some(&options))
+//! invocation 2: SyncEngine::resume(checkpoint, overrides{baseUrl, credentials, budget}, Some(&options))
 //!               -> add_source.. if needs_source() -> abandon_in_flight(now) -> start(now) -> ..
 //! ```
 //!
@@ -19,6 +19,15 @@
 //! twice), a claimed delete that meets 404 is done, and updates are sent again (they are
 //! idempotent). Requests that were in flight when the checkpoint was taken are handed back as
 //! lost by [`SyncEngine::abandon_in_flight`], with the same effect.
+//!
+//! **A checkpoint is hostile input**: it lives in the host's storage (KV, a low-code state
+//! field), where it can be edited. Where the platform is (`baseUrl`) and how requests are signed
+//! (`hostAuth`, credentials) are never read from it: the host names them at every resume, and a
+//! checkpoint for another base URL is a mismatch. The rest is re-validated against the run's
+//! own invariants on [`SyncEngine::resume`] (see `check_counters`, `check_jobs`, `check_waits`
+//! and `RateWindow::unsound`): a checkpoint that would wedge the run, send a write twice or one
+//! the plan does not send is `INVALID_CHECKPOINT`. No secret is available to sign it with, so a
+//! plan edited consistently (other users' IDs) is not detected.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -37,6 +46,12 @@ use crate::sync::report::{Outcome, RunError, State};
 
 /// The version of the checkpoint format; a checkpoint of another version is refused.
 pub const CHECKPOINT_FORMAT: u32 = 1;
+
+/// How far past the resuming host's clock a checkpoint's waits may end (at least).
+const DAY_MS: u64 = 24 * 3_600_000;
+
+/// Request ids go to JavaScript as numbers: above 2^53 they are no longer exact.
+const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
 
 /// Settings a resumed run may change (the rest must match the checkpoint's).
 const MAY_CHANGE: [&str; 7] = ["credentials", "hostAuth", "budget", "claimBatch", "concurrency", "rate", "retry"];
@@ -174,9 +189,11 @@ impl SyncEngine {
     }
 
     /// A run carried on from a checkpoint. `overrides` is a JSON object of sync settings for
-    /// this invocation: `credentials` (never saved), `budget`, `claimBatch`, `concurrency`,
-    /// `rate`, `retry`, `hostAuth`; any other setting it gives (`baseUrl`, `mode`…) must equal
-    /// the checkpoint's. With `options`, the plan options must equal the checkpoint's too.
+    /// this invocation: `baseUrl` (required, and equal to the checkpoint's), `credentials` and
+    /// `hostAuth` (never taken from the checkpoint), `budget`, `claimBatch`, `concurrency`,
+    /// `rate`, `retry`; any other setting it gives (`mode`…) must equal the checkpoint's. With
+    /// `options`, the plan options must equal the checkpoint's too. Every other value is
+    /// checked against the run's invariants (`INVALID_CHECKPOINT`).
     /// Requests the checkpoint has in flight stay in flight: hand back their answers, or call
     /// [`abandon_in_flight`](Self::abandon_in_flight) when they will never come.
     pub fn resume(checkpoint: &[u8], overrides: &Value, options: Option<&PlanOptions>) -> Result<SyncEngine, Error> {
@@ -209,15 +226,23 @@ impl SyncEngine {
         for (at, job) in saved.delayed {
             engine.later(job, at);
         }
+        let in_flight_count = saved.in_flight.len();
         engine.in_flight = saved.in_flight.into_iter().map(|(id, job)| (id, (job, 0))).collect();
+        if engine.in_flight.len() != in_flight_count {
+            return Err(Error::InvalidCheckpoint("two requests in flight have the same id".into()));
+        }
         if let Some(rate) = saved.rate {
+            if let Some(why) = rate.unsound(in_flight_count) {
+                return Err(Error::InvalidCheckpoint(why.into()));
+            }
             engine.rate = Some(rate);
         }
         engine.backoff = saved.backoff;
         engine.counters = saved.counters;
-        engine.counters.next_id = engine.counters.next_id.max(1);
         engine.error = saved.error;
+        engine.check_counters()?;
         engine.check_jobs()?;
+        engine.check_waits()?;
         engine.settle_claims();
         Ok(engine)
     }
@@ -235,6 +260,43 @@ impl SyncEngine {
                 Err(TransportError::Network("no answer: the run that sent it stopped".into())),
             );
         }
+    }
+
+    /// Refuses a resumed run whose waits end where no run of these settings could have put
+    /// them, measured from `now` (the host's clock as it resumes): a token request or a queued
+    /// retry held past both the 429 pause and a day (or twice the longest backoff or rate
+    /// window), or a rate-window slot freeing past that bound, would hold the run still forever
+    /// (or overflow the host's timer). A 429 pause itself may be long, the platform's word (a
+    /// run resumed within it suspends again, `RATE_LIMITED`), but not past 2^53 ms. Call it
+    /// after [`resume`](Self::resume).
+    pub fn check_clock(&self, now: u64) -> Result<(), Error> {
+        let window = self.rate.as_ref().map_or(0, RateWindow::window_ms);
+        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.config.retry.max_ms.saturating_mul(2));
+        let limit = now.saturating_add(ahead);
+        let paused = self.counters.paused_until;
+        if paused > MAX_REQUEST_ID {
+            return Err(Error::InvalidCheckpoint("the pause after a 429 ends past 2^53 ms".into()));
+        }
+        let waits = [
+            ("the next token request", self.counters.token_not_before, limit.max(paused)),
+            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0), limit.max(paused)),
+            ("the rate window", self.rate.as_ref().map_or(0, RateWindow::latest_wait), limit),
+        ];
+        for (what, at, bound) in waits {
+            if at > bound {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "{what} waits until {at}, past the 429 pause and more than {} hours past now ({now})",
+                    ahead / 3_600_000
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `id` is a request sent and not yet answered: an answer to any other is not
+    /// for this run (the stateless step API refuses it rather than drop it unseen).
+    pub fn is_in_flight(&self, id: RequestId) -> bool {
+        self.in_flight.contains_key(&id)
     }
 
     fn restore(&mut self, phase: Phase, listing: Option<SavedListing>, plan: Option<SavedPlan>) -> Result<(), Error> {
@@ -276,6 +338,15 @@ impl SyncEngine {
                 self.dependents = Vec::with_capacity(n);
                 self.states = Vec::with_capacity(n);
                 for (s, a) in plan.states.into_iter().zip(&plan.actions) {
+                    if s.status.is_some_and(|st| !(100..=599).contains(&st)) {
+                        return Err(bad("an action's HTTP status is outside 100-599"));
+                    }
+                    let blocked = self.held.is_some() || a.withheld || self.config.dry_run;
+                    if s.progress.queued && (blocked || self.wire.write_request(a).is_none()) {
+                        return Err(bad(
+                            "an action that sends nothing (held, withheld, a dry run) is marked as queued",
+                        ));
+                    }
                     let (state, dependents) = restore_action(s, a);
                     self.states.push(state);
                     self.dependents.push(dependents);
@@ -288,25 +359,79 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Refuses job queues that name actions the plan does not have.
+    /// Refuses counters that disagree with the run, or would wedge or mislead it: progress
+    /// figures other than the action states say, and request ids JavaScript cannot hold
+    /// exactly or that a new request would reuse (its answer would go to another job).
+    fn check_counters(&mut self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::InvalidCheckpoint(m.into()));
+        let queued = self.states.iter().filter(|s| s.queued).count();
+        let settled = self.states.iter().filter(|s| s.queued && s.outcome.is_some()).count();
+        if self.counters.writes_total as usize != queued || self.counters.writes_settled as usize != settled {
+            return bad("the write counts disagree with the actions' states");
+        }
+        let highest = self.in_flight.keys().copied().max().unwrap_or(0);
+        if self.counters.next_id > MAX_REQUEST_ID || highest >= MAX_REQUEST_ID {
+            return bad("a request id is beyond 2^53 (JavaScript numbers cannot hold it exactly)");
+        }
+        // The next id follows every id in flight, so no answer can be taken for another's.
+        self.counters.next_id = self.counters.next_id.max(highest + 1).max(1);
+        Ok(())
+    }
+
+    /// Refuses job queues that name actions the plan does not have, or would send what the
+    /// run did not queue: a write or lookup for an action that is not queued (skipped, held,
+    /// withheld, a dry run) or already settled, two jobs for one action (a create sent twice),
+    /// or a listing request outside the listing.
     fn check_jobs(&self) -> Result<(), Error> {
         let n = self.actions.len();
-        let ok = |job: &Job| match job.kind {
-            JobKind::Token => true,
+        let open = |i: usize| i < n && self.states[i].queued && self.states[i].outcome.is_none();
+        let ok = |job: &Job, in_flight: bool| match job.kind {
+            JobKind::Token => in_flight,
             JobKind::List(_) => self.phase == Phase::Listing,
-            JobKind::Write(i) | JobKind::Lookup(i) => i < n,
+            // An answer in flight may come for an action a stop settled since.
+            JobKind::Write(i) | JobKind::Lookup(i) => i < n && self.states[i].queued && (in_flight || open(i)),
             JobKind::Park(i) => self.parks.contains_key(&i),
         };
         let all = self
             .ready
             .iter()
-            .chain(self.delayed.iter().map(|d| &d.0.job))
-            .chain(self.in_flight.values().map(|(j, _)| j));
-        for job in all {
-            if !ok(job) {
+            .map(|j| (j, false))
+            .chain(self.delayed.iter().map(|d| (&d.0.job, false)))
+            .chain(self.in_flight.values().map(|(j, _)| (j, true)));
+        let mut seen = rustc_hash::FxHashSet::default();
+        for (job, in_flight) in all {
+            let twice = match job.kind {
+                JobKind::Token => false,
+                JobKind::List(_) => !seen.insert((0, 0)),
+                JobKind::Write(i) | JobKind::Lookup(i) => !seen.insert((1, i)),
+                JobKind::Park(i) => !seen.insert((2, i)),
+            };
+            if twice {
+                return Err(Error::InvalidCheckpoint(format!("a request ({:?}) is queued twice", job.kind)));
+            }
+            if !ok(job, in_flight) {
                 return Err(Error::InvalidCheckpoint(format!(
-                    "a queued request ({:?}) names nothing in the run",
+                    "a queued request ({:?}) names nothing the run would send",
                     job.kind
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses waits that could never end: an action waiting for more writes than name it as
+    /// their dependent (it would never be sent, and the run never finish).
+    fn check_waits(&self) -> Result<(), Error> {
+        let mut named = vec![0u32; self.actions.len()];
+        let lists = self.dependents.iter().chain(self.park_dependents.values());
+        for d in lists.flatten() {
+            named[*d] = named[*d].saturating_add(1);
+        }
+        for (i, s) in self.states.iter().enumerate() {
+            if s.outcome.is_none() && s.waiting != named[i] {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "action {i} waits for {} writes, but {} name it",
+                    s.waiting, named[i]
                 )));
             }
         }
@@ -387,14 +512,32 @@ fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
 
 /// The saved settings with this invocation's overrides; a setting that is not allowed to
 /// change must not.
+///
+/// Where the platform is and how requests are signed come from the host, never from the
+/// checkpoint (which may have been edited to send the credentials elsewhere): `baseUrl` must
+/// be given and equal the checkpoint's (`CHECKPOINT_MISMATCH` otherwise, `INVALID_OPTIONS`
+/// when it is missing); `hostAuth` and `credentials` are the host's, absent meaning none.
 fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
     let mut merged: Map<String, Value> =
         saved.as_object().cloned().ok_or_else(|| Error::InvalidCheckpoint("config is not an object".into()))?;
-    let overrides = match overrides {
-        Value::Null => Map::new(),
+    let mut overrides = match overrides {
         Value::Object(m) => m.clone(),
         _ => return Err(Error::InvalidOptions("the settings for a resumed run must be an object".into())),
     };
+    let Some(Value::String(base)) = overrides.remove("baseUrl") else {
+        return Err(Error::InvalidOptions(
+            "baseUrl is required to resume a run: where the platform is (and where the credentials go) is never taken from a checkpoint or a state".into(),
+        ));
+    };
+    let saved_base = merged.get("baseUrl").and_then(Value::as_str).unwrap_or_default();
+    if saved_base.trim_end_matches('/') != base.trim_end_matches('/') {
+        return Err(Error::CheckpointMismatch(
+            "baseUrl differs from the one the run was started with (a checkpoint or state for another platform address, or one edited to send the credentials elsewhere)".into(),
+        ));
+    }
+    merged.insert("baseUrl".into(), Value::String(base));
+    merged.remove("credentials");
+    merged.remove("hostAuth");
     for (key, value) in overrides {
         if value.is_null() {
             continue;
@@ -427,7 +570,10 @@ mod tests {
     #[test]
     fn only_the_listed_settings_may_change() {
         let saved = serde_json::json!({"baseUrl": "https://api.fifoundry.net", "mode": "full", "concurrency": 4});
-        let c = merge_config(&saved, &serde_json::json!({"concurrency": 2, "budget": {"requests": 40}})).unwrap();
+        let base = "https://api.fifoundry.net";
+        let c =
+            merge_config(&saved, &serde_json::json!({"baseUrl": base, "concurrency": 2, "budget": {"requests": 40}}))
+                .unwrap();
         assert_eq!((c.concurrency, c.budget.unwrap().requests), (2, Some(40)));
         // The same value, written out or left to its default, is no change.
         assert!(
@@ -435,7 +581,7 @@ mod tests {
         );
         let e = merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry-sandbox.net"})).unwrap_err();
         assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
-        let e = merge_config(&saved, &serde_json::json!({"mode": "delta"})).unwrap_err();
+        let e = merge_config(&saved, &serde_json::json!({"baseUrl": base, "mode": "delta"})).unwrap_err();
         assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
     }
 

@@ -10,6 +10,7 @@ use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
 use super::pace::{Backoff, RateWindow};
+use super::redact::Redactor;
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
 use crate::options::{PlanOptions, Platform};
@@ -26,6 +27,7 @@ mod jobs;
 mod long_answer;
 mod paging;
 mod rate_limit;
+mod redaction;
 mod redirect;
 mod token;
 
@@ -95,6 +97,9 @@ pub struct SyncEngine {
     /// Stops a listing that does not end.
     paging: paging::PagingGuard,
     events: VecDeque<Event>,
+    /// The redactor for this run's credentials and every access token it was given, up to the
+    /// token generation it holds (an error can echo a token that was since replaced).
+    redactor: Option<(u64, Redactor)>,
     /// Figures and clocks carried across invocations.
     counters: Counters,
     error: Option<RunError>,
@@ -164,6 +169,7 @@ impl SyncEngine {
             backoff,
             paging: paging::PagingGuard::default(),
             events: VecDeque::new(),
+            redactor: None,
             counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
             running: false,
@@ -502,6 +508,7 @@ impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
     pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
         let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
+        self.note_token();
         if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
             // Answered (or known lost): what happened is now recorded, or looked up.
             self.states[i].claimed = false;
@@ -968,18 +975,6 @@ impl SyncEngine {
                 self.ready.push_back(Job::new(JobKind::Write(i)));
             }
         }
-    }
-
-    /// Removes every credential from a text bound for a report.
-    fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.config.credentials.secrets() {
-            out = out.replace(s, "[redacted]");
-        }
-        if let Some(t) = &self.token {
-            out = out.replace(&t.value, "[redacted]");
-        }
-        out
     }
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).
