@@ -237,6 +237,12 @@ async function runSync(args) {
     process.stderr.write(printable(`failed: ${where}${o.action} ${o.key ?? ''} ${o.platformId ?? ''}: ${detail}`) + '\n');
   }
   if (report.error) process.stderr.write(printable(`learner-sync: ${report.error.message} [${report.error.code}]`) + '\n');
+  if (report.error?.code === 'RATE_LIMITED' && report.suspended && report.resumeAt !== undefined) {
+    // The CLI keeps no checkpoint: a later run starts afresh and reads the platform again.
+    const when = new Date(report.resumeAt);
+    const at = Number.isNaN(when.getTime()) ? `${report.resumeAt} ms after the Unix epoch` : when.toISOString();
+    process.stderr.write(`  the platform asked to be left alone until ${at}: run the sync again after then\n`);
+  }
   if (report.held) {
     process.stderr.write(`learner-sync: plan held, nothing sent: ${report.held.reason}\n`);
     process.stderr.write(`  to apply it, run again with --approve ${report.held.fingerprint}\n`);

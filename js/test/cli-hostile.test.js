@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFoundry } from '../sim/foundry.js';
+import { startHostile } from './hostile.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'js/cli/learner-sync.js');
@@ -242,4 +243,24 @@ test('a header-only export with --orphans deactivate deactivates nobody and says
     assert.equal(sim.stats().updated, 0);
     assert.ok(sim.users().every((u) => u.attributes.active));
   }, seeded(40));
+});
+
+test('a Retry-After of ten years ends the CLI at once: exit 1, RATE_LIMITED, and the date to run again after, in words a person reads', async () => {
+  const src = join(dir, 'pause.csv');
+  writeFileSync(src, `${HEADER}1,Ann,Lee,ann@x.org,true\n`);
+  await withSim(async (base) => {
+    const hostile = await startHostile(sim.url, { retryAfter: { value: String(10 * 365 * 86_400) } });
+    try {
+      const args = base.map((a) => (a === sim.url ? hostile.url : a));
+      const r = await runAsync([...args, '--source', src]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /\[RATE_LIMITED\]/);
+      const until = /left alone until (\d{4})-\d\d-\d\dT[\d:.]+Z: run the sync again after then/.exec(r.stderr);
+      assert.ok(until, r.stderr);
+      assert.ok(Number(until[1]) >= new Date().getUTCFullYear() + 9, 'the date is ten years ahead');
+      assert.equal(hostile.log.length, 1, 'one request, answered 429; nothing sent after it');
+    } finally {
+      await hostile.close();
+    }
+  });
 });
