@@ -96,18 +96,7 @@ fn actions_whose_users_changed_are_skipped_and_the_rest_applied() {
 
 #[test]
 fn a_held_pinned_plan_needs_its_approval() {
-    let mut users = walkthrough_users();
-    for i in 0..60 {
-        users.push(SimUser {
-            id: format!("o{i}"),
-            sso_id: Some(format!("9{i}")),
-            email: format!("o{i}@x.org"),
-            first_name: "O".into(),
-            last_name: "P".into(),
-            active: true,
-            admin: false,
-        });
-    }
+    let users = others(60);
     let plan = plan_from_exports(r#"{"platform":"foundry","orphans":"deactivate"}"#, &users);
     let fp = plan.held.as_ref().expect("61 deactivations are held").fingerprint.clone();
 

@@ -6,13 +6,12 @@
 // saying why, and `created` stays empty. Against the Foundry simulator and a real SCIM server.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFoundry } from '../sim/foundry.js';
 import { sync } from '../node.js';
 import { startHostile } from './hostile.js';
+import { startScimServer } from './scim-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE = readFileSync(`${ROOT}examples/walkthrough/source.csv`);
@@ -79,31 +78,12 @@ test('Foundry ignoring the filter: a lost create of 686 is never reported as ano
 });
 
 // A real SCIM 2.0 server (scim2-server from PyPI, in .venv), behind the hostile proxy.
-let proc;
-after(() => proc?.kill());
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
+let server;
+after(() => server?.stop());
 
 async function startScim(token) {
-  const server = `${ROOT}.venv/bin/scim2-server`;
-  assert.ok(existsSync(server), `scim2-server is not installed at ${server}: run scripts/setup.sh --test`);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  proc = spawn(server, ['--port', String(port), '--bearer-token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/v2/ServiceProviderConfig`)).status < 500) break;
-    } catch {}
-    if (i > 100) throw new Error('scim2-server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  server = await startScimServer(token);
+  const { base } = server;
   const ids = [];
   for (const [, key, first, last] of WALKTHROUGH) {
     const userName = `${first}.${last}@example.org`.toLowerCase();

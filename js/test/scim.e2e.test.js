@@ -2,27 +2,16 @@
 // installed into .venv by scripts/setup.sh --test and started on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sync } from '../node.js';
+import { startScimServer } from './scim-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SERVER = `${ROOT}.venv/bin/scim2-server`;
 const TOKEN = 'scim-e2e-token-5d1c';
 const SOURCE = readFileSync(`${ROOT}examples/walkthrough/source.csv`);
-let proc;
+let server;
 let base;
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 async function scim(method, path, body) {
   const res = await fetch(`${base}${path}`, {
@@ -40,19 +29,8 @@ async function allUsers() {
 }
 
 before(async () => {
-  assert.ok(existsSync(SERVER), `scim2-server is not installed at ${SERVER}: run scripts/setup.sh --test`);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}/v2`;
-  proc = spawn(SERVER, ['--port', String(port), '--bearer-token', TOKEN], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/ServiceProviderConfig`)).status < 500) break;
-    } catch {}
-    if (i > 100) throw new Error(`scim2-server did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  server = await startScimServer(TOKEN);
+  base = `${server.base}/v2`;
   const seed = [
     { externalId: '33', userName: 'geoff.smith@example.org', name: { givenName: 'Geoff', familyName: 'Smith' }, active: true },
     { externalId: '44', userName: 'kate.jones@example.org', name: { givenName: 'Kate', familyName: 'Jones' }, active: true },
@@ -68,7 +46,7 @@ before(async () => {
   }
 });
 
-after(() => proc?.kill());
+after(() => server?.stop());
 
 const options = (extra = {}) => ({ platform: 'scim', baseUrl: base, credentials: { token: TOKEN }, orphans: 'deactivate', ...extra });
 
