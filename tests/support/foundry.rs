@@ -119,23 +119,39 @@ impl FoundrySim {
         json!({"clientId": "sim-client", "clientSecret": "sim-secret-3f9a"})
     }
 
-    /// Handles one request arriving at `now`.
-    pub fn handle(&mut self, req: &Request, now: u64) -> Result<Response, TransportError> {
-        self.stats.requests += 1;
-        self.stats.last_request_at = now;
+    /// Counts a request arriving at `now` against the organisation's rolling window (`limit`
+    /// and `window_ms`, which a test may change mid-run): taken, or the 429 to answer.
+    fn admit(&mut self, now: u64) -> Result<(), Response> {
         while self.window.front().is_some_and(|&t| t + self.window_ms <= now) {
             self.window.pop_front();
         }
         if self.window.len() as u32 >= self.limit {
-            self.stats.rate_limited += 1;
             let mut r = Response::new(429, r#"{"errors":[{"title":"Too many requests"}]}"#);
             if self.faults.retry_after {
                 let wait = (self.window[0] + self.window_ms).saturating_sub(now).div_ceil(1000).max(1);
                 r = r.with_header("Retry-After", &wait.to_string());
             }
-            return Ok(r);
+            return Err(r);
         }
         self.window.push_back(now);
+        Ok(())
+    }
+
+    /// A request from another client of the organisation (a third-party tool sharing the
+    /// budget) arriving at `now`: it takes its place in the window and nothing else (it is not
+    /// in `stats`). Whether it was accepted rather than answered 429.
+    pub fn other_client_request(&mut self, now: u64) -> bool {
+        self.admit(now).is_ok()
+    }
+
+    /// Handles one request arriving at `now`.
+    pub fn handle(&mut self, req: &Request, now: u64) -> Result<Response, TransportError> {
+        self.stats.requests += 1;
+        self.stats.last_request_at = now;
+        if let Err(refused) = self.admit(now) {
+            self.stats.rate_limited += 1;
+            return Ok(refused);
+        }
         self.stats.accepted += 1;
         if self.chance(self.faults.drop_before) {
             self.stats.faults += 1;

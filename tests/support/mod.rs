@@ -35,44 +35,73 @@ pub fn drive(
 
 /// Runs a prepared engine (see [`drive`]).
 pub fn drive_engine(
-    mut sync: SyncEngine,
+    sync: SyncEngine,
     latency_ms: u64,
     mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> Run {
+    let mut runs = drive_engines(vec![sync], || latency_ms, |_, req, now| handle(req, now));
+    runs.pop().expect("one run per engine")
+}
+
+/// Runs several engines at once on one simulated clock, all sending to `handle` (one
+/// platform, one organisation's budget), which is told which engine sent each request;
+/// `latency_ms` gives each request's round trip. Returns one [`Run`] per engine, each ending
+/// when that engine finished. Panics if the runs stall.
+pub fn drive_engines(
+    mut syncs: Vec<SyncEngine>,
+    mut latency_ms: impl FnMut() -> u64,
+    mut handle: impl FnMut(usize, &Request, u64) -> Result<Response, TransportError>,
+) -> Vec<Run> {
     let mut now = 0u64;
-    sync.start(now).unwrap();
-    let mut pending: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
-    let mut answers: std::collections::HashMap<u64, Result<Response, TransportError>> = Default::default();
-    let mut events = 0;
+    for sync in &mut syncs {
+        sync.start(now).unwrap();
+    }
+    // Answers due, by (when, engine, request ID).
+    let mut pending: BinaryHeap<Reverse<(u64, usize, u64)>> = BinaryHeap::new();
+    let mut answers: std::collections::HashMap<(usize, u64), Result<Response, TransportError>> = Default::default();
+    let mut events = vec![0; syncs.len()];
+    let mut runs: Vec<Option<Run>> = syncs.iter().map(|_| None).collect();
     let mut steps = 0u64;
     loop {
-        while let Some(req) = sync.poll_transmit(now) {
-            let answer = handle(&req, now);
-            pending.push(Reverse((now + latency_ms, req.id)));
-            answers.insert(req.id, answer);
+        for (c, sync) in syncs.iter_mut().enumerate() {
+            if runs[c].is_some() {
+                continue;
+            }
+            while let Some(req) = sync.poll_transmit(now) {
+                let answer = handle(c, &req, now);
+                pending.push(Reverse((now + latency_ms(), c, req.id)));
+                answers.insert((c, req.id), answer);
+            }
+            while sync.poll_event().is_some() {
+                events[c] += 1;
+            }
+            if sync.is_finished() {
+                runs[c] = Some(Run { report: sync.report(now), now, events: events[c] });
+            }
         }
-        while sync.poll_event().is_some() {
-            events += 1;
-        }
-        if sync.is_finished() {
+        if runs.iter().all(Option::is_some) {
             break;
         }
-        let next_answer = pending.peek().map(|r| r.0 .0);
-        let wake = sync.poll_timeout(now);
-        let next = match (next_answer, wake) {
-            (Some(a), Some(w)) => a.min(w),
-            (Some(a), None) => a,
-            (None, Some(w)) => w,
-            (None, None) => panic!("the sync stalled at {now} ms: {:?}", sync.report(now).counts),
+        let mut next = pending.peek().map(|r| r.0 .0);
+        for (c, sync) in syncs.iter_mut().enumerate() {
+            if runs[c].is_none() {
+                if let Some(w) = sync.poll_timeout(now) {
+                    next = Some(next.map_or(w, |n| n.min(w)));
+                }
+            }
+        }
+        let Some(next) = next else {
+            let counts: Vec<_> = syncs.iter().map(|s| s.report(now).counts).collect();
+            panic!("the sync stalled at {now} ms: {counts:?}");
         };
         assert!(next >= now, "time went back");
         now = next;
         while pending.peek().is_some_and(|r| r.0 .0 <= now) {
-            let Reverse((_, id)) = pending.pop().unwrap();
-            sync.handle_response(id, now, answers.remove(&id).unwrap());
+            let Reverse((_, c, id)) = pending.pop().unwrap();
+            syncs[c].handle_response(id, now, answers.remove(&(c, id)).unwrap());
         }
         steps += 1;
         assert!(steps < 10_000_000, "too many steps");
     }
-    Run { report: sync.report(now), now, events }
+    runs.into_iter().map(|r| r.expect("every engine finished")).collect()
 }
