@@ -319,3 +319,18 @@ test('tokenCache: a budgeted sync resumed invocation after invocation fetches on
   }
   console.log(`sync() resumed from checkpoints, 600 learners, budget 10 requests:\n  ${figures.join('\n  ')}`);
 });
+
+test('tokenCache: sync() goes on past a cache whose set fails, and rejects on one whose get fails before anything is sent', async () => {
+  const s = sample(100, 11);
+  const sim = await startFoundry({ users: s.users, rate: FAST });
+  try {
+    const report = await sync(options(sim), { sources: [s.csv], tokenCache: { get: () => undefined, set: async () => { throw new Error('store full'); } } });
+    assert.equal(report.finished, true);
+    assert.equal(report.counts.failed, 0);
+    const before = sim.stats().requests;
+    await assert.rejects(sync(options(sim), { sources: [s.csv], tokenCache: { get: async () => { throw new Error('store down: sim-secret'); }, set: () => {} } }), (e) => !e.message.includes('sim-secret'));
+    assert.equal(sim.stats().requests, before, 'nothing sent');
+  } finally {
+    await sim.close();
+  }
+});
