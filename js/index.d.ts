@@ -569,6 +569,27 @@ export interface FetchResponse {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
+/** An access token kept by the host, outside any state or checkpoint text. */
+export interface CachedToken {
+  /** The token itself: a credential (never log it). */
+  value: string;
+  /** When it expires, in ms since the Unix epoch (the host's clock). */
+  expiresAt: number;
+}
+
+/**
+ * Where a host that runs a sync across invocations (`stepSync`, a resumed `sync`, a Worker)
+ * keeps the access token (Foundry), so that each invocation does not fetch one: the state and
+ * checkpoints never hold it. `get` gives the token kept (or undefined); the engine checks it as
+ * any token (an expired one is not used, one the platform refuses with a 401 is dropped and a
+ * new one fetched) and calls `set` with each token it fetches. An entry of another shape is
+ * not used. Store it as you store the credentials (a secret store, KV under its own key).
+ */
+export interface TokenCache {
+  get(): CachedToken | undefined | null | Promise<CachedToken | undefined | null>;
+  set(token: CachedToken): void | Promise<void>;
+}
+
 export interface SyncHost {
   /** The system of record's pages (CSV or JSON), or `{page, format, label}`. */
   sources?: Array<Page | PageSpec<SourceFormat>>;
@@ -609,6 +630,12 @@ export interface SyncHost {
    * suspends; the writes wait until it resolves. Makes the run durable (see `claimBatch`).
    */
   saveCheckpoint?: (checkpoint: string) => Promise<void>;
+  /**
+   * Keeps the access token between invocations (see `TokenCache`): the run starts with the one
+   * kept and stores each one it fetches. A `get` that fails rejects the call before anything is
+   * sent; a `set` that fails is ignored (the run goes on; the next one fetches a token).
+   */
+  tokenCache?: TokenCache;
 }
 
 /** Runs a sync through the host's fetch. Resolves to the report; rejects only on bad options or sources. */
@@ -664,10 +691,21 @@ export interface StepResult {
  * of the plan's own count of platform users. Otherwise reads `sources` and lists the platform
  * (full) or not (delta).
  */
-export function beginSync(
-  options: SyncOptions,
-  host?: { sources?: Array<Page | PageSpec<SourceFormat>>; plan?: Plan | string; approve?: string; now?: number; env?: Record<string, string | undefined> },
-): StepResult;
+export function beginSync(options: SyncOptions, host?: BeginHost & { tokenCache?: undefined }): StepResult;
+/** With a token cache (see `StepHost.tokenCache`): the same, as a Promise. */
+export function beginSync(options: SyncOptions, host: BeginHost & { tokenCache: TokenCache }): Promise<StepResult>;
+export function beginSync(options: SyncOptions, host?: BeginHost): StepResult | Promise<StepResult>;
+
+/** What `beginSync` is told by its host. */
+export interface BeginHost {
+  sources?: Array<Page | PageSpec<SourceFormat>>;
+  plan?: Plan | string;
+  approve?: string;
+  now?: number;
+  env?: Record<string, string | undefined>;
+  /** Keeps the access token outside the state (see `StepHost.tokenCache`); the call then returns a Promise. */
+  tokenCache?: TokenCache;
+}
 
 /** What each `stepSync` is told by its host: never taken from the state. */
 export interface StepHost {
@@ -692,6 +730,13 @@ export interface StepHost {
   now?: number;
   /** While a full sync lists the platform: the source pages, at every step. */
   sources?: Array<Page | PageSpec<SourceFormat>>;
+  /**
+   * Keeps the access token between steps, outside the state (see `TokenCache`): without it, a
+   * step that signs with `credentials` on Foundry fetches a token each time. With it, the call
+   * returns a Promise; an error of the cache rejects it (step again with the same state and
+   * answers: nothing is lost).
+   */
+  tokenCache?: TokenCache;
 }
 
 /**
@@ -702,7 +747,22 @@ export interface StepHost {
  * INVALID_INPUT; a state that cannot be resumed safely (edited counters, queues or rate
  * window) is INVALID_CHECKPOINT.
  */
-export function stepSync(state: string | Uint8Array, answers: StepAnswer[], host: StepHost & ({ baseUrl: string } | { options: SyncOptions })): StepResult;
+export function stepSync(
+  state: string | Uint8Array,
+  answers: StepAnswer[],
+  host: StepHost & { tokenCache?: undefined } & ({ baseUrl: string } | { options: SyncOptions }),
+): StepResult;
+/** With a token cache: the same, as a Promise. */
+export function stepSync(
+  state: string | Uint8Array,
+  answers: StepAnswer[],
+  host: StepHost & { tokenCache: TokenCache } & ({ baseUrl: string } | { options: SyncOptions }),
+): Promise<StepResult>;
+export function stepSync(
+  state: string | Uint8Array,
+  answers: StepAnswer[],
+  host: StepHost & ({ baseUrl: string } | { options: SyncOptions }),
+): StepResult | Promise<StepResult>;
 
 /**
  * `text` with every credential of `credentials` removed, in any encoding a platform may echo it

@@ -33,13 +33,16 @@ export function redactSecrets(text, credentials, extra = []) {
   return rawRedact(String(text), JSON.stringify(named), others);
 }
 
-/** `e` with its message and stack redacted (its code and other fields kept); returns it. */
-export function redactError(e, credentials) {
+/**
+ * `e` with its message and stack redacted (its code and other fields kept); returns it.
+ * `extra`: other secrets (an access token).
+ */
+export function redactError(e, credentials, extra = []) {
   if (!e || typeof e !== 'object') return e;
   for (const field of ['message', 'stack']) {
     if (typeof e[field] === 'string') {
       try {
-        e[field] = redactSecrets(e[field], credentials);
+        e[field] = redactSecrets(e[field], credentials, extra);
       } catch {
         // A frozen error, or wasm that cannot run: the original is rethrown as it is.
       }

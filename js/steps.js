@@ -6,12 +6,15 @@
 // The state is a checkpoint of the engine: it carries no credential and no access token. It
 // passes through the host's storage, so it is not trusted with where the platform is or how
 // to sign: every step is given `baseUrl` (and `hostAuth` or credentials) again, and a state
-// made for another base URL is refused (CHECKPOINT_MISMATCH).
+// made for another base URL is refused (CHECKPOINT_MISMATCH). On Foundry each step would then
+// fetch a token; with `host.tokenCache` the host keeps the token outside the state instead,
+// and the call returns a Promise (see token-cache.js).
 import { RawSync } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, rethrow, toBytes } from './errors.js';
 import { redactError } from './redact.js';
 import { addSources, allCredentialsFromEnv, checkCredentials, hostOptionsText, planText, settings } from './sync.js';
+import { cachedToken, keepToken, tokenCacheOf } from './token-cache.js';
 
 const decoder = new TextDecoder();
 
@@ -38,8 +41,11 @@ function headerPairs(headers) {
   return out;
 }
 
-/** Runs the engine as far as it goes now; returns the step's result and frees the engine. */
-function advance(raw, now, credentials) {
+/**
+ * Runs the engine as far as it goes now and frees it; returns the step's result and, with
+ * `cache`, the token the engine fetched (for the cache, never in the result).
+ */
+function advance(raw, now, credentials, cache, token) {
   try {
     raw.start(now);
     const requests = [];
@@ -59,9 +65,9 @@ function advance(raw, now, credentials) {
       result.report = JSON.parse(raw.reportJson(now));
       if (result.report.resumeAt !== undefined) result.wakeAt = result.report.resumeAt;
     }
-    return result;
+    return { result, fresh: cache ? raw.takeNewToken() : undefined };
   } catch (e) {
-    rethrow(redactError(e, credentials));
+    rethrow(redactError(e, credentials, token ? [token.value] : []));
   } finally {
     raw.free();
   }
@@ -73,28 +79,52 @@ function hostCredentials(credentials, env) {
   return { ...allCredentialsFromEnv(env), ...(credentials ?? {}) };
 }
 
+/** Hands the engine the cached token, if any (it checks it as any token). */
+function useToken(raw, token, now) {
+  if (token) raw.useToken(token.value, token.expiresAt, now);
+}
+
+/**
+ * With a token cache: reads the token it holds, runs the step with it, keeps the token the
+ * step fetched. Without: runs the step at once. `run(token)` returns `{result, fresh}`.
+ */
+function withCache(cache, credentials, run) {
+  if (!cache) return run(undefined).result;
+  return (async () => {
+    const token = await cachedToken(cache, credentials);
+    const { result, fresh } = run(token);
+    if (fresh) await keepToken(cache, fresh, credentials);
+    return result;
+  })();
+}
+
 /**
  * Starts a run. `options` as for `sync` (platform, baseUrl, match…; `hostAuth: true` when the
  * platform's HTTP step signs requests itself). `host.plan` (a plan from `plan()`, object or JSON)
  * is applied as it stands, without listing the platform; otherwise `host.sources` are the
  * system of record's pages and the run lists the platform (full) or not (delta).
+ * With `host.tokenCache`, returns a Promise (see `stepSync`).
  */
 export function beginSync(options, host) {
-  const { sources = [], plan, approve, now = Date.now(), env } = argObject(host, 'the host settings');
+  const { sources = [], plan, approve, now = Date.now(), env, tokenCache } = argObject(host, 'the host settings');
+  const cache = tokenCacheOf(tokenCache);
   const { plan: planOptions, config } = settings(options, env, plan?.options?.platform);
-  let raw;
-  try {
-    if (plan) {
-      raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), hostOptionsText(planOptions, plan, approve));
-    } else {
-      raw = new RawSync(jsonText(planOptions, 'the options'), jsonText(config, 'the options'));
-      addSources(raw, sources);
+  return withCache(cache, config.credentials, (token) => {
+    let raw;
+    try {
+      if (plan) {
+        raw = RawSync.fromPlan(planText(plan), jsonText(config, 'the options'), hostOptionsText(planOptions, plan, approve));
+      } else {
+        raw = new RawSync(jsonText(planOptions, 'the options'), jsonText(config, 'the options'));
+        addSources(raw, sources);
+      }
+      useToken(raw, token, now);
+    } catch (e) {
+      raw?.free();
+      rethrow(redactError(e, config.credentials, token ? [token.value] : []));
     }
-  } catch (e) {
-    raw?.free();
-    rethrow(redactError(e, config.credentials));
-  }
-  return advance(raw, now, config.credentials);
+    return advance(raw, now, config.credentials, cache, token);
+  });
 }
 
 /**
@@ -115,6 +145,9 @@ export function beginSync(options, host) {
  * An answer must name a request in flight and carry a status in 100-599 (INVALID_INPUT).
  * Returns `{state, requests, done, events, wakeAt?, report?}`: send `requests`, then step again
  * with their answers; with no requests and a `wakeAt` (epoch ms), step again at that time.
+ * With `host.tokenCache` (`{get(), set({value, expiresAt})}`, either may return a Promise),
+ * the token is kept there rather than fetched at every step, and the result is a Promise; an
+ * error of the cache rejects it (nothing is lost: step again with the same state and answers).
  */
 export function stepSync(state, answers = [], host) {
   host = argObject(host, 'the host settings');
@@ -123,6 +156,7 @@ export function stepSync(state, answers = [], host) {
     throw new LearnerSyncError('INVALID_INPUT', 'state must be the state text the previous step returned');
   }
   if (!Array.isArray(answers)) throw new LearnerSyncError('INVALID_INPUT', 'answers must be an array of {id, status, headers, body} or {id, error}');
+  const cache = tokenCacheOf(host.tokenCache);
   // The options `beginSync` was given, when the step has them: the state's plan options must
   // equal them, and they say where the platform is and how to sign.
   const given = options === undefined ? undefined : settings(options, env);
@@ -136,30 +170,34 @@ export function stepSync(state, answers = [], host) {
   checkBaseUrl(baseUrl);
   if (typeof hostAuth !== 'boolean') throw new LearnerSyncError('INVALID_OPTIONS', 'hostAuth must be true or false');
   const signing = hostAuth ? {} : hostCredentials(credentials, env);
-  let raw;
-  try {
-    raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), planOptions);
-    raw.checkClock(now);
-    // A full sync still listing the platform keeps the users read, not the source: it is
-    // read again at each step (before the answers: the last page's answer makes the plan).
-    if (raw.needsSource()) addSources(raw, sources);
-    for (const a of answers) {
-      if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
-      if (a.error) {
-        const kind = ['timeout', 'redirect'].includes(a.error) ? a.error : 'network';
-        raw.handleFailure(a.id, now, kind, String(a.message ?? a.error));
-      } else {
-        if (!Number.isInteger(a.status) || a.status < 100 || a.status > 599) {
-          throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no HTTP status (an integer in 100-599)`);
+  return withCache(cache, signing, (token) => {
+    let raw;
+    try {
+      raw = RawSync.resume(toBytes(state, 'the state'), jsonText({ baseUrl, hostAuth, credentials: signing }, 'the host settings'), planOptions);
+      raw.checkClock(now);
+      // Before the answers: a 401 to a request the previous step sent drops the cached token.
+      useToken(raw, token, now);
+      // A full sync still listing the platform keeps the users read, not the source: it is
+      // read again at each step (before the answers: the last page's answer makes the plan).
+      if (raw.needsSource()) addSources(raw, sources);
+      for (const a of answers) {
+        if (!a || typeof a.id !== 'number') throw new LearnerSyncError('INVALID_INPUT', 'each answer needs the id of the request it answers');
+        if (a.error) {
+          const kind = ['timeout', 'redirect'].includes(a.error) ? a.error : 'network';
+          raw.handleFailure(a.id, now, kind, String(a.message ?? a.error));
+        } else {
+          if (!Number.isInteger(a.status) || a.status < 100 || a.status > 599) {
+            throw new LearnerSyncError('INVALID_INPUT', `the answer to request ${a.id} has no HTTP status (an integer in 100-599)`);
+          }
+          const body = a.body === undefined || a.body === null ? new Uint8Array() : toBytes(a.body, `the body of the answer to request ${a.id}`);
+          raw.handleResponse(a.id, now, a.status, headerPairs(a.headers), body);
         }
-        const body = a.body === undefined || a.body === null ? new Uint8Array() : toBytes(a.body, `the body of the answer to request ${a.id}`);
-        raw.handleResponse(a.id, now, a.status, headerPairs(a.headers), body);
       }
+      raw.abandonInFlight(now);
+    } catch (e) {
+      raw?.free();
+      rethrow(redactError(e, signing, token ? [token.value] : []));
     }
-    raw.abandonInFlight(now);
-  } catch (e) {
-    raw?.free();
-    rethrow(redactError(e, signing));
-  }
-  return advance(raw, now, signing);
+    return advance(raw, now, signing, cache, token);
+  });
 }

@@ -4,6 +4,7 @@ import { RawSync, maxResponseBytes } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
 import { redactError } from './redact.js';
+import { cachedToken, keepToken, tokenCacheOf } from './token-cache.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
 const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
@@ -189,7 +190,12 @@ async function send(fetchFn, req, timeoutMs) {
  * back as `host.checkpoint` to carry on. With `host.saveCheckpoint`, checkpoints are also
  * saved before each batch of writes (`claimBatch`, default 25), so a run killed between
  * them resumes from the last one without creating anyone twice.
- * Resolves to the report; rejects only for bad options, sources or checkpoints.
+ * With `host.tokenCache` (`{get(), set({value, expiresAt})}`), the run starts with the token
+ * the cache holds (checked as any token) and stores each token it fetches there, never in a
+ * checkpoint: a resumed run then fetches none while the kept one lasts. A cache whose `get`
+ * fails rejects the call before anything is sent; one whose `set` fails mid-run is ignored
+ * (the run goes on with its token, so its report is never lost; the next run fetches one).
+ * Resolves to the report; rejects only for bad options, sources, checkpoints or token cache.
  */
 export async function sync(options, host) {
   host = argObject(host, 'the host settings');
@@ -206,6 +212,9 @@ export async function sync(options, host) {
   } = host;
   const pinned = host.plan;
   const { plan, config } = settings(options, env, pinned?.options?.platform);
+  const cache = tokenCacheOf(host.tokenCache);
+  const token = cache ? await cachedToken(cache, config.credentials) : undefined;
+  const secrets = token ? [token.value] : [];
   if (saveCheckpoint && config.claimBatch === undefined) config.claimBatch = 25;
   if (config.claimBatch !== undefined && !saveCheckpoint) {
     throw new LearnerSyncError('INVALID_OPTIONS', 'claimBatch needs host.saveCheckpoint to save the checkpoints it asks for');
@@ -223,12 +232,18 @@ export async function sync(options, host) {
     } else {
       raw = new RawSync(jsonText(plan, 'the options'), jsonText(config, 'the options'));
     }
+    if (token) raw.useToken(token.value, token.expiresAt, now());
     if (raw.needsSource()) addSources(raw, sources);
     raw.start(now());
   } catch (e) {
     raw?.free();
-    rethrow(redactError(e, config.credentials));
+    rethrow(redactError(e, config.credentials, secrets));
   }
+  /** Stores the token the engine fetched, if any; a cache that fails costs a token later, never the run. */
+  const keep = async () => {
+    const fresh = cache && raw.takeNewToken();
+    if (fresh) await keepToken(cache, fresh, config.credentials).catch(() => {});
+  };
   try {
     const inFlight = new Map();
     for (;;) {
@@ -253,6 +268,7 @@ export async function sync(options, host) {
       inFlight.delete(answer.id);
       if (answer.failure) raw.handleFailure(answer.id, now(), answer.failure, answer.message);
       else raw.handleResponse(answer.id, now(), answer.status, answer.headers, answer.body);
+      await keep();
     }
     const report = JSON.parse(raw.reportJson(now()));
     if (options.dryRun) {

@@ -158,3 +158,28 @@ fn an_error_that_echoes_a_token_since_replaced_leaves_no_trace_of_it() {
     assert!(text.contains("[redacted]"));
     assert_eq!(leak(&text, &tokens), None);
 }
+
+#[test]
+fn a_token_handed_in_by_the_hosts_cache_that_the_platform_echoes_leaves_no_trace_in_the_report() {
+    let token = "Kc7+q/Vw=cach3d-t0ken-91b4";
+    let config = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "retry": {"maxAttempts": 1}});
+    let opts = learner_sync::PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
+    let mut sync = learner_sync::sync::SyncEngine::new(
+        opts,
+        learner_sync::sync::SyncConfig::from_json(config.to_string().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    sync.add_source(SOURCE.as_bytes(), learner_sync::SourceFormat::Auto, "source.csv").unwrap();
+    assert!(sync.use_token(token, 7_200_000, 0));
+    let run = support::drive_engine(sync, 10, |req, _| {
+        assert!(!req.url.ends_with("/oauth/token"), "the token handed in serves");
+        Ok(match req.method {
+            Method::Get => Response::new(200, r#"{"data":[],"links":{"next":null},"meta":{"total_count":0}}"#),
+            _ => echo(req),
+        })
+    });
+    let text = texts(&run.report);
+    assert_eq!(run.report.counts.failed, 2, "{:?}", run.report.counts);
+    assert!(text.contains("[redacted]"), "the echo reached the report, redacted");
+    assert_eq!(leak(&text, &[token]), None);
+}

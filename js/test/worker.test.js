@@ -1,7 +1,8 @@
 // The example Worker (js/worker/), run in workerd through Miniflare as wrangler.toml describes
 // it: its `scheduled` handler fired tick after tick with a small budget against the Foundry
-// simulator on loopback, until the daily sync is done; and a tick killed half-way (workerd
-// itself stopped) resumed from the last checkpoint without creating anyone twice.
+// simulator on loopback, until the daily sync is done, with one access token kept in KV beside
+// the checkpoint; and a tick killed half-way (workerd itself stopped) resumed from the last
+// checkpoint without creating anyone twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -67,11 +68,13 @@ async function fire(mf, at) {
 const TICK = 15 * 60_000;
 
 /** Fires a tick every 15 minutes from `t` until no checkpoint is left; returns the ticks and the next tick's time. */
-async function tickUntilDone(mf, t) {
+async function tickUntilDone(mf, t, checkpoints = []) {
   for (let ticks = 1; ; ticks++) {
     await fire(mf, t);
     t += TICK;
-    if (!(await state(mf)).checkpoint) return { ticks, next: t };
+    const { checkpoint } = await state(mf);
+    if (!checkpoint) return { ticks, next: t };
+    checkpoints.push(checkpoint);
     assert.ok(ticks < 200, 'no progress');
   }
 }
@@ -99,7 +102,8 @@ test('workerd: cron ticks with a small budget carry the daily sync to the end, t
   // Pages of 25, so that the listing too spans ticks.
   const mf = worker(sim, source, persist, 30, { pageSize: 25 });
   try {
-    const { ticks, next } = await tickUntilDone(mf, Date.UTC(2026, 10, 23, 2, 0));
+    const checkpoints = [];
+    const { ticks, next } = await tickUntilDone(mf, Date.UTC(2026, 10, 23, 2, 0), checkpoints);
     const { last } = await state(mf);
     assert.equal(last.finished, true);
     assert.equal(last.error, undefined);
@@ -115,6 +119,12 @@ test('workerd: cron ticks with a small budget carry the daily sync to the end, t
     await fire(mf, next);
     assert.equal(sim.stats().requests, before);
     assert.equal(source.fetches(), ticks, 'the export is read once a tick while a run is under way');
+    // The token is kept in KV under its own key, never in the checkpoint: one for the whole run.
+    assert.equal(sim.stats().byRoute['POST /oauth/token'], 1, `one token request in ${ticks} ticks`);
+    const kept = JSON.parse(await (await mf.getKVNamespace(wrangler.kv_namespaces[0].binding)).get('token'));
+    assert.match(kept.value, /^sim-token-/);
+    assert.ok(kept.expiresAt > Date.now() + 3_600_000, 'kept with its expiry');
+    for (const text of checkpoints) assert.ok(!text.includes(kept.value), 'no checkpoint holds the token');
     await assertConverged(sim, s.csv, FAST);
   } finally {
     await mf.dispose();

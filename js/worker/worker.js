@@ -8,13 +8,35 @@
 // The run reads the system of record from SOURCE_URL (a CSV or JSON export), lists the platform,
 // plans and applies, with at most REQUEST_BUDGET requests and TIME_BUDGET_MS per tick. Before
 // each batch of writes it saves a checkpoint, so a tick killed half-way (CPU limit, deploy,
-// eviction) is resumed from the last one without creating anyone twice.
+// eviction) is resumed from the last one without creating anyone twice. The access token is
+// kept in KV under its own key (`token`, with its expiry), never in the checkpoint: a tick
+// reuses it while it lasts instead of fetching one per tick.
 //
 // Copy this file into your Worker project and import from 'learner-sync' instead of '../workerd.js'.
 import { sync, LearnerSyncError, credentialsFromEnv, redactSecrets } from '../workerd.js';
 
 const CHECKPOINT = 'checkpoint';
 const LAST_RUN = 'last-run';
+const TOKEN = 'token';
+
+/** The access token and its expiry in KV, beside the checkpoint and never inside it. */
+function tokenCache(kv) {
+  return {
+    async get() {
+      try {
+        return JSON.parse((await kv.get(TOKEN)) ?? 'null') ?? undefined;
+      } catch {
+        return undefined; // an unreadable entry: a token is fetched and the entry replaced
+      }
+    },
+    set(token) {
+      // KV forgets it at its expiry (KV takes expirations at least 60 s ahead).
+      const expiration = Math.floor(token.expiresAt / 1000);
+      const ttl = expiration - Math.floor(Date.now() / 1000) >= 60 ? { expiration } : {};
+      return kv.put(TOKEN, JSON.stringify(token), ttl);
+    },
+  };
+}
 
 function settings(env) {
   let options;
@@ -72,6 +94,7 @@ export async function tick(env, now = Date.now()) {
     sources: [{ page: await readSource(env), label: 'source' }],
     checkpoint: checkpoint ?? undefined,
     saveCheckpoint: (text) => kv.put(CHECKPOINT, text),
+    tokenCache: tokenCache(kv),
     env,
   };
   let report;

@@ -103,6 +103,26 @@ impl JsSync {
         self.0.abandon_in_flight(now as u64);
     }
 
+    /// Hands the run a token the host kept outside the checkpoint (`expiresAt`: epoch ms on
+    /// the host's clock). Returns whether it will be used (not when expired, when the run
+    /// fetches no token, or when the value could not go in a header).
+    #[wasm_bindgen(js_name = useToken)]
+    pub fn use_token(&mut self, value: &str, expires_at: f64, now: f64) -> bool {
+        // A NaN or negative expiry reads as 0: expired.
+        self.0.use_token(value, expires_at as u64, now as u64)
+    }
+
+    /// The token the run fetched since the last call, once: `{value, expiresAt}` for the
+    /// host's cache, or undefined.
+    #[wasm_bindgen(js_name = takeNewToken)]
+    pub fn take_new_token(&mut self) -> JsValue {
+        let Some((value, expires_at)) = self.0.take_new_token() else { return JsValue::UNDEFINED };
+        let obj = Object::new();
+        set(&obj, "value", &JsValue::from_str(&value));
+        set(&obj, "expiresAt", &JsValue::from_f64(expires_at as f64));
+        obj.into()
+    }
+
     #[wasm_bindgen(js_name = isSuspended)]
     pub fn is_suspended(&self) -> bool {
         self.0.is_suspended()

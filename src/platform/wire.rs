@@ -104,6 +104,13 @@ pub trait Wire {
     fn read_token(&self, _response: &Response) -> Option<(String, u64)> {
         None
     }
+    /// Whether the platform counts token requests against the organisation's rate budget,
+    /// so that they take a slot of the rate window as any request does. Where the platform's
+    /// documentation is silent, the safe answer is yes: a token request left out of the
+    /// window could be the one that meets a 429. (Platforms without token requests: unused.)
+    fn token_requests_count_against_rate(&self) -> bool {
+        true
+    }
     fn first_page(&self) -> Cursor;
     fn list_request(&self, cursor: Cursor) -> Request;
     /// The page after `cursor`, given the answer and what the planner read from it.

@@ -6,6 +6,7 @@
 //! ```text
 //! let mut sync = SyncEngine::new(plan_options, sync_config)?;
 //! sync.add_source(page, format, label)?;          // the system of record, any number of pages
+//! sync.use_token(value, expires_at, now);         // optional: a token the host kept (engine/token.rs)
 //! sync.start(now);
 //! loop {
 //!     while let Some(request) = sync.poll_transmit(now) { send(request) }   // the host's fetch
@@ -13,6 +14,7 @@
 //!     if sync.is_finished() { break }
 //!     wait for an answer or until sync.poll_timeout(now);
 //!     sync.handle_response(id, now, answer_or_transport_error);
+//!     if let Some((value, expires_at)) = sync.take_new_token() { keep(value, expires_at) }  // optional
 //! }
 //! let report = sync.report(now);
 //! ```

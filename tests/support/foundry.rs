@@ -80,6 +80,8 @@ pub struct FoundrySim {
     /// The `expires_in` token answers say, when not the token's real life (7200 s): a
     /// platform announcing short-lived tokens (0, 30).
     pub announced_token_ttl: Option<u64>,
+    /// How long a token really lives (7,200,000 ms).
+    pub token_life_ms: u64,
 }
 
 impl FoundrySim {
@@ -97,6 +99,7 @@ impl FoundrySim {
             lists_inactive_by_default: false,
             ignores_filter: false,
             announced_token_ttl: None,
+            token_life_ms: 7_200_000,
         }
     }
 
@@ -108,6 +111,14 @@ impl FoundrySim {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         (self.rng % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+
+    /// Issues a token at `now` as the token endpoint would (not counted as a request): its
+    /// value and expiry, as a host's token cache keeps them.
+    pub fn grant(&mut self, now: u64) -> (String, u64) {
+        let token = format!("tok{}", self.tokens.len() + 1);
+        self.tokens.push((token.clone(), now + self.token_life_ms));
+        (token, now + self.token_life_ms)
     }
 
     /// Makes every issued token invalid (as if they expired).
@@ -194,7 +205,7 @@ impl FoundrySim {
             let body = String::from_utf8_lossy(&req.body);
             if body.contains("client_id=sim-client") && body.contains("client_secret=sim-secret-3f9a") {
                 let token = format!("tok{}", self.tokens.len() + 1);
-                self.tokens.push((token.clone(), now + 7_200_000));
+                self.tokens.push((token.clone(), now + self.token_life_ms));
                 return Response::new(200, json!({"access_token": token, "token_type": "Bearer", "expires_in": self.announced_token_ttl.unwrap_or(7200), "created_at": now / 1000}).to_string());
             }
             return Response::new(401, r#"{"error":"invalid_client"}"#);

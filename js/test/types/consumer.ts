@@ -3,6 +3,7 @@
 import {
   Planner, plan, planToCsv, reportToCsv, sync, beginSync, stepSync, LearnerSyncError,
   type Plan, type Action, type PlanOptions, type SyncReport, type StepRequest, type StepAnswer, type StepResult,
+  type TokenCache, type CachedToken,
 } from 'learner-sync';
 
 const options: PlanOptions = {
@@ -82,3 +83,26 @@ async function recipe(send: (r: StepRequest) => Promise<StepAnswer>): Promise<nu
   return step.report?.counts.done ?? 0;
 }
 void recipe;
+
+// The same recipe signing with credentials, the token kept outside the state (a Map here; a
+// secret store in a real recipe): each step is then a Promise.
+const kept = new Map<string, CachedToken>();
+const tokenCache: TokenCache = {
+  get: () => kept.get('token'),
+  set: async (token: CachedToken) => {
+    kept.set('token', { value: token.value, expiresAt: token.expiresAt });
+  },
+};
+async function cachedRecipe(send: (r: StepRequest) => Promise<StepAnswer>): Promise<number> {
+  const credentials = { clientId: 'id', clientSecret: 'secret' };
+  const baseUrl = 'https://api.fifoundry.net';
+  let step: StepResult = await beginSync({ platform: 'foundry', baseUrl, credentials }, { sources: ['ssoId\n1\n'], tokenCache });
+  while (!step.done) {
+    const answers: StepAnswer[] = [];
+    for (const r of step.requests) answers.push(await send(r));
+    step = await stepSync(step.state, answers, { baseUrl, credentials, tokenCache, sources: ['ssoId\n1\n'] });
+  }
+  const report: SyncReport = await sync({ platform: 'foundry', baseUrl, credentials }, { sources: ['ssoId\n1\n'], tokenCache });
+  return (step.report?.counts.done ?? 0) + report.counts.done;
+}
+void cachedRecipe;

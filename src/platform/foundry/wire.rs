@@ -65,6 +65,13 @@ impl Wire for FoundryWire {
         Auth::OAuthClient
     }
 
+    /// TARGET-APIS.md gives the budget (200 requests per rolling 60 s for the whole
+    /// organisation) without saying whether `POST /oauth/token` is in it: counted, the safe
+    /// answer (it costs at most one slot per token; left out, it could meet a 429).
+    fn token_requests_count_against_rate(&self) -> bool {
+        true
+    }
+
     fn token_request(&self, c: &Credentials) -> Option<Request> {
         let body = format!(
             "grant_type=client_credentials&client_id={}&client_secret={}",

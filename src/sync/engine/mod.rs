@@ -344,11 +344,15 @@ impl SyncEngine {
                 return None;
             }
             self.token_job()
+        } else if self.renewal_due(now) {
+            // The token nears its expiry: its successor is asked for while requests go on with it.
+            self.token_job()
         } else {
             // Listing is one page at a time: each page says whether another follows.
             *self.ready.front()?
         };
-        if let Some(rate) = &mut self.rate {
+        let rated = self.rated(job.kind);
+        if let (Some(rate), true) = (&mut self.rate, rated) {
             if rate.next_slot(now) != Some(now) {
                 return None;
             }
@@ -398,7 +402,7 @@ impl SyncEngine {
         self.counters.next_id += 1;
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
-        if let Some(rate) = &mut self.rate {
+        if let (Some(rate), true) = (&mut self.rate, rated) {
             rate.on_send();
         }
         self.counters.requests += 1;
@@ -513,7 +517,8 @@ impl SyncEngine {
             // Answered (or known lost): what happened is now recorded, or looked up.
             self.states[i].claimed = false;
         }
-        if let Some(rate) = &mut self.rate {
+        let rated = self.rated(job.kind);
+        if let (Some(rate), true) = (&mut self.rate, rated) {
             rate.on_answer(now);
         }
         let result = match result {
@@ -535,9 +540,7 @@ impl SyncEngine {
                         now,
                     );
                 } else {
-                    if self.token.as_ref().is_some_and(|t| t.generation == generation) {
-                        self.token = None;
-                    }
+                    self.drop_refused_token(generation);
                     self.counters.retries += 1;
                     self.ready.push_front(job);
                 }
