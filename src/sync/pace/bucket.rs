@@ -22,8 +22,8 @@
 //!
 //! **Learning from the platform.** [`observe`](TokenBucket::observe) takes what an answer's
 //! `RateLimit-*` headers say ([`super::Budget`]): a policy's limit and window set the rate (to
-//! 95% of it, times the client's share); what remains until the reset caps the rate until
-//! then, and nothing remaining holds every request until the reset.
+//! 95% of it, times the client's share); what remains (times the share, less the requests in
+//! flight) may be sent before the reset, and no more until it.
 
 use std::collections::VecDeque;
 
@@ -83,10 +83,10 @@ pub struct TokenBucket {
     in_flight: u32,
     /// When each answered request stops counting against the configured budget, oldest first.
     frees_at: VecDeque<u64>,
-    /// What the platform's `RateLimit-Remaining` allows until `spread_until` (requests per
-    /// window; 0: nothing until then).
-    spread_limit: f64,
-    spread_until: u64,
+    /// The requests the platform's `RateLimit-Remaining` leaves this client until
+    /// `allowance_until` (its reset).
+    allowance: f64,
+    allowance_until: u64,
 }
 
 impl TokenBucket {
@@ -108,8 +108,8 @@ impl TokenBucket {
             stale: 0,
             in_flight: 0,
             frees_at: VecDeque::new(),
-            spread_limit: 0.0,
-            spread_until: 0,
+            allowance: 0.0,
+            allowance_until: 0,
         }
     }
 
@@ -118,22 +118,13 @@ impl TokenBucket {
         self.configured == other.configured && self.window_ms == other.window_ms
     }
 
-    /// The rate in force at `now`, requests per window.
-    fn rate(&self, now: u64) -> f64 {
-        if now < self.spread_until {
-            self.limit.min(self.spread_limit)
-        } else {
-            self.limit
-        }
-    }
-
     fn update(&mut self, now: u64) {
         while self.frees_at.front().is_some_and(|&t| t <= now) {
             self.frees_at.pop_front();
         }
         let elapsed = now.saturating_sub(self.refilled_at);
         if elapsed > 0 {
-            let accrued = elapsed as f64 * self.rate(now) / self.window_ms as f64;
+            let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
             self.tokens = (self.tokens + accrued).min(self.burst as f64);
             self.refilled_at = now;
         }
@@ -182,14 +173,14 @@ impl TokenBucket {
         if self.held() + need as u32 > self.configured {
             return self.frees_at.front().copied();
         }
-        let rate = self.rate(now);
-        if rate <= 0.0 {
-            return Some(self.spread_until);
+        if now < self.allowance_until && self.allowance < need {
+            // The platform said its budget is spent until its reset.
+            return Some(self.allowance_until);
         }
         if self.tokens >= need {
             return Some(now);
         }
-        let wait = ((need - self.tokens) * self.window_ms as f64 / rate).ceil() as u64;
+        let wait = ((need - self.tokens) * self.window_ms as f64 / self.limit).ceil() as u64;
         Some(now + wait.max(1))
     }
 
@@ -197,6 +188,7 @@ impl TokenBucket {
     pub fn on_send(&mut self, now: u64) {
         self.update(now);
         self.tokens = (self.tokens - 1.0).max(0.0);
+        self.allowance = (self.allowance - 1.0).max(0.0);
         self.in_flight += 1;
     }
 
@@ -240,9 +232,10 @@ impl TokenBucket {
             self.hold_until = now + (5 * self.window_ms).clamp(MIN_HOLD_MS, DAY_MS);
         }
         if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
-            let left = remaining as f64 * share * self.window_ms as f64 / reset_ms.max(1) as f64;
-            self.spread_limit = left.min(configured);
-            self.spread_until = now + reset_ms;
+            // Requests still in flight may not have been counted in what remains.
+            let left = remaining as f64 * share - self.in_flight as f64;
+            self.allowance = left.clamp(0.0, configured);
+            self.allowance_until = now + reset_ms;
         }
     }
 
@@ -264,7 +257,10 @@ impl TokenBucket {
     /// The latest time the bucket waits for, for a resumed run to check against its clock.
     pub(crate) fn latest_wait(&self) -> u64 {
         let last_free = self.frees_at.back().copied().unwrap_or(0);
-        [last_free, self.grow_at, self.refilled_at, self.spread_until, self.hold_until].into_iter().max().unwrap_or(0)
+        [last_free, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
     }
 
     /// The window's length.
@@ -292,8 +288,8 @@ impl TokenBucket {
         {
             return Some("the rate bucket's burst must be between 1 and its limit, and its tokens within it");
         }
-        if !within(self.spread_limit, 0.0) {
-            return Some("the rate bucket's rate until the platform's reset must be between 0 and its limit");
+        if !within(self.allowance, 0.0) {
+            return Some("the requests the platform left the rate bucket must be between 0 and its limit");
         }
         if self.in_flight as usize > requests_in_flight || self.stale > self.in_flight {
             return Some("the rate bucket holds places for more requests than are in flight");
