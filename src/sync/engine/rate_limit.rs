@@ -40,7 +40,10 @@ impl SyncEngine {
         let budget = rate_limit_budget(&resp, now);
         let spent = budget.reset_ms.filter(|_| budget.remaining.is_none_or(|r| r == 0));
         let asked = retry_after_ms(resp.header("retry-after"), now).or(spent);
-        let wait = asked.unwrap_or_else(|| self.backoff.delay(job.rate_limited));
+        // The backoff grows with the 429s of the congestion event, not only this request's: a
+        // fresh probe refused again waits longer than the first did.
+        let attempt = job.rate_limited.max(self.rate.as_ref().map_or(0, |r| r.refusals()));
+        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt));
         let until = now.saturating_add(wait).min(LATEST.max(now));
         self.counters.paused_until = self.counters.paused_until.max(until);
         self.counters.retries += 1;

@@ -11,14 +11,16 @@
 //! **Adapting a rate.** A 429 is a congestion event. Every 429 until a request sent after it is
 //! accepted belongs to the same event (the answers still due to requests sent before it, and
 //! probes that fail again): the rate drops once, multiplicatively, to 90% of the smaller of
-//! half the rate and what this client had accepted in the last window (the platform's budget,
-//! when its window is this one's). Then, about every second without a 429, it grows additively:
-//! quickly (a tenth of the configured limit per second) back up to the level the event taught
-//! (90% of what was held), then holds there for a while (five windows, at least a minute)
-//! before probing slowly past it (a fiftieth per second) towards the configured rate, so a
-//! platform whose budget rose again is found within a minute or two. While congested, one
-//! request at a time goes: after a pause, a single probe, and the rest only once it is
-//! accepted.
+//! half the rate and what this client had sent in the last window (the platform's budget, when
+//! its window is this one's), never below a tenth of the configured rate (a platform that
+//! answers 429 at random must not bring a sync to a crawl); that level is the ceiling known to
+//! be safe. The rate holds
+//! there (two windows, at least a minute), then grows additively about every second (a
+//! fiftieth of the configured limit), a level kept a window without a 429 becoming the new
+//! ceiling: a platform whose budget rose again is found within a minute or two. A 429 met while
+//! probing past the ceiling returns the rate to it, and the next hold is twice as long. While
+//! congested, one request at a time goes: after a pause, a single probe, and the rest only
+//! once it is accepted, with no burst.
 //!
 //! **Learning from the platform.** [`observe`](TokenBucket::observe) takes what an answer's
 //! `RateLimit-*` headers say ([`super::Budget`]): a policy's limit and window set the rate (to
@@ -42,7 +44,7 @@ pub enum Verdict {
 
 /// A 429 leaves this share of what it teaches, so pacing does not sit exactly on the platform's
 /// rate (where the first round trip that runs late meets 429 again).
-const MARGIN: f64 = 0.9;
+const MARGIN: f64 = 0.95;
 
 /// What a `RateLimit-Policy` says is taken at this share of it, for the same reason.
 const HEADER_MARGIN: f64 = 0.95;
@@ -70,16 +72,22 @@ pub struct TokenBucket {
     tokens: f64,
     /// When `tokens` was last brought up to date.
     refilled_at: u64,
-    /// The level the last 429 taught: the rate climbs back quickly up to it.
+    /// The highest rate known to be safe: what the last 429 taught, or a rate held for a
+    /// window without one. The rate climbs back quickly up to it, and a probe past it that
+    /// meets a 429 returns to it.
     ceiling: f64,
     /// Until when the rate holds at the ceiling before probing past it.
     hold_until: u64,
+    /// How long the next hold lasts: doubled by each probe that met a 429, to a day.
+    hold_ms: u64,
     /// When the rate may next grow.
     grow_at: u64,
     /// A 429 came and no request sent since has been accepted.
     congested: bool,
     /// Answers still due to requests sent before the last 429: theirs are the same event.
     stale: u32,
+    /// The 429s of the current event (the backoff grows with them, not per request).
+    refusals: u32,
     in_flight: u32,
     /// When each answered request stops counting against the configured budget, oldest first.
     frees_at: VecDeque<u64>,
@@ -103,6 +111,8 @@ impl TokenBucket {
             refilled_at: 0,
             ceiling: limit as f64,
             hold_until: 0,
+            hold_ms: window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS),
+            refusals: 0,
             grow_at: 0,
             congested: false,
             stale: 0,
@@ -148,9 +158,11 @@ impl TokenBucket {
         let configured = self.configured as f64;
         if self.limit < self.ceiling {
             self.limit = (self.limit + configured / 10.0).min(self.ceiling);
-        } else if at >= self.hold_until {
-            self.limit = (self.limit + configured / 50.0).min(configured);
-            self.ceiling = self.limit;
+        } else if at >= self.hold_until && self.limit < configured {
+            // Probing: a rate reached a window ago without a 429 is safe.
+            let step = configured / 50.0;
+            self.ceiling = self.ceiling.max(self.limit - step * self.window_ms as f64 / GROW_EVERY_MS as f64);
+            self.limit = (self.limit + step).min(configured);
         }
     }
 
@@ -164,8 +176,13 @@ impl TokenBucket {
     /// at once (an access token and the request it is for: a host that keeps no token between
     /// steps would otherwise spend each step's token on the token alone). At most the burst.
     pub fn next_slots(&mut self, now: u64, requests: u32) -> Option<u64> {
-        let need = requests.clamp(1, self.burst) as f64;
+        // While congested the probe goes alone, whatever must follow it.
+        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst) as f64 };
         self.update(now);
+        if self.congested {
+            // No burst after a pause: the probe alone.
+            self.tokens = self.tokens.min(1.0);
+        }
         if self.congested && self.in_flight > 0 {
             // One probe at a time until one is accepted.
             return None;
@@ -203,20 +220,30 @@ impl TokenBucket {
         match verdict {
             Verdict::Accepted if !sent_before_the_event => self.congested = false,
             Verdict::RateLimited if !self.congested && !sent_before_the_event => self.congestion(now),
+            Verdict::RateLimited => self.refusals = self.refusals.saturating_add(1),
             _ => {}
         }
     }
 
-    /// A 429 that starts a congestion event: the multiplicative decrease.
+    /// A 429 that starts a congestion event: back to the ceiling if it came while probing past
+    /// it (and hold twice as long), else the multiplicative decrease.
     fn congestion(&mut self, now: u64) {
-        let held = self.held() as f64;
-        let floor = self.configured as f64 / 100.0;
-        self.limit = (MARGIN * held.min(self.limit / 2.0)).max(floor);
-        self.ceiling = (MARGIN * held).clamp(self.limit, self.configured as f64);
-        self.hold_until = now + (5 * self.window_ms).clamp(MIN_HOLD_MS, DAY_MS);
+        let base_hold = self.window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS);
+        if self.limit > self.ceiling {
+            self.limit = self.ceiling;
+            self.hold_ms = self.hold_ms.saturating_mul(2).clamp(base_hold, DAY_MS);
+        } else {
+            let held = self.held() as f64;
+            let floor = self.configured as f64 / 10.0;
+            self.limit = (MARGIN * held.min(self.limit / 2.0)).max(floor);
+            self.ceiling = self.limit;
+            self.hold_ms = base_hold;
+        }
+        self.hold_until = now + self.hold_ms;
         self.grow_at = now + GROW_EVERY_MS;
         self.tokens = 0.0;
         self.congested = true;
+        self.refusals = 1;
         self.stale = self.in_flight;
     }
 
@@ -229,7 +256,7 @@ impl TokenBucket {
             let per_window = limit as f64 * share * self.window_ms as f64 / window_ms as f64;
             self.limit = (HEADER_MARGIN * per_window).clamp(configured / 100.0, configured);
             self.ceiling = self.limit;
-            self.hold_until = now + (5 * self.window_ms).clamp(MIN_HOLD_MS, DAY_MS);
+            self.hold_until = now + self.hold_ms;
         }
         if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
             // Requests still in flight may not have been counted in what remains.
@@ -247,6 +274,11 @@ impl TokenBucket {
     /// The rate in force, as requests per window.
     pub fn limit(&self) -> f64 {
         self.limit
+    }
+
+    /// The 429s of the current (or last) congestion event.
+    pub fn refusals(&self) -> u32 {
+        self.refusals
     }
 
     /// Whether a 429 came and no request sent since has been accepted.
@@ -278,8 +310,8 @@ impl TokenBucket {
         if self.configured == 0 || !within(self.limit, f64::MIN_POSITIVE) || !within(self.ceiling, f64::MIN_POSITIVE) {
             return Some("the rate bucket's rate must be positive and at most its configured limit");
         }
-        if self.window_ms == 0 {
-            return Some("the rate bucket's window must be positive");
+        if self.window_ms == 0 || self.hold_ms > DAY_MS {
+            return Some("the rate bucket's window must be positive and its hold at most a day");
         }
         if self.burst == 0
             || self.burst > self.configured
@@ -354,7 +386,7 @@ mod tests {
         let before = b.limit();
         b.on_answer(2050, Verdict::RateLimited);
         let after = b.limit();
-        assert!(after <= 0.45 * before + 1e-9, "{before} -> {after}");
+        assert!(after <= 0.95 * before / 2.0 + 1e-9, "{before} -> {after}: half, less the margin");
         for _ in 0..3 {
             b.on_answer(2060, Verdict::RateLimited);
         }
@@ -365,21 +397,36 @@ mod tests {
         assert_eq!(b.next_slot(3000), None, "one probe at a time");
         b.on_answer(3050, Verdict::RateLimited);
         assert_eq!(b.limit(), after);
+        assert_eq!(b.refusals(), 5, "the backoff grows with the event's 429s");
         b.on_send(5000);
         b.on_answer(5050, Verdict::Accepted);
         assert!(!b.is_congested());
-        // About every second, quickly back to what the event taught.
-        b.next_slot(6050);
-        assert!(b.limit() > after);
+        // Held for a minute, then up about every second to the configured rate.
         b.next_slot(60_000);
-        let taught = b.limit();
-        assert!(taught < before && taught > after, "{taught}");
-        // Past it only after holding: then up to the configured rate.
-        b.next_slot(200_000);
-        for s in 0..60 {
-            b.next_slot(200_000 + s * 1000);
+        assert_eq!(b.limit(), after);
+        for s in 0..40 {
+            b.next_slot(62_050 + s * 1000);
         }
         assert_eq!(b.limit(), 40.0);
+        // A 429 while probing past the ceiling goes back to it, and holds twice as long.
+        let mut b = TokenBucket::new(40, 4000, 4);
+        b.on_send(0);
+        b.on_answer(10, Verdict::RateLimited);
+        b.on_send(1000);
+        b.on_answer(1010, Verdict::Accepted);
+        b.next_slot(70_000);
+        b.next_slot(71_000);
+        let (probing, ceiling) = (b.limit(), b.ceiling);
+        assert!(probing > ceiling, "probing past it");
+        b.on_send(71_000);
+        b.on_answer(71_010, Verdict::RateLimited);
+        assert_eq!(b.limit(), b.ceiling, "back to the ceiling");
+        assert!(b.limit() >= ceiling, "not halved again: {} from {probing}", b.limit());
+        let ceiling = b.limit();
+        b.on_send(72_000);
+        b.on_answer(72_010, Verdict::Accepted);
+        b.next_slot(71_010 + 119_000);
+        assert_eq!(b.limit(), ceiling, "held two minutes now");
     }
 
     #[test]
