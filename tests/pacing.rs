@@ -196,3 +196,17 @@ fn a_429_saying_the_budget_is_spent_pauses_until_its_reset() {
     assert_eq!(sync.poll_timeout(at + 10), Some(at + 7010), "until the reset, not an exponential guess");
     assert!(sync.poll_transmit(at + 7010).is_some(), "the probe after it");
 }
+
+#[test]
+fn a_rate_share_spreads_at_the_configured_rate_times_the_share() {
+    // Half of 40 per 4 s: 20 per 4 s, one request every 200 ms after the burst.
+    let mut sync = engine(100, json!({"rate": {"limit": 40, "windowMs": 4000, "share": 0.5}, "concurrency": 4}));
+    let mut sim = platform(100, 40, 4000);
+    let sent = run(&mut sync, &mut sim, 30, |_, _, _| {});
+    for (i, s) in sent.iter().enumerate() {
+        let in_window = sent[i..].iter().take_while(|t| t.at < s.at + 4000).count();
+        assert!(in_window <= 20, "{in_window} requests within 4 s of {} ms: more than the share", s.at);
+    }
+    let span = (sent.last().unwrap().at - sent[0].at) as f64 / 1000.0;
+    assert!(sent.len() as f64 / span >= 4.5, "{:.2} a second: about the share's 5", sent.len() as f64 / span);
+}
