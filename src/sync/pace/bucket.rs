@@ -132,7 +132,9 @@ impl TokenBucket {
         while self.frees_at.front().is_some_and(|&t| t <= now) {
             self.frees_at.pop_front();
         }
-        let elapsed = now.saturating_sub(self.refilled_at);
+        // A host clock that went back restarts the count from it, rather than waiting for it.
+        self.refilled_at = self.refilled_at.min(now);
+        let elapsed = now - self.refilled_at;
         if elapsed > 0 {
             let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
             self.tokens = (self.tokens + accrued).min(self.burst as f64);
@@ -427,6 +429,17 @@ mod tests {
         b.on_answer(72_010, Verdict::Accepted);
         b.next_slot(71_010 + 119_000);
         assert_eq!(b.limit(), ceiling, "held two minutes now");
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_does_not_hold_the_bucket_until_it_catches_up() {
+        let mut b = TokenBucket::new(40, 4000, 1);
+        b.on_send(1_000_000);
+        b.on_answer(1_000_050, Verdict::Accepted);
+        // Back by most of 17 minutes: half a token was there, the other half is 50 ms away.
+        let back = 1_000;
+        assert_eq!(b.next_slot(back), Some(back + 50));
+        assert_eq!(b.next_slot(back + 50), Some(back + 50));
     }
 
     #[test]
