@@ -33,8 +33,9 @@
 //!   accepted requests fit in a burst and three 12 s windows of 60, 36 s against an ideal of
 //!   41.2 s); a sync that takes another client's share beats it by more (row 8).
 //!
-//! Against issue 11's table, measured with the CLI on the real clock against the JS simulator
-//! (the same window rules): rows 1 to 4 without Retry-After agree within 2%: 301.1 s here
+//! What follows is of the engine before issue 11's pacing (the README's baseline table; a
+//! rolling window adapting a count): against issue 11's table, measured with the CLI on the
+//! real clock against the JS simulator (the same window rules): rows 1 to 4 without Retry-After agree within 2%: 301.1 s here
 //! against 301 s, 20.5 against 20.7, 41.4 against 41.6, 57.8 against 58.2. They agree because
 //! today's times are set by whole windows, not by round trips: row 1 is five 60 s windows of
 //! about 40 requests (the three 429s of the first burst each cut the count, 200 → 100 → 50 →

@@ -397,7 +397,14 @@ export interface Credentials {
 }
 
 /** A request budget: at most `limit` requests in any `windowMs`, of which this client uses `share`. */
+/**
+ * The platform's request budget: requests are spread at `limit` per `windowMs` (times `share`),
+ * a few back to back at most (about `concurrency`). The rate adapts: a run of 429s lowers it
+ * once, it grows back about every second, and `RateLimit-*` / `X-RateLimit-*` headers, when
+ * the platform sends them, set it. It never exceeds the configured budget.
+ */
 export interface RateConfig {
+  /** Requests allowed per window, for the whole organisation. */
   limit: number;
   windowMs: number;
   /** In (0, 1]; default 1. Leave room for other clients of the same organisation. */
@@ -622,7 +629,7 @@ export interface SyncHost {
    * ones the run started with (else CHECKPOINT_MISMATCH), `baseUrl` included: it is never taken
    * from the checkpoint (INVALID_OPTIONS without it), nor are `hostAuth` and the credentials.
    * Give the sources again: a run stopped while listing reads them when it plans. A checkpoint
-   * whose counters, queues or rate window could wedge or mislead the run is INVALID_CHECKPOINT.
+   * whose counters, queues or rate bucket could wedge or mislead the run is INVALID_CHECKPOINT.
    */
   checkpoint?: string | Uint8Array;
   /**

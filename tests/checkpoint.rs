@@ -432,6 +432,39 @@ fn a_checkpoint_whose_rate_window_could_never_free_a_slot_is_refused() {
 }
 
 #[test]
+fn a_checkpoint_whose_rate_bucket_is_hostile_is_refused() {
+    // Format 2 (issue 11): the rate is a fraction, the bucket holds tokens and what the
+    // platform's headers left; none may be negative, past the configured limit or not a number.
+    let (v, _, _, _) = applying_checkpoint();
+    assert!(resume_text(&v, &host()).is_ok(), "the untouched checkpoint");
+    for (field, value) in [
+        ("limit", json!(-1.5)),
+        ("limit", json!(1e300)),
+        ("limit", json!("fast")),
+        ("ceiling", json!(0)),
+        ("ceiling", json!(1e9)),
+        ("burst", json!(0)),
+        ("burst", json!(1_000_000)),
+        ("tokens", json!(-1)),
+        ("tokens", json!(1e12)),
+        ("allowance", json!(-3)),
+        ("allowance", json!(1e12)),
+        ("stale", json!(7)),
+        ("congested", json!("yes")),
+    ] {
+        let mut bad = v.clone();
+        bad["rate"][field] = value.clone();
+        let e = resume_text(&bad, &host()).err().unwrap_or_else(|| panic!("rate.{field} = {value} accepted"));
+        assert_eq!(e.code(), "INVALID_CHECKPOINT", "rate.{field} = {value}");
+    }
+    // A checkpoint of format 1 (a rate window, before the bucket) is refused by its number.
+    let mut old = v.clone();
+    old["learnerSyncCheckpoint"] = json!(1);
+    let e = resume_text(&old, &host()).err().expect("format 1 accepted");
+    assert!(e.to_string().contains("format 1"), "{e}");
+}
+
+#[test]
 fn a_checkpoint_with_an_http_status_outside_100_to_599_is_refused() {
     let (v, _, _, _) = applying_checkpoint();
     let settled = v["plan"]["states"].as_array().unwrap().iter().position(|s| s.get("state").is_some()).unwrap();

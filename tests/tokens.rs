@@ -151,6 +151,16 @@ fn a_token_handed_in_that_the_platform_refuses_is_dropped_and_fetched_anew() {
     assert_eq!(e.take_new_token(), None, "given once");
 }
 
+/// The next request the engine sends, the clock moved on to when it may go (requests are paced).
+fn next_request(e: &mut SyncEngine, now: &mut u64) -> Request {
+    loop {
+        if let Some(req) = e.poll_transmit(*now) {
+            return req;
+        }
+        *now = e.poll_timeout(*now).expect("a request is due at some time");
+    }
+}
+
 #[test]
 fn a_request_restored_in_flight_that_meets_a_401_drops_the_handed_token() {
     let (mut sim, src) = renamed(30);
@@ -160,7 +170,7 @@ fn a_request_restored_in_flight_that_meets_a_401_drops_the_handed_token() {
     // The token, then every page of the listing, then writes go out: stop with one in flight.
     let mut id = None;
     while id.is_none() {
-        let req = e.poll_transmit(now).expect("a request can go");
+        let req = next_request(&mut e, &mut now);
         let answer = sim.handle(&req, now);
         if req.method != learner_sync::sync::Method::Get && !is_token(&req) {
             id = Some(req.id);
@@ -180,7 +190,7 @@ fn a_request_restored_in_flight_that_meets_a_401_drops_the_handed_token() {
     assert!(resumed.use_token(&value, expires_at, now));
     resumed.start(now).unwrap();
     resumed.handle_response(id.unwrap(), now, Ok(Response::new(401, r#"{"errors":[{"title":"Unauthorized"}]}"#)));
-    let next = resumed.poll_transmit(now).expect("a request can go");
+    let next = next_request(&mut resumed, &mut now);
     assert!(is_token(&next), "the refused token is dropped: a new one is fetched first");
     let answer = sim.handle(&next, now);
     resumed.handle_response(next.id, now + 20, answer);

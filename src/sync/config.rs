@@ -176,7 +176,7 @@ pub struct Budget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u32>,
     /// Milliseconds from the invocation's start after which no request is sent, and no wait
-    /// (a 429 pause, the rate window) is begun that would end past it.
+    /// (a 429 pause, the rate bucket) is begun that would end past it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
 }

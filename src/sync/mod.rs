@@ -22,8 +22,9 @@
 //! A full sync gets a token where the platform needs one (Foundry), lists every platform user
 //! page by page (inactive ones too), plans, then sends one request per write action. A delta
 //! sync plans from the changed rows and their stored platform IDs and sends only the writes.
-//! Requests are paced by a rolling [`pace::RateWindow`], capped in flight by `concurrency`;
-//! a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter; a
+//! Requests are spread by a token bucket whose rate adapts ([`pace::TokenBucket`]: down once
+//! per run of 429s, back up about every second, learning from `RateLimit-*` headers), capped in
+//! flight by `concurrency`; a 429 pauses everything (honouring `Retry-After`, else exponential backoff with jitter; a
 //! pause past `retry.maxWaitMs` suspends the invocation, see `engine/rate_limit.rs`);
 //! 5xx and transport failures are retried with backoff up to `retry.maxAttempts`. A create
 //! whose answer was lost is never sent blindly again: the user is looked up by key first, and

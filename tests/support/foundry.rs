@@ -34,6 +34,10 @@ pub struct Faults {
     pub malformed: f64,
     /// Send `Retry-After` (seconds) with 429s.
     pub retry_after: bool,
+    /// Send `RateLimit-Limit`, `-Remaining`, `-Reset` (seconds until the oldest request in
+    /// the window leaves it) and `RateLimit-Policy` (`limit;w=seconds`) with every answer.
+    /// Foundry is not known to send them: this is for the engine's use of them.
+    pub rate_limit_headers: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -157,6 +161,21 @@ impl FoundrySim {
 
     /// Handles one request arriving at `now`.
     pub fn handle(&mut self, req: &Request, now: u64) -> Result<Response, TransportError> {
+        let answer = self.handle_counted(req, now);
+        if !self.faults.rate_limit_headers {
+            return answer;
+        }
+        answer.map(|r| {
+            let remaining = self.limit.saturating_sub(self.window.len() as u32);
+            let reset = self.window.front().map_or(0, |&t| (t + self.window_ms).saturating_sub(now).div_ceil(1000));
+            r.with_header("RateLimit-Limit", &self.limit.to_string())
+                .with_header("RateLimit-Remaining", &remaining.to_string())
+                .with_header("RateLimit-Reset", &reset.to_string())
+                .with_header("RateLimit-Policy", &format!("{};w={}", self.limit, self.window_ms / 1000))
+        })
+    }
+
+    fn handle_counted(&mut self, req: &Request, now: u64) -> Result<Response, TransportError> {
         self.stats.requests += 1;
         self.stats.last_request_at = now;
         if let Err(refused) = self.admit(now) {

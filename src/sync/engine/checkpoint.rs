@@ -9,7 +9,7 @@
 //!
 //! A checkpoint holds where the listing is and the users read so far (in the normalised
 //! form, so the planner reads them back), or the plan and every action's state, the job
-//! queues, the rate window, the backoff generator and the counters. It never holds a
+//! queues, the rate bucket, the backoff generator and the counters. It never holds a
 //! credential or an access token: the resumed run is given credentials and fetches a token.
 //!
 //! **Durable runs** (`claimBatch`): before the first of a batch of writes is sent, the engine
@@ -25,7 +25,7 @@
 //! (`hostAuth`, credentials) are never read from it: the host names them at every resume, and a
 //! checkpoint for another base URL is a mismatch. The rest is re-validated against the run's
 //! own invariants on [`SyncEngine::resume`] (see `check_counters`, `check_jobs`, `check_waits`
-//! and `RateWindow::unsound`): a checkpoint that would wedge the run, send a write twice or one
+//! and `TokenBucket::unsound`): a checkpoint that would wedge the run, send a write twice or one
 //! the plan does not send is `INVALID_CHECKPOINT`. No secret is available to sign it with, so a
 //! plan edited consistently (other users' IDs) is not detected.
 
@@ -41,11 +41,12 @@ use crate::planner::{Action, ActionKind, Held, Plan, Summary, Withheld};
 use crate::platform::TargetFormat;
 use crate::sync::config::SyncConfig;
 use crate::sync::http::{RequestId, TransportError};
-use crate::sync::pace::{Backoff, RateWindow};
+use crate::sync::pace::{Backoff, TokenBucket};
 use crate::sync::report::{Outcome, RunError, State};
 
 /// The version of the checkpoint format; a checkpoint of another version is refused.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+/// Format 2: the rate is a token bucket with an adapting rate (issue 11), not a window.
+pub const CHECKPOINT_FORMAT: u32 = 2;
 
 /// How far past the resuming host's clock a checkpoint's waits may end (at least).
 const DAY_MS: u64 = 24 * 3_600_000;
@@ -129,7 +130,7 @@ struct Saved {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     in_flight: Vec<(RequestId, Job)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    rate: Option<RateWindow>,
+    rate: Option<TokenBucket>,
     backoff: Backoff,
     counters: Counters,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,7 +236,10 @@ impl SyncEngine {
             if let Some(why) = rate.unsound(in_flight_count) {
                 return Err(Error::InvalidCheckpoint(why.into()));
             }
-            engine.rate = Some(rate);
+            // A resumed run given another budget (`rate` overridden) starts afresh at it.
+            if engine.rate.as_ref().is_some_and(|fresh| fresh.same_budget(&rate)) {
+                engine.rate = Some(rate);
+            }
         }
         engine.backoff = saved.backoff;
         engine.counters = saved.counters;
@@ -270,7 +274,7 @@ impl SyncEngine {
     /// run resumed within it suspends again, `RATE_LIMITED`), but not past 2^53 ms. Call it
     /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
-        let window = self.rate.as_ref().map_or(0, RateWindow::window_ms);
+        let window = self.rate.as_ref().map_or(0, TokenBucket::window_ms);
         let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.config.retry.max_ms.saturating_mul(2));
         let limit = now.saturating_add(ahead);
         let paused = self.counters.paused_until;
@@ -280,7 +284,7 @@ impl SyncEngine {
         let waits = [
             ("the next token request", self.counters.token_not_before, limit.max(paused)),
             ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0), limit.max(paused)),
-            ("the rate window", self.rate.as_ref().map_or(0, RateWindow::latest_wait), limit),
+            ("the rate bucket", self.rate.as_ref().map_or(0, TokenBucket::latest_wait), limit),
         ];
         for (what, at, bound) in waits {
             if at > bound {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
-use super::pace::{Backoff, RateWindow};
+use super::pace::{rate_limit_budget, Backoff, TokenBucket, Verdict};
 use super::redact::Redactor;
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
@@ -92,7 +92,7 @@ pub struct SyncEngine {
     ready: VecDeque<Job>,
     delayed: BinaryHeap<Reverse<Delayed>>,
     seq: u64,
-    rate: Option<RateWindow>,
+    rate: Option<TokenBucket>,
     backoff: Backoff,
     /// Stops a listing that does not end.
     paging: paging::PagingGuard,
@@ -139,7 +139,8 @@ impl SyncEngine {
             Platform::Scim => Box::new(ScimWire { ctx }),
         };
         let auth = if config.host_auth { Auth::Host } else { wire.auth(&config.credentials) };
-        let rate = config.rate_for(platform).map(|r| RateWindow::new(r.effective_limit(), r.window_ms));
+        let rate =
+            config.rate_for(platform).map(|r| TokenBucket::new(r.effective_limit(), r.window_ms, config.concurrency));
         let backoff = Backoff::new(config.retry.base_ms, config.retry.max_ms, config.seed);
         Ok(SyncEngine {
             platform,
@@ -352,8 +353,11 @@ impl SyncEngine {
             *self.ready.front()?
         };
         let rated = self.rated(job.kind);
-        if let (Some(rate), true) = (&mut self.rate, rated) {
-            if rate.next_slot(now) != Some(now) {
+        if let Some(rate) = &mut self.rate {
+            // A token goes only when the request it is for may follow it; a token request the
+            // platform does not count takes no slot of its own.
+            let requests = if job.kind == JobKind::Token && rated { 2 } else { 1 };
+            if rate.next_slots(now, requests) != Some(now) {
                 return None;
             }
         }
@@ -403,7 +407,7 @@ impl SyncEngine {
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
         if let (Some(rate), true) = (&mut self.rate, rated) {
-            rate.on_send();
+            rate.on_send(now);
         }
         self.counters.requests += 1;
         Some(req)
@@ -432,8 +436,12 @@ impl SyncEngine {
             wake = Some(wake.map_or(self.counters.token_not_before, |w| w.min(self.counters.token_not_before)));
         }
         if has_work && (self.in_flight.len() as u32) < self.config.concurrency {
+            // As poll_transmit: a token request (one needed, or a renewal due) that the platform
+            // counts goes only with room for the request it is for.
+            let token_next = self.needs_token(now) || self.renewal_due(now);
+            let requests = if token_next && self.rated(JobKind::Token) { 2 } else { 1 };
             let slot = match &mut self.rate {
-                Some(r) => r.next_slot(now),
+                Some(r) => r.next_slots(now, requests),
                 None => Some(now),
             };
             let blocked_by_token =
@@ -517,14 +525,14 @@ impl SyncEngine {
             // Answered (or known lost): what happened is now recorded, or looked up.
             self.states[i].claimed = false;
         }
-        let rated = self.rated(job.kind);
-        if let (Some(rate), true) = (&mut self.rate, rated) {
-            rate.on_answer(now);
-        }
         let result = match result {
             Ok(resp) if resp.body.len() > MAX_RESPONSE_BYTES => Err(TransportError::TooLarge),
             other => other,
         };
+        if self.rated(job.kind) {
+            // A request the platform does not count says nothing of the budget.
+            self.pace_answer(&result, now);
+        }
         match result {
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(TransportError::TooLarge) => self.on_too_large(job, now),
@@ -558,6 +566,25 @@ impl SyncEngine {
             Ok(resp) => self.on_answer(job, resp, now),
         }
         self.check_done(now);
+    }
+
+    /// Tells the rate bucket how an answer bears on the budget, and what its `RateLimit-*`
+    /// headers say of it.
+    fn pace_answer(&mut self, result: &Result<Response, TransportError>, now: u64) {
+        let share = self.config.rate_for(self.platform).map_or(1.0, |r| r.share);
+        let Some(rate) = &mut self.rate else { return };
+        let verdict = match result {
+            Ok(resp) if resp.status == 429 => Verdict::RateLimited,
+            Ok(_) => Verdict::Accepted,
+            Err(_) => Verdict::Lost,
+        };
+        rate.on_answer(now, verdict);
+        if let Ok(resp) = result {
+            let budget = rate_limit_budget(resp, now);
+            if !budget.is_empty() {
+                rate.observe(now, &budget, share);
+            }
+        }
     }
 
     fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {

@@ -1,7 +1,8 @@
 //! 429 answers. Every request pauses, not just the one refused (the budget is the
 //! organisation's), for the `Retry-After` the platform gave (seconds or an HTTP-date, read
-//! against the host's clock) or else an exponential backoff with jitter; the rate window
-//! lowers its limit. Each request, and the token requests together, give up after
+//! against the host's clock; else the reset of a `RateLimit-*` budget said to be spent) or else
+//! an exponential backoff with jitter; the rate bucket lowers its rate once per run of 429s
+//! and, after the pause, lets one probe go first (`sync/pace/bucket.rs`). Each request, and the token requests together, give up after
 //! `retry.maxRateLimited` 429s.
 //!
 //! A pause longer than `retry.maxWaitMs` (15 minutes by default) is not waited out: a
@@ -16,7 +17,7 @@
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
-use crate::sync::pace::retry_after_ms;
+use crate::sync::pace::{rate_limit_budget, retry_after_ms};
 use crate::sync::report::RunError;
 
 /// The latest instant a pause may end at: JavaScript's largest exact integer, since
@@ -35,14 +36,17 @@ impl SyncEngine {
             let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
             return self.give_up(job, Some(429), detail, now);
         }
-        let asked = retry_after_ms(resp.header("retry-after"), now);
-        let wait = asked.unwrap_or_else(|| self.backoff.delay(job.rate_limited));
+        // Retry-After, or else the reset of a budget the platform says is spent.
+        let budget = rate_limit_budget(&resp, now);
+        let spent = budget.reset_ms.filter(|_| budget.remaining.is_none_or(|r| r == 0));
+        let asked = retry_after_ms(resp.header("retry-after"), now).or(spent);
+        // The backoff grows with the 429s of the congestion event, not only this request's: a
+        // fresh probe refused again waits longer than the first did.
+        let attempt = job.rate_limited.max(self.rate.as_ref().map_or(0, |r| r.refusals()));
+        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt));
         let until = now.saturating_add(wait).min(LATEST.max(now));
         self.counters.paused_until = self.counters.paused_until.max(until);
         self.counters.retries += 1;
-        if let Some(rate) = &mut self.rate {
-            rate.on_rate_limited();
-        }
         if job.kind == JobKind::Token {
             self.counters.token_not_before = until;
         } else {

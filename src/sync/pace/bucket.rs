@@ -1,0 +1,459 @@
+//! The token bucket that paces requests, and how it adapts its rate (AIMD).
+//!
+//! **Spreading.** Tokens accrue at the rate in force (`limit` requests per `window_ms`) up to
+//! `burst` (about the concurrency, never the whole limit); a request takes one. So a sync sends
+//! one request every `window ÷ limit`, not a window's worth at once, and another client of the
+//! organisation always finds room in the platform's window. Beside the bucket, the configured
+//! budget is a hard cap counted as the platform counts it but conservatively (a request holds
+//! its place from its sending until a window after its answer): however the rate moves, a lone
+//! client never sends more than the configured `limit` in any window.
+//!
+//! **Adapting a rate.** A 429 is a congestion event. Every 429 until a request sent after it is
+//! accepted belongs to the same event (the answers still due to requests sent before it, and
+//! probes that fail again): the rate drops once, multiplicatively, to 90% of the smaller of
+//! half the rate and what this client had sent in the last window (the platform's budget, when
+//! its window is this one's), never below a tenth of the configured rate (a platform that
+//! answers 429 at random must not bring a sync to a crawl); that level is the ceiling known to
+//! be safe. The rate holds
+//! there (two windows, at least a minute), then grows additively about every second (a
+//! fiftieth of the configured limit), a level kept a window without a 429 becoming the new
+//! ceiling: a platform whose budget rose again is found within a minute or two. A 429 met while
+//! probing past the ceiling returns the rate to it, and the next hold is twice as long. While
+//! congested, one request at a time goes: after a pause, a single probe, and the rest only
+//! once it is accepted, with no burst.
+//!
+//! **Learning from the platform.** [`observe`](TokenBucket::observe) takes what an answer's
+//! `RateLimit-*` headers say ([`super::Budget`]): a policy's limit and window set the rate (to
+//! 95% of it, times the client's share); what remains (times the share, less the requests in
+//! flight) may be sent before the reset, and no more until it.
+
+use std::collections::VecDeque;
+
+use super::Budget;
+
+/// How an answer bears on the budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The platform took the request (whatever it answered, other than 429).
+    Accepted,
+    /// HTTP 429.
+    RateLimited,
+    /// No answer (a transport error): whether the platform counted it is unknown.
+    Lost,
+}
+
+/// A 429 leaves this share of what it teaches, so pacing does not sit exactly on the platform's
+/// rate (where the first round trip that runs late meets 429 again).
+const MARGIN: f64 = 0.95;
+
+/// What a `RateLimit-Policy` says is taken at this share of it, for the same reason.
+const HEADER_MARGIN: f64 = 0.95;
+
+/// How often the rate grows without a 429.
+const GROW_EVERY_MS: u64 = 1000;
+
+/// The shortest hold at the level a 429 taught before probing past it.
+const MIN_HOLD_MS: u64 = 60_000;
+
+const DAY_MS: u64 = 24 * 3_600_000;
+
+/// The request budget as a token bucket whose rate adapts (see the module docs). Saved in
+/// checkpoints; [`unsound`](Self::unsound) refuses a saved one that could not work.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenBucket {
+    /// The configured budget (times the share): requests per window, never exceeded.
+    configured: u32,
+    window_ms: u64,
+    /// The rate in force, as requests per window (a fraction).
+    limit: f64,
+    /// The most tokens the bucket holds: requests that may go back to back.
+    burst: u32,
+    tokens: f64,
+    /// When `tokens` was last brought up to date.
+    refilled_at: u64,
+    /// The highest rate known to be safe: what the last 429 taught, or a rate held for a
+    /// window without one. The rate climbs back quickly up to it, and a probe past it that
+    /// meets a 429 returns to it.
+    ceiling: f64,
+    /// Until when the rate holds at the ceiling before probing past it.
+    hold_until: u64,
+    /// How long the next hold lasts: doubled by each probe that met a 429, to a day.
+    hold_ms: u64,
+    /// When the rate may next grow.
+    grow_at: u64,
+    /// A 429 came and no request sent since has been accepted.
+    congested: bool,
+    /// Answers still due to requests sent before the last 429: theirs are the same event.
+    stale: u32,
+    /// The 429s of the current event (the backoff grows with them, not per request).
+    refusals: u32,
+    in_flight: u32,
+    /// When each answered request stops counting against the configured budget, oldest first.
+    frees_at: VecDeque<u64>,
+    /// The requests the platform's `RateLimit-Remaining` leaves this client until
+    /// `allowance_until` (its reset).
+    allowance: f64,
+    allowance_until: u64,
+}
+
+impl TokenBucket {
+    /// A bucket for `limit` requests per `window_ms`, sending at most `burst` back to back.
+    pub fn new(limit: u32, window_ms: u64, burst: u32) -> Self {
+        let limit = limit.max(1);
+        let burst = burst.clamp(1, limit);
+        TokenBucket {
+            configured: limit,
+            window_ms: window_ms.max(1),
+            limit: limit as f64,
+            burst,
+            tokens: burst as f64,
+            refilled_at: 0,
+            ceiling: limit as f64,
+            hold_until: 0,
+            hold_ms: window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS),
+            refusals: 0,
+            grow_at: 0,
+            congested: false,
+            stale: 0,
+            in_flight: 0,
+            frees_at: VecDeque::new(),
+            allowance: 0.0,
+            allowance_until: 0,
+        }
+    }
+
+    /// Whether `other` was made for the same configured budget (a resumed run may change it).
+    pub(crate) fn same_budget(&self, other: &TokenBucket) -> bool {
+        self.configured == other.configured && self.window_ms == other.window_ms
+    }
+
+    fn update(&mut self, now: u64) {
+        while self.frees_at.front().is_some_and(|&t| t <= now) {
+            self.frees_at.pop_front();
+        }
+        // A host clock that went back restarts the count from it, rather than waiting for it.
+        self.refilled_at = self.refilled_at.min(now);
+        let elapsed = now - self.refilled_at;
+        if elapsed > 0 {
+            let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
+            self.tokens = (self.tokens + accrued).min(self.burst as f64);
+            self.refilled_at = now;
+        }
+        // Once per second passed (a host that slept long catches up, a bounded number of times).
+        let mut steps = 0;
+        while now >= self.grow_at && steps < 600 {
+            self.grow(self.grow_at.max(now.saturating_sub(GROW_EVERY_MS * 600)));
+            steps += 1;
+        }
+        if now >= self.grow_at {
+            self.grow_at = now + GROW_EVERY_MS;
+        }
+    }
+
+    /// The additive increase, once a second without a 429.
+    fn grow(&mut self, at: u64) {
+        self.grow_at = at + GROW_EVERY_MS;
+        if self.congested {
+            return;
+        }
+        let configured = self.configured as f64;
+        if self.limit < self.ceiling {
+            self.limit = (self.limit + configured / 10.0).min(self.ceiling);
+        } else if at >= self.hold_until && self.limit < configured {
+            // Probing: a rate reached a window ago without a 429 is safe.
+            let step = configured / 50.0;
+            self.ceiling = self.ceiling.max(self.limit - step * self.window_ms as f64 / GROW_EVERY_MS as f64);
+            self.limit = (self.limit + step).min(configured);
+        }
+    }
+
+    /// When the next request may be sent: `now` if one may go, the time one may otherwise, or
+    /// `None` when only an answer to a request in flight can free one.
+    pub fn next_slot(&mut self, now: u64) -> Option<u64> {
+        self.next_slots(now, 1)
+    }
+
+    /// As [`next_slot`](Self::next_slot), for a request that `requests - 1` others must follow
+    /// at once (an access token and the request it is for: a host that keeps no token between
+    /// steps would otherwise spend each step's token on the token alone). At most the burst.
+    pub fn next_slots(&mut self, now: u64, requests: u32) -> Option<u64> {
+        // While congested the probe goes alone, whatever must follow it.
+        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst) as f64 };
+        self.update(now);
+        if self.congested {
+            // No burst after a pause: the probe alone.
+            self.tokens = self.tokens.min(1.0);
+        }
+        if self.congested && self.in_flight > 0 {
+            // One probe at a time until one is accepted.
+            return None;
+        }
+        if self.held() + need as u32 > self.configured {
+            return self.frees_at.front().copied();
+        }
+        if now < self.allowance_until && self.allowance < need {
+            // The platform said its budget is spent until its reset.
+            return Some(self.allowance_until);
+        }
+        if self.tokens >= need {
+            return Some(now);
+        }
+        let wait = ((need - self.tokens) * self.window_ms as f64 / self.limit).ceil() as u64;
+        Some(now + wait.max(1))
+    }
+
+    /// A request goes now: it takes a token and a place in the configured budget.
+    pub fn on_send(&mut self, now: u64) {
+        self.update(now);
+        self.tokens = (self.tokens - 1.0).max(0.0);
+        self.allowance = (self.allowance - 1.0).max(0.0);
+        self.in_flight += 1;
+    }
+
+    /// The answer to a request (or its failure) arrived at `now`.
+    pub fn on_answer(&mut self, now: u64, verdict: Verdict) {
+        self.update(now);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        // +1: the platform may count a request at exactly `window_ms` ago as still inside.
+        self.frees_at.push_back(now + self.window_ms + 1);
+        let sent_before_the_event = self.stale > 0;
+        self.stale = self.stale.saturating_sub(1);
+        match verdict {
+            Verdict::Accepted if !sent_before_the_event => self.congested = false,
+            Verdict::RateLimited if !self.congested && !sent_before_the_event => self.congestion(now),
+            Verdict::RateLimited => self.refusals = self.refusals.saturating_add(1),
+            _ => {}
+        }
+    }
+
+    /// A 429 that starts a congestion event: back to the ceiling if it came while probing past
+    /// it (and hold twice as long), else the multiplicative decrease.
+    fn congestion(&mut self, now: u64) {
+        let base_hold = self.window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS);
+        if self.limit > self.ceiling {
+            self.limit = self.ceiling;
+            self.hold_ms = self.hold_ms.saturating_mul(2).clamp(base_hold, DAY_MS);
+        } else {
+            let held = self.held() as f64;
+            let floor = self.configured as f64 / 10.0;
+            self.limit = (MARGIN * held.min(self.limit / 2.0)).max(floor);
+            self.ceiling = self.limit;
+            self.hold_ms = base_hold;
+        }
+        self.hold_until = now + self.hold_ms;
+        self.grow_at = now + GROW_EVERY_MS;
+        self.tokens = 0.0;
+        self.congested = true;
+        self.refusals = 1;
+        self.stale = self.in_flight;
+    }
+
+    /// What an answer's `RateLimit-*` headers said of the organisation's budget, of which this
+    /// client may use `share`.
+    pub fn observe(&mut self, now: u64, budget: &Budget, share: f64) {
+        self.update(now);
+        let configured = self.configured as f64;
+        if let (Some(limit), Some(window_ms)) = (budget.limit, budget.window_ms) {
+            let per_window = limit as f64 * share * self.window_ms as f64 / window_ms as f64;
+            self.limit = (HEADER_MARGIN * per_window).clamp(configured / 100.0, configured);
+            self.ceiling = self.limit;
+            self.hold_until = now + self.hold_ms;
+        }
+        if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
+            // Requests still in flight may not have been counted in what remains.
+            let left = remaining as f64 * share - self.in_flight as f64;
+            self.allowance = left.clamp(0.0, configured);
+            self.allowance_until = now + reset_ms;
+        }
+    }
+
+    /// Requests counting against the configured budget (in flight or inside the window).
+    pub fn held(&self) -> u32 {
+        self.in_flight + self.frees_at.len() as u32
+    }
+
+    /// The rate in force, as requests per window.
+    pub fn limit(&self) -> f64 {
+        self.limit
+    }
+
+    /// The 429s of the current (or last) congestion event.
+    pub fn refusals(&self) -> u32 {
+        self.refusals
+    }
+
+    /// Whether a 429 came and no request sent since has been accepted.
+    pub fn is_congested(&self) -> bool {
+        self.congested
+    }
+
+    /// The latest time the bucket waits for, for a resumed run to check against its clock.
+    pub(crate) fn latest_wait(&self) -> u64 {
+        let last_free = self.frees_at.back().copied().unwrap_or(0);
+        [last_free, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The window's length.
+    pub(crate) fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
+    /// Why a bucket read from a checkpoint could not work, if it could not: a rate of 0 (or
+    /// above the configured one, or not a number) never gives a token, an empty window never
+    /// lets a place free, and places held by more requests than `requests_in_flight` are never
+    /// given back.
+    pub(crate) fn unsound(&self, requests_in_flight: usize) -> Option<&'static str> {
+        let configured = self.configured as f64;
+        let within = |v: f64, low: f64| v.is_finite() && v >= low && v <= configured;
+        if self.configured == 0 || !within(self.limit, f64::MIN_POSITIVE) || !within(self.ceiling, f64::MIN_POSITIVE) {
+            return Some("the rate bucket's rate must be positive and at most its configured limit");
+        }
+        if self.window_ms == 0 || self.hold_ms > DAY_MS {
+            return Some("the rate bucket's window must be positive and its hold at most a day");
+        }
+        if self.burst == 0
+            || self.burst > self.configured
+            || !(self.tokens.is_finite() && self.tokens >= 0.0)
+            || self.tokens > self.burst as f64
+        {
+            return Some("the rate bucket's burst must be between 1 and its limit, and its tokens within it");
+        }
+        if !within(self.allowance, 0.0) {
+            return Some("the requests the platform left the rate bucket must be between 0 and its limit");
+        }
+        if self.in_flight as usize > requests_in_flight || self.stale > self.in_flight {
+            return Some("the rate bucket holds places for more requests than are in flight");
+        }
+        if self.held() > self.configured || !self.frees_at.iter().zip(self.frees_at.iter().skip(1)).all(|(a, b)| a <= b)
+        {
+            return Some("the rate bucket holds more places than its limit, or out of order");
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends whenever the bucket allows until `until`, each answered `rtt` later with
+    /// `verdict`; returns the send times.
+    fn run(b: &mut TokenBucket, from: u64, until: u64, rtt: u64, verdict: Verdict) -> Vec<u64> {
+        let (mut now, mut sent, mut due) = (from, vec![], VecDeque::new());
+        while now < until {
+            while due.front().is_some_and(|&t| t <= now) {
+                due.pop_front();
+                b.on_answer(now, verdict);
+            }
+            match b.next_slot(now) {
+                Some(t) if t <= now => {
+                    b.on_send(now);
+                    sent.push(now);
+                    due.push_back(now + rtt);
+                    continue;
+                }
+                Some(t) => now = due.front().map_or(t, |&d| d.min(t)),
+                None => now = *due.front().expect("an answer frees the bucket"),
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn requests_are_spread_at_the_rate_with_no_more_than_the_burst_at_once() {
+        let mut b = TokenBucket::new(40, 4000, 4);
+        let sent = run(&mut b, 0, 8000, 50, Verdict::Accepted);
+        assert_eq!(&sent[..4], &[0, 0, 0, 0], "the burst first");
+        assert_eq!(sent[4] - sent[3], 100, "then one every 100 ms: 40 per 4 s");
+        for (i, &t) in sent.iter().enumerate() {
+            let in_a_tenth = sent[i..].iter().take_while(|&&u| u < t + 100).count();
+            assert!(in_a_tenth <= 4, "{in_a_tenth} requests within 100 ms of {t}: more than the burst");
+            let in_window = sent[i..].iter().take_while(|&&u| u < t + 4000).count();
+            assert!(in_window <= 40, "{in_window} requests within 4 s of {t}");
+        }
+        assert!(sent.len() >= 78, "{} sent in 8 s", sent.len());
+    }
+
+    #[test]
+    fn the_429s_of_one_event_lower_the_rate_once_and_it_climbs_back() {
+        let mut b = TokenBucket::new(40, 4000, 4);
+        run(&mut b, 0, 2000, 50, Verdict::Accepted);
+        for _ in 0..4 {
+            b.on_send(2000);
+        }
+        let before = b.limit();
+        b.on_answer(2050, Verdict::RateLimited);
+        let after = b.limit();
+        assert!(after <= 0.95 * before / 2.0 + 1e-9, "{before} -> {after}: half, less the margin");
+        for _ in 0..3 {
+            b.on_answer(2060, Verdict::RateLimited);
+        }
+        assert_eq!(b.limit(), after, "the other 429s of the event change nothing");
+        // The probe after the pause fails again: still the same event.
+        assert_eq!(b.next_slot(3000), Some(3000));
+        b.on_send(3000);
+        assert_eq!(b.next_slot(3000), None, "one probe at a time");
+        b.on_answer(3050, Verdict::RateLimited);
+        assert_eq!(b.limit(), after);
+        assert_eq!(b.refusals(), 5, "the backoff grows with the event's 429s");
+        b.on_send(5000);
+        b.on_answer(5050, Verdict::Accepted);
+        assert!(!b.is_congested());
+        // Held for a minute, then up about every second to the configured rate.
+        b.next_slot(60_000);
+        assert_eq!(b.limit(), after);
+        for s in 0..40 {
+            b.next_slot(62_050 + s * 1000);
+        }
+        assert_eq!(b.limit(), 40.0);
+        // A 429 while probing past the ceiling goes back to it, and holds twice as long.
+        let mut b = TokenBucket::new(40, 4000, 4);
+        b.on_send(0);
+        b.on_answer(10, Verdict::RateLimited);
+        b.on_send(1000);
+        b.on_answer(1010, Verdict::Accepted);
+        b.next_slot(70_000);
+        b.next_slot(71_000);
+        let (probing, ceiling) = (b.limit(), b.ceiling);
+        assert!(probing > ceiling, "probing past it");
+        b.on_send(71_000);
+        b.on_answer(71_010, Verdict::RateLimited);
+        assert_eq!(b.limit(), b.ceiling, "back to the ceiling");
+        assert!(b.limit() >= ceiling, "not halved again: {} from {probing}", b.limit());
+        let ceiling = b.limit();
+        b.on_send(72_000);
+        b.on_answer(72_010, Verdict::Accepted);
+        b.next_slot(71_010 + 119_000);
+        assert_eq!(b.limit(), ceiling, "held two minutes now");
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_does_not_hold_the_bucket_until_it_catches_up() {
+        let mut b = TokenBucket::new(40, 4000, 1);
+        b.on_send(1_000_000);
+        b.on_answer(1_000_050, Verdict::Accepted);
+        // Back by most of 17 minutes: half a token was there, the other half is 50 ms away.
+        let back = 1_000;
+        assert_eq!(b.next_slot(back), Some(back + 50));
+        assert_eq!(b.next_slot(back + 50), Some(back + 50));
+    }
+
+    #[test]
+    fn ratelimit_headers_set_the_rate_and_nothing_remaining_waits_for_the_reset() {
+        let mut b = TokenBucket::new(200, 60_000, 4);
+        let policy = Budget { limit: Some(40), window_ms: Some(4000), remaining: None, reset_ms: None };
+        b.observe(0, &policy, 1.0);
+        assert_eq!(b.limit(), 200.0, "looser than configured: the configured rate");
+        b.observe(0, &Budget { window_ms: Some(60_000), ..policy }, 0.5);
+        assert!((b.limit() - 0.95 * 20.0).abs() < 1e-9, "{} (40 per minute, half of it)", b.limit());
+        let none_left = Budget { limit: None, window_ms: None, remaining: Some(0), reset_ms: Some(3000) };
+        let mut b = TokenBucket::new(40, 4000, 4);
+        b.observe(100, &none_left, 1.0);
+        assert_eq!(b.next_slot(100), Some(3100));
+        assert_eq!(b.next_slot(3100), Some(3100));
+    }
+}

@@ -1,0 +1,245 @@
+//! What a platform says of its request budget in its answers: `Retry-After` (RFC 9110
+//! §10.2.3), and the `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset` fields
+//! (IETF httpapi draft, with `RateLimit-Policy: L;w=S`) or their common `X-RateLimit-*`
+//! spelling. Pure functions of the header text and the host's clock. A header's value is the
+//! platform's word, not a trusted one: anything negative, fractional where a count is meant,
+//! garbage, or too large to be a budget (a count past a million, a reset past a day) is
+//! ignored, as if the platform had not sent it.
+
+use crate::sync::http::Response;
+
+/// A reset (or window) further away than this is not believed.
+const DAY_MS: u64 = 24 * 3_600_000;
+
+/// A count above this is not a per-window budget anyone sends.
+const MAX_COUNT: u64 = 1_000_000;
+
+/// The budget as one answer described it; each part only when sent and believable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Budget {
+    /// Requests allowed per window (`RateLimit-Limit`, or the first policy's quota).
+    pub limit: Option<u32>,
+    /// The window's length (`RateLimit-Policy`'s `w`), ms.
+    pub window_ms: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u32>,
+    /// When the current window ends, ms from now.
+    pub reset_ms: Option<u64>,
+}
+
+impl Budget {
+    /// Whether the answer said anything usable.
+    pub fn is_empty(&self) -> bool {
+        *self == Budget::default()
+    }
+}
+
+/// Reads the `RateLimit-*` fields of an answer, or else its `X-RateLimit-*` ones, at `now`
+/// (ms since the Unix epoch). `RateLimit-Reset` is delta-seconds; `X-RateLimit-Reset` is
+/// delta-seconds too unless it is past 10^9, where it is read as a Unix time in seconds (as
+/// GitHub and others send it). A draft's structured form (`RateLimit: limit=40, remaining=3,
+/// reset=2`) is read as well.
+pub fn rate_limit_budget(resp: &Response, now: u64) -> Budget {
+    let field = |name: &str| resp.header(name).or_else(|| resp.header(&format!("x-{name}")));
+    let mut budget = Budget {
+        limit: field("ratelimit-limit").and_then(|v| count(first_item(v))),
+        window_ms: None,
+        remaining: field("ratelimit-remaining").and_then(|v| count(first_item(v))),
+        reset_ms: field("ratelimit-reset").and_then(|v| reset_ms(first_item(v), now)),
+    };
+    if let Some(combined) = resp.header("ratelimit") {
+        for part in combined.split([',', ';']) {
+            let Some((key, value)) = part.trim().split_once('=') else { continue };
+            match key.trim().to_ascii_lowercase().as_str() {
+                "limit" => budget.limit = budget.limit.or(count(value)),
+                "remaining" | "r" => budget.remaining = budget.remaining.or(count(value)),
+                "reset" | "t" => budget.reset_ms = budget.reset_ms.or(reset_ms(value, now)),
+                _ => {}
+            }
+        }
+    }
+    if let Some(policy) = field("ratelimit-policy") {
+        // `40;w=4` or `"default";q=40;w=4`: the first policy only.
+        let first = policy.split(',').next().unwrap_or_default();
+        for (i, part) in first.split(';').enumerate() {
+            let part = part.trim();
+            match part.split_once('=') {
+                Some(("w", w)) => budget.window_ms = seconds(w).filter(|&ms| ms > 0 && ms <= DAY_MS),
+                Some(("q", q)) => budget.limit = budget.limit.or(count(q)),
+                None if i == 0 => budget.limit = budget.limit.or(count(part)),
+                _ => {}
+            }
+        }
+    }
+    if budget.limit == Some(0) {
+        budget.limit = None;
+    }
+    budget
+}
+
+/// The first item of a list-valued field (`40, 40;w=4` is `40`).
+fn first_item(v: &str) -> &str {
+    v.split([',', ';']).next().unwrap_or_default()
+}
+
+/// A count: ASCII digits only, at most [`MAX_COUNT`].
+fn count(v: &str) -> Option<u32> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 7 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u64>().ok().filter(|&n| n <= MAX_COUNT).map(|n| n as u32)
+}
+
+/// Whole seconds as ms: ASCII digits only, at most ten of them.
+fn seconds(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u64>().ok().map(|s| s * 1000)
+}
+
+/// A reset as ms from `now`: delta-seconds, or a Unix time in seconds past 10^9; a reset in
+/// the past is 0, one more than a day ahead is not believed.
+fn reset_ms(v: &str, now: u64) -> Option<u64> {
+    let ms = seconds(v)?;
+    let ms = if ms > 1_000_000_000_000 { ms.saturating_sub(now) } else { ms };
+    (ms <= DAY_MS).then_some(ms)
+}
+
+/// Reads `Retry-After` (RFC 9110 §10.2.3) as the wait in ms from `now` (ms since the Unix
+/// epoch, as the host's clock gives it): delay-seconds (a fraction is tolerated), or an
+/// HTTP-date in the IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`; a date in the past is
+/// no wait). Anything else is `None`: the caller backs off on its own. The wait is not capped
+/// here: the caller compares it with `retry.maxWaitMs`.
+pub fn retry_after_ms(value: Option<&str>, now: u64) -> Option<u64> {
+    let v = value?.trim();
+    if v.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = v.parse().ok()?;
+        // Saturates: ten years (or 10^30 seconds) is a wait past any cap, never an overflow.
+        return (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).ceil().min(u64::MAX as f64) as u64);
+    }
+    http_date_ms(v).map(|at| at.saturating_sub(now))
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as ms since the Unix epoch.
+fn http_date_ms(v: &str) -> Option<u64> {
+    let (_weekday, rest) = v.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten()
+    };
+    let (day, year) = (number(day, 2)?, number(year, 4)?);
+    let mut hms = time.split(':').map(|p| number(p, 2));
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month, day);
+    let secs = days * 86_400 + (h * 3600 + m * 60 + s) as i64;
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)]) -> Response {
+        let mut r = Response::new(200, "");
+        r.headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        r
+    }
+
+    #[test]
+    fn ratelimit_fields_give_the_limit_what_is_left_and_when_it_resets() {
+        let b = rate_limit_budget(
+            &answer(&[("RateLimit-Limit", "40"), ("RateLimit-Remaining", "3"), ("RateLimit-Reset", "2")]),
+            0,
+        );
+        assert_eq!(b, Budget { limit: Some(40), window_ms: None, remaining: Some(3), reset_ms: Some(2000) });
+        let b = rate_limit_budget(&answer(&[("ratelimit-policy", "40;w=4"), ("ratelimit-remaining", "0")]), 0);
+        assert_eq!((b.limit, b.window_ms, b.remaining), (Some(40), Some(4000), Some(0)));
+        let b = rate_limit_budget(&answer(&[("RateLimit", "limit=100, remaining=50, reset=30")]), 0);
+        assert_eq!((b.limit, b.remaining, b.reset_ms), (Some(100), Some(50), Some(30_000)));
+        assert!(rate_limit_budget(&answer(&[("content-type", "application/json")]), 0).is_empty());
+    }
+
+    #[test]
+    fn x_ratelimit_fields_are_read_and_a_reset_past_a_billion_is_a_unix_time() {
+        let now = 1_700_000_000_000;
+        let b = rate_limit_budget(
+            &answer(&[
+                ("X-RateLimit-Limit", "5000"),
+                ("X-RateLimit-Remaining", "4999"),
+                ("X-RateLimit-Reset", "1700000060"),
+            ]),
+            now,
+        );
+        assert_eq!(b, Budget { limit: Some(5000), window_ms: None, remaining: Some(4999), reset_ms: Some(60_000) });
+        let past = rate_limit_budget(&answer(&[("X-RateLimit-Reset", "1600000000")]), now);
+        assert_eq!(past.reset_ms, Some(0), "a reset in the past is now");
+        let plain = rate_limit_budget(&answer(&[("RateLimit-Limit", "7")]), now);
+        assert_eq!(plain.limit, Some(7), "RateLimit-* wins over X-RateLimit-*, either is enough");
+    }
+
+    #[test]
+    fn hostile_ratelimit_values_are_ignored() {
+        for bad in ["-5", "1e9", "3.5", "", "lots", "99999999999999999999999", "2000000", "0x10", " 4 2", "NaN"] {
+            let b = rate_limit_budget(
+                &answer(&[("RateLimit-Limit", bad), ("RateLimit-Remaining", bad), ("RateLimit-Policy", bad)]),
+                0,
+            );
+            assert_eq!((b.limit, b.remaining, b.window_ms), (None, None, None), "{bad:?}");
+        }
+        for bad in ["-1", "86401", "9999999999", "soon", "1.5"] {
+            let b = rate_limit_budget(&answer(&[("RateLimit-Reset", bad)]), 0);
+            assert_eq!(b.reset_ms, None, "{bad:?}");
+        }
+        let zero = rate_limit_budget(&answer(&[("RateLimit-Limit", "0")]), 0);
+        assert_eq!(zero.limit, None, "a limit of 0 is no budget");
+        let no_window = rate_limit_budget(&answer(&[("RateLimit-Policy", "10;w=0")]), 0);
+        assert_eq!((no_window.limit, no_window.window_ms), (Some(10), None), "nor a window of 0");
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates_against_now() {
+        assert_eq!(retry_after_ms(Some("2"), 0), Some(2000));
+        assert_eq!(retry_after_ms(Some("0.5"), 0), Some(500));
+        assert_eq!(retry_after_ms(Some("315360000"), 0), Some(315_360_000_000), "ten years, no overflow");
+        assert_eq!(retry_after_ms(Some("1e300"), 0), Some(u64::MAX));
+        // 2015-10-21T07:28:00Z is 1445412480 s after the epoch.
+        let at = 1_445_412_480_000;
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT"), at - 90_000), Some(90_000));
+        assert_eq!(retry_after_ms(Some("Wed, 21 Oct 2015 07:28:00 GMT"), at + 5_000), Some(0), "past: no wait");
+        assert_eq!(retry_after_ms(Some("Thu, 01 Jan 1970 00:00:00 GMT"), 0), Some(0));
+        assert_eq!(retry_after_ms(Some("Tue, 29 Feb 2000 23:59:59 GMT"), 0), Some(951_868_799_000));
+        for bad in [
+            "",
+            "soon",
+            "-5",
+            "NaN",
+            "Wed, 21 Oct 2015 07:28:00 PST",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Foo 2015 07:28:00 GMT",
+            "21 Oct 2015",
+        ] {
+            assert_eq!(retry_after_ms(Some(bad), 0), None, "{bad:?}");
+        }
+        assert_eq!(retry_after_ms(None, 0), None);
+    }
+}
