@@ -232,33 +232,37 @@ fn a_run_killed_between_checkpoints_resumes_without_creating_anyone_twice() {
 #[test]
 fn requests_in_flight_survive_a_checkpoint_and_their_answers_land_in_the_resumed_run() {
     // The stateless style: the host sends what the engine gave, keeps only the checkpoint,
-    // and hands the answers to the engine resumed from it.
-    let (whole, _) = one_run(120, 3, json!({}));
-    let (mut sim, src) = realm(120, 3);
-    let mut saved = Vec::new();
-    let mut now = 0u64;
-    let mut answers: Vec<(u64, Result<Response, TransportError>)> = Vec::new();
-    let mut steps = 0;
-    let report = loop {
-        let mut engine = resume_engine(&saved, &src, &json!({}));
-        engine.start(now).unwrap();
-        for (id, a) in answers.drain(..) {
-            engine.handle_response(id, now, a);
-        }
-        while let Some(req) = engine.poll_transmit(now) {
-            answers.push((req.id, sim.handle(&req, now)));
-        }
-        if engine.is_finished() {
-            break engine.report(now);
-        }
-        saved = engine.checkpoint();
-        now = engine.poll_timeout(now).unwrap_or(now + 20).max(now + 20);
-        steps += 1;
-        assert!(steps < 5000);
-    };
-    assert_eq!(states(&report), states(&whole));
-    assert_eq!(report.counts, whole.counts);
-    assert_unique_keys(&sim);
+    // and hands the answers to the engine resumed from it. It keeps no token either, so each
+    // step fetches one: with one request at a time, the token and the request it is for must
+    // still go in the same step, or no step would send anything but a token.
+    for extra in [json!({}), json!({"concurrency": 1})] {
+        let (whole, _) = one_run(120, 3, extra.clone());
+        let (mut sim, src) = realm(120, 3);
+        let mut saved = Vec::new();
+        let mut now = 0u64;
+        let mut answers: Vec<(u64, Result<Response, TransportError>)> = Vec::new();
+        let mut steps = 0;
+        let report = loop {
+            let mut engine = resume_engine(&saved, &src, &extra);
+            engine.start(now).unwrap();
+            for (id, a) in answers.drain(..) {
+                engine.handle_response(id, now, a);
+            }
+            while let Some(req) = engine.poll_transmit(now) {
+                answers.push((req.id, sim.handle(&req, now)));
+            }
+            if engine.is_finished() {
+                break engine.report(now);
+            }
+            saved = engine.checkpoint();
+            now = engine.poll_timeout(now).unwrap_or(now + 20).max(now + 20);
+            steps += 1;
+            assert!(steps < 5000, "{extra}: no progress in {steps} steps");
+        };
+        assert_eq!(states(&report), states(&whole), "{extra}");
+        assert_eq!(report.counts, whole.counts, "{extra}");
+        assert_unique_keys(&sim);
+    }
 }
 
 #[test]

@@ -201,6 +201,33 @@ fn a_request_restored_in_flight_that_meets_a_401_drops_the_handed_token() {
 }
 
 #[test]
+fn a_refused_token_the_hosts_cache_hands_in_again_at_the_next_step_is_not_used() {
+    // A stateless host (the step API) resumes from the state at every step and hands in what
+    // its cache holds, which is still the refused token until a new one replaces it there.
+    let (mut sim, src) = renamed(30);
+    let mut e = engine(json!({}), &src);
+    let mut now = 0;
+    e.start(now).unwrap();
+    let first = next_request(&mut e, &mut now);
+    assert!(is_token(&first));
+    let answer = sim.handle(&first, now);
+    e.handle_response(first.id, now, answer);
+    let (value, expires_at) = e.take_new_token().expect("fetched");
+    sim.revoke_tokens();
+    let page = next_request(&mut e, &mut now);
+    let answer = sim.handle(&page, now);
+    assert_eq!(answer.as_ref().map(|r| r.status).ok(), Some(401));
+    e.handle_response(page.id, now, answer);
+    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let mut next_step = SyncEngine::resume(&e.checkpoint(), &overrides, None).unwrap();
+    next_step.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").ok();
+    assert!(!next_step.use_token(&value, expires_at, now), "the refused token is not taken back");
+    next_step.start(now).unwrap();
+    let req = next_request(&mut next_step, &mut now);
+    assert!(is_token(&req), "a new token is fetched first");
+}
+
+#[test]
 fn token_requests_take_a_slot_of_the_rate_window_on_foundry() {
     // Two requests a minute: the token and the first page take the first minute's slots.
     let (mut sim, src) = renamed(3);

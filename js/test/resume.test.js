@@ -245,9 +245,12 @@ test('tokenCache: a cached token the platform refuses is dropped and a new one f
     try {
       const { kept, sets, cache } = mapCache(stale);
       const run = await credentialRecipe(sim, s, { tokenCache: cache });
-      assert.equal(run.report.counts.failed, 0);
-      if (stale.expiresAt > Date.now()) assert.ok(run.report.retries >= 1 && run.report.retries <= 4, 'the first requests met 401, then went again');
-      else assert.equal(run.report.retries, 0, 'no request went with the expired token');
+      assert.equal(run.report.counts.failed, 0, JSON.stringify([run.report.error, run.report.outcomes.find((o) => o.state === 'failed')]));
+      // Refusals are counted at the platform: retries also count 429s, which the recipe's own
+      // listing (outside the engine's pacing) may cause on a loaded machine.
+      const refused = sim.stats().status[401] ?? 0;
+      if (stale.expiresAt > Date.now()) assert.ok(refused >= 1 && refused <= 4, `the first requests met 401, then went again (${refused})`);
+      else assert.equal(refused, 0, 'no request went with the expired token');
       // The recipe's own listing took sim-token-1, so the engine's is another.
       assert.equal(run.tokens, 1);
       assert.equal(sets.length, 1);

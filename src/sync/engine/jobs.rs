@@ -91,6 +91,11 @@ pub(super) struct Counters {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub token_rate_limited: u32,
     pub token_not_before: u64,
+    /// The expiry of the last token the platform refused (401): the host's cache may still
+    /// hold it, and one handed in again with this expiry is not used. (Its expiry, not its
+    /// value: a checkpoint never holds a token.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_token_expiry: Option<u64>,
     /// No request before this time (a 429's pause).
     pub paused_until: u64,
     pub next_id: u64,

@@ -139,8 +139,12 @@ impl SyncEngine {
             Platform::Scim => Box::new(ScimWire { ctx }),
         };
         let auth = if config.host_auth { Auth::Host } else { wire.auth(&config.credentials) };
-        let rate =
-            config.rate_for(platform).map(|r| TokenBucket::new(r.effective_limit(), r.window_ms, config.concurrency));
+        // A counted token request goes only with room for the request it is for, so the bucket
+        // holds at least two: with one, a host that keeps no token between steps would spend
+        // every step on a token whose request must wait for the next slot, and lose it.
+        let counted_tokens = matches!(auth, Auth::OAuthClient) && wire.token_requests_count_against_rate();
+        let burst = if counted_tokens { config.concurrency.max(2) } else { config.concurrency };
+        let rate = config.rate_for(platform).map(|r| TokenBucket::new(r.effective_limit(), r.window_ms, burst));
         let backoff = Backoff::new(config.retry.base_ms, config.retry.max_ms, config.seed);
         Ok(SyncEngine {
             platform,

@@ -156,7 +156,9 @@ impl SyncEngine {
     /// dropped.
     pub(super) fn drop_refused_token(&mut self, generation: u64) {
         if self.token.as_ref().is_some_and(|t| t.generation == generation || (generation == 0 && t.handed)) {
-            self.token = None;
+            // A stateless host (the step API) hands the token in again at each step from its
+            // cache until a new one replaces it there: remember which one was refused.
+            self.counters.refused_token_expiry = self.token.take().map(|t| t.expires_at);
         }
     }
 
@@ -166,6 +168,10 @@ impl SyncEngine {
     /// it could not go in a header, or when the run holds a token that lasts longer.
     pub fn use_token(&mut self, value: &str, expires_at: u64, now: u64) -> bool {
         if !matches!(self.auth, Auth::OAuthClient) || expires_at <= now || !fits_a_header(value) {
+            return false;
+        }
+        if self.counters.refused_token_expiry == Some(expires_at) {
+            // The token the platform refused, still in the host's cache.
             return false;
         }
         if self.token.as_ref().is_some_and(|t| t.usable(now) && t.expires_at >= expires_at) {
