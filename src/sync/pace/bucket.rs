@@ -1,7 +1,8 @@
 //! The token bucket that paces requests, and how it adapts its rate (AIMD).
 //!
 //! **Spreading.** Tokens accrue at the rate in force (`limit` requests per `window_ms`) up to
-//! `burst` (about the concurrency, never the whole limit); a request takes one. So a sync sends
+//! `burst` (the concurrency, and at least two where token requests count, so a token and the
+//! request it is for go together; never the whole limit); a request takes one. So a sync sends
 //! one request every `window ÷ limit`, not a window's worth at once, and another client of the
 //! organisation always finds room in the platform's window. Beside the bucket, the configured
 //! budget is a hard cap counted as the platform counts it but conservatively (a request holds
