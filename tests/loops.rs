@@ -10,6 +10,7 @@ use learner_sync::sync::{Method, Report, Request, Response, State, SyncConfig, S
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
+use support::invocation;
 
 const FOUNDRY: &str = r#"{"platform":"foundry"}"#;
 
@@ -38,39 +39,13 @@ fn engine(config: &Value, src: &str) -> SyncEngine {
     e
 }
 
-/// Runs one invocation from `now` until it finishes or is suspended; each answer takes 20 ms.
-fn invocation(
+/// One invocation (see [`support::invocation`]), every answer 20 ms; its report.
+fn invocation_report(
     e: &mut SyncEngine,
     now: &mut u64,
-    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+    handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> Report {
-    e.start(*now).unwrap();
-    let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
-    for _ in 0..1_000_000 {
-        while let Some(req) = e.poll_transmit(*now) {
-            let answer = handle(&req, *now);
-            pending.push((*now + 20, req.id, answer));
-        }
-        while e.poll_event().is_some() {}
-        if e.is_finished() || e.is_suspended() {
-            return e.report(*now);
-        }
-        let next_answer = pending.iter().map(|p| p.0).min();
-        let next = match (next_answer, e.poll_timeout(*now)) {
-            (Some(a), Some(w)) => a.min(w),
-            (Some(a), None) => a,
-            (None, Some(w)) => w,
-            (None, None) if e.is_suspended() => return e.report(*now),
-            (None, None) => panic!("stalled at {now}"),
-        };
-        *now = next.max(*now);
-        pending.sort_by_key(|p| (p.0, p.1));
-        while pending.first().is_some_and(|p| p.0 <= *now) {
-            let (_, id, answer) = pending.remove(0);
-            e.handle_response(id, *now, answer);
-        }
-    }
-    panic!("the run did not end in a million steps")
+    invocation(e, now, 20, handle).0
 }
 
 const TOKEN_CEILING: u32 = 2_000;
@@ -82,7 +57,7 @@ fn with_token_ttl(ttl: u64, n: usize, extra: Value) -> (Report, u32, u64) {
     sim.announced_token_ttl = Some(ttl);
     let mut e = engine(&config(extra), &src);
     let (mut now, mut tokens) = (0, 0u32);
-    let report = invocation(&mut e, &mut now, |r, now| {
+    let report = invocation_report(&mut e, &mut now, |r, now| {
         if r.url.ends_with("/oauth/token") {
             tokens += 1;
             if tokens > TOKEN_CEILING {
@@ -132,7 +107,7 @@ fn a_resumed_run_with_tokens_that_live_no_time_fetches_no_more_than_one_per_burs
                 e
             }
         };
-        let r = invocation(&mut e, &mut now, |r, now| {
+        let r = invocation_report(&mut e, &mut now, |r, now| {
             if r.url.ends_with("/oauth/token") {
                 tokens += 1;
                 if tokens > TOKEN_CEILING {
@@ -161,7 +136,7 @@ fn a_token_endpoint_answering_429_forever_ends_the_run_rate_limited_within_max_r
     let (_, src) = renamed(5);
     let mut e = engine(&config(json!({"retry": {"maxRateLimited": 5, "baseMs": 100, "maxMs": 1000}})), &src);
     let (mut now, mut tokens) = (0, 0u32);
-    let r = invocation(&mut e, &mut now, |r, _| {
+    let r = invocation_report(&mut e, &mut now, |r, _| {
         assert!(r.url.ends_with("/oauth/token"), "nothing but token requests can go");
         tokens += 1;
         if tokens > TOKEN_CEILING {
@@ -184,7 +159,7 @@ fn retry_after_given_as_an_http_date_is_waited_out_against_the_hosts_clock() {
     // The host's clock is ms since the Unix epoch: 2015-10-21T07:27:00Z.
     let mut now = 1_445_412_420_000u64;
     let (mut refused_at, mut after) = (None, None);
-    let r = invocation(&mut e, &mut now, |r, now| {
+    let r = invocation_report(&mut e, &mut now, |r, now| {
         if r.method == Method::Patch && refused_at.is_none() {
             refused_at = Some(now);
             let resp = Response::new(429, "{}").with_header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
@@ -207,7 +182,7 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     let mut e = engine(&config(json!({})), &src);
     let ten_years_s: u64 = 10 * 365 * 86_400;
     let (mut now, mut refused, mut sent) = (1_700_000_000_000u64, false, 0);
-    let r = invocation(&mut e, &mut now, |r, now| {
+    let r = invocation_report(&mut e, &mut now, |r, now| {
         sent += 1;
         if r.method == Method::Patch && !refused {
             refused = true;
@@ -229,7 +204,7 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     let mut again = SyncEngine::resume(&checkpoint, &overrides, None).unwrap();
     let mut later = now + 3_600_000;
     let before = sent;
-    let r = invocation(&mut again, &mut later, |r, now| {
+    let r = invocation_report(&mut again, &mut later, |r, now| {
         sent += 1;
         sim.handle(r, now)
     });
@@ -240,7 +215,7 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     let mut last = SyncEngine::resume(&again.checkpoint(), &overrides, None).unwrap();
     assert_eq!(r.resume_at, Some(resume_at));
     let mut after = resume_at;
-    let r = invocation(&mut last, &mut after, |r, now| sim.handle(r, now));
+    let r = invocation_report(&mut last, &mut after, |r, now| sim.handle(r, now));
     assert!(r.finished && r.error.is_none(), "{r:?}");
     assert_eq!(r.counts.done, 3);
 }
@@ -250,7 +225,7 @@ fn a_pause_within_max_wait_is_waited_out_in_the_invocation() {
     let (mut sim, src) = renamed(3);
     let mut e = engine(&config(json!({"retry": {"maxWaitMs": 120_000}})), &src);
     let (mut now, mut refused) = (0u64, false);
-    let r = invocation(&mut e, &mut now, |r, now| {
+    let r = invocation_report(&mut e, &mut now, |r, now| {
         if r.method == Method::Patch && !refused {
             refused = true;
             return Ok(Response::new(429, "{}").with_header("Retry-After", "100"));
@@ -275,7 +250,7 @@ fn hostile_listing(mode: Listing) -> (Report, u32, FoundrySim) {
     let (mut sim, src) = renamed(250);
     let mut e = engine(&config(json!({})), &src);
     let (mut now, mut lists) = (0, 0u32);
-    let r = invocation(&mut e, &mut now, |r, now| {
+    let r = invocation_report(&mut e, &mut now, |r, now| {
         if r.method != Method::Get {
             return sim.handle(r, now);
         }
@@ -329,7 +304,7 @@ fn an_answer_longer_than_the_page_bound_stops_the_run_with_response_too_large() 
     let (mut sim, src) = renamed(5);
     let mut e = engine(&config(json!({})), &src);
     let mut now = 0;
-    let r = invocation(&mut e, &mut now, |r, now| match r.method {
+    let r = invocation_report(&mut e, &mut now, |r, now| match r.method {
         Method::Get => Err(TransportError::TooLarge),
         _ => sim.handle(r, now),
     });
@@ -340,7 +315,7 @@ fn an_answer_longer_than_the_page_bound_stops_the_run_with_response_too_large() 
     let src = "ssoId,firstName,lastName,email,active\n1,Ann,Lee,ann@x.org,true\n2,Bo,Ek,bo@x.org,true\n";
     let mut e = engine(&config(json!({"concurrency": 1})), src);
     let mut now = 0;
-    let r = invocation(&mut e, &mut now, |r, now| {
+    let r = invocation_report(&mut e, &mut now, |r, now| {
         let answer = sim.handle(r, now);
         if r.method == Method::Post && !r.url.ends_with("/oauth/token") {
             return Err(TransportError::TooLarge);
@@ -357,7 +332,7 @@ fn an_answer_longer_than_the_page_bound_stops_the_run_with_response_too_large() 
     let mut e = engine(&config(json!({})), &src);
     let mut now = 0;
     let mut huge = Some(vec![b' '; learner_sync::sync::MAX_RESPONSE_BYTES + 1]);
-    let r = invocation(&mut e, &mut now, |r, now| match r.method {
+    let r = invocation_report(&mut e, &mut now, |r, now| match r.method {
         Method::Get => Ok(Response::new(200, huge.take().expect("one list request"))),
         _ => sim.handle(r, now),
     });

@@ -5,14 +5,11 @@
 
 mod support;
 
-use learner_sync::sync::{Report, Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Request, Response, SyncConfig, SyncEngine};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
-
-fn is_token(r: &Request) -> bool {
-    r.url.ends_with("/oauth/token")
-}
+use support::{invocation, is_token, Sent};
 
 /// `n` users on the platform, each renamed in the source: one PATCH each.
 fn renamed(n: usize) -> (FoundrySim, String) {
@@ -33,48 +30,6 @@ fn engine(extra: Value, src: &str) -> SyncEngine {
     let mut e = SyncEngine::new(opts, SyncConfig::from_json(c.to_string().as_bytes()).unwrap()).unwrap();
     e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     e
-}
-
-/// What was sent: (sent at, answered at, a token request).
-type Sent = Vec<(u64, u64, bool)>;
-
-/// Runs one invocation from `now` until it finishes or is suspended. Token answers take
-/// `token_ms`, the others 20 ms.
-fn invocation(
-    e: &mut SyncEngine,
-    now: &mut u64,
-    token_ms: u64,
-    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
-) -> (Report, Sent) {
-    e.start(*now).unwrap();
-    let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
-    let mut sent = Vec::new();
-    for _ in 0..1_000_000 {
-        while let Some(req) = e.poll_transmit(*now) {
-            let latency = if is_token(&req) { token_ms } else { 20 };
-            sent.push((*now, *now + latency, is_token(&req)));
-            let answer = handle(&req, *now);
-            pending.push((*now + latency, req.id, answer));
-        }
-        while e.poll_event().is_some() {}
-        if e.is_finished() || e.is_suspended() {
-            return (e.report(*now), sent);
-        }
-        let next_answer = pending.iter().map(|p| p.0).min();
-        let next = match (next_answer, e.poll_timeout(*now)) {
-            (Some(a), Some(w)) => a.min(w),
-            (Some(a), None) => a,
-            (None, Some(w)) => w,
-            (None, None) => panic!("stalled at {now}"),
-        };
-        *now = next.max(*now);
-        pending.sort_by_key(|p| (p.0, p.1));
-        while pending.first().is_some_and(|p| p.0 <= *now) {
-            let (_, id, answer) = pending.remove(0);
-            e.handle_response(id, *now, answer);
-        }
-    }
-    panic!("the run did not end in a million steps")
 }
 
 fn tokens(sent: &Sent) -> usize {

@@ -105,3 +105,52 @@ pub fn drive_engines(
     }
     runs.into_iter().map(|r| r.expect("every engine finished")).collect()
 }
+
+/// What an invocation sent: (sent at, answered at, a token request).
+pub type Sent = Vec<(u64, u64, bool)>;
+
+/// Whether a request asks for an access token.
+pub fn is_token(r: &Request) -> bool {
+    r.url.ends_with("/oauth/token")
+}
+
+/// Runs one invocation of `e` from `now` until it finishes or is suspended, answering with
+/// `handle`: token answers take `token_ms`, the others 20 ms. Returns the report and what was
+/// sent; `now` is left at the end.
+pub fn invocation(
+    e: &mut SyncEngine,
+    now: &mut u64,
+    token_ms: u64,
+    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+) -> (Report, Sent) {
+    e.start(*now).unwrap();
+    let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
+    let mut sent = Vec::new();
+    for _ in 0..1_000_000 {
+        while let Some(req) = e.poll_transmit(*now) {
+            let latency = if is_token(&req) { token_ms } else { 20 };
+            sent.push((*now, *now + latency, is_token(&req)));
+            let answer = handle(&req, *now);
+            pending.push((*now + latency, req.id, answer));
+        }
+        while e.poll_event().is_some() {}
+        if e.is_finished() || e.is_suspended() {
+            return (e.report(*now), sent);
+        }
+        let next_answer = pending.iter().map(|p| p.0).min();
+        let next = match (next_answer, e.poll_timeout(*now)) {
+            (Some(a), Some(w)) => a.min(w),
+            (Some(a), None) => a,
+            (None, Some(w)) => w,
+            (None, None) if e.is_suspended() => return (e.report(*now), sent),
+            (None, None) => panic!("stalled at {now}"),
+        };
+        *now = next.max(*now);
+        pending.sort_by_key(|p| (p.0, p.1));
+        while pending.first().is_some_and(|p| p.0 <= *now) {
+            let (_, id, answer) = pending.remove(0);
+            e.handle_response(id, *now, answer);
+        }
+    }
+    panic!("the run did not end in a million steps")
+}
