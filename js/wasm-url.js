@@ -1,3 +1,4 @@
+// @ts-check
 // Entry for bundlers that load an imported .wasm file themselves but do not follow
 // `new URL('x.wasm', import.meta.url)` (esbuild): picked by the `wasm-url` export condition.
 // With esbuild's `--loader:.wasm=file` the import is the emitted file's URL, relative to the
