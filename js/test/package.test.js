@@ -1,8 +1,8 @@
 // The packed package as its users get it (issue 14): `npm pack` once, then the tarball installed
 // into fresh consumer projects in a temp folder, each the way its kind of project would use it:
 // Node ESM and CommonJS (and the CLI), TypeScript --strict (with @types/node 20, 22, and the DOM
-// lib; ESM and CommonJS), an esbuild browser bundle and a vite build (both run in headless
-// Chromium), and the Worker template built by wrangler's bundler and run in workerd (Miniflare).
+// lib; ESM and CommonJS), an esbuild browser bundle, a vite build and vite's dev server (all run
+// in headless Chromium), and the Worker template built by wrangler's bundler and run in workerd (Miniflare).
 //
 // Installs are offline: the package has no dependencies, so `npm install --offline` of the
 // tarball needs nothing but it. The tools (tsc, esbuild, vite, wrangler) are this project's
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { createServer as createViteServer } from 'vite';
 import { parse } from 'smol-toml';
 import { startFoundry } from '../sim/foundry.js';
 import { sample } from '../demo/sample.js';
@@ -173,19 +174,19 @@ async function serveFolder(root) {
   return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
 }
 
-/** Opens each folder's index.html in headless Chromium; returns what each page planned. */
-async function planInChromium(folders) {
+/** Opens each site (a folder to serve, or a server with its URL) in headless Chromium; returns what each page planned. */
+async function planInChromium(sites) {
   const browser = await launchChromium();
   const results = [];
   try {
-    for (const folder of folders) {
-      const site = await serveFolder(folder);
+    for (const where of sites) {
+      const site = typeof where === 'string' ? await serveFolder(where) : where;
       try {
         const page = await browser.newPage();
         const errors = [];
         page.on('pageerror', (e) => errors.push(String(e)));
         page.on('requestfailed', (r) => errors.push(`${r.url()} ${r.failure()?.errorText}`));
-        page.on('response', (r) => r.status() >= 400 && errors.push(`${r.url()} ${r.status()}`));
+        page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && errors.push(`${r.url()} ${r.status()}`));
         await page.goto(site.url);
         await page.waitForFunction(() => window.result !== undefined || window.failed, null, { timeout: 20_000 }).catch(() => {});
         results.push({ result: await page.evaluate(() => window.result), errors });
@@ -202,7 +203,7 @@ async function planInChromium(folders) {
 
 const MAIN = `${planScript("import { plan } from 'learner-sync';")}\nwindow.result = result;\n`;
 
-test('browsers: an esbuild bundle (the README config) and a vite build (no config) plan the walkthrough in Chromium', { timeout: 180_000 }, async () => {
+test('browsers: an esbuild bundle (the README config), a vite build and the vite dev server (no config) plan the walkthrough in Chromium', { timeout: 180_000 }, async () => {
   const at = consumer('web', {
     'src/main.js': MAIN,
     'index.html': '<!doctype html><meta charset="utf-8"><title>consumer</title><script type="module" src="/src/main.js"></script>\n',
@@ -213,10 +214,22 @@ test('browsers: an esbuild bundle (the README config) and a vite build (no confi
   run(join(BIN, 'esbuild'), ['src/main.js', '--bundle', '--format=esm', '--outdir=esbuild', '--conditions=wasm-url', '--loader:.wasm=file'], at);
   // vite: no config at all.
   run(join(BIN, 'vite'), ['build', '--logLevel', 'error'], at);
-  const [esbuilt, vited] = await planInChromium([join(at, 'esbuild'), join(at, 'dist')]);
+  // vite's dev server, no config either (its dependency pre-bundling included).
+  const dev = await createViteServer({ root: at, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+  await dev.listen();
+  const [esbuilt, vited, served] = await planInChromium([join(at, 'esbuild'), join(at, 'dist'), { url: dev.resolvedUrls.local[0], close: () => dev.close() }]);
   assert.equal(esbuilt.result, EXPECTED, `esbuild bundle: ${esbuilt.errors.join('\n')}`);
   assert.equal(vited.result, EXPECTED, `vite build: ${vited.errors.join('\n')}`);
+  assert.equal(served.result, EXPECTED, `vite dev server: ${served.errors.join('\n')}`);
+  for (const r of [esbuilt, vited, served]) assert.deepEqual(r.errors, []);
 });
+
+/** `promise`, or a failure after `ms`: a Worker that never answers fails the test instead of hanging it. */
+function within(ms, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 test('Cloudflare Worker: the template, built by `wrangler deploy --dry-run` with no config, runs a daily sync in workerd', { timeout: 180_000 }, async () => {
   const template = join(ROOT, 'examples/cloudflare-worker');
@@ -254,17 +267,18 @@ test('Cloudflare Worker: the template, built by `wrangler deploy --dry-run` with
     },
   });
   try {
-    const before = await (await mf.dispatchFetch('http://worker/')).json();
+    const before = await within(30_000, mf.dispatchFetch('http://worker/').then((r) => r.json()), 'GET');
     assert.deepEqual(before, { running: false, last: null });
-    const w = await mf.getWorker();
-    const tick = await w.scheduled({ cron: wrangler.triggers.crons[0], scheduledTime: new Date() });
+    const w = await within(30_000, mf.getWorker(), 'the Worker');
+    const tick = await within(60_000, w.scheduled({ cron: wrangler.triggers.crons[0], scheduledTime: new Date() }), 'the scheduled tick');
     assert.equal(tick.outcome, 'ok');
-    const { last } = await (await mf.dispatchFetch('http://worker/')).json();
+    const { last } = await within(30_000, mf.dispatchFetch('http://worker/').then((r) => r.json()), 'GET');
     assert.equal(last.finished, true, JSON.stringify(last));
     assert.equal(last.counts.failed, 0);
     assert.ok(last.plan.create > 0 && sim.stats().created === last.plan.create, `created ${sim.stats().created} of ${last.plan.create}`);
   } finally {
-    await mf.dispose();
+    await within(30_000, mf.dispose(), 'stopping workerd').catch(() => {});
+    source.closeAllConnections();
     await sim.close();
     await new Promise((r) => source.close(r));
   }
