@@ -1,7 +1,7 @@
 // The packed package as its users get it (issue 14): `npm pack` once, then the tarball installed
 // into fresh consumer projects in a temp folder, each the way its kind of project would use it:
 // Node ESM and CommonJS (and the CLI), TypeScript --strict (with @types/node 20, 22, and the DOM
-// lib; ESM and CommonJS), an esbuild browser bundle, a vite build and vite's dev server (all run
+// lib; ESM and CommonJS), esbuild browser bundles, a vite build and vite's dev server (all run
 // in headless Chromium), and the Worker template built by wrangler's bundler and run in workerd (Miniflare).
 //
 // Installs are offline: the package has no dependencies, so `npm install --offline` of the
@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
@@ -203,7 +203,7 @@ async function planInChromium(sites) {
 
 const MAIN = `${planScript("import { plan } from 'learner-sync';")}\nwindow.result = result;\n`;
 
-test('browsers: an esbuild bundle (the README config), a vite build and the vite dev server (no config) plan the walkthrough in Chromium', { timeout: 180_000 }, async () => {
+test('browsers: esbuild bundles (the README config: the wasm beside the bundle, or inlined), a vite build and the vite dev server (no config) plan the walkthrough in Chromium', { timeout: 180_000 }, async () => {
   const at = consumer('web', {
     'src/main.js': MAIN,
     'index.html': '<!doctype html><meta charset="utf-8"><title>consumer</title><script type="module" src="/src/main.js"></script>\n',
@@ -212,16 +212,21 @@ test('browsers: an esbuild bundle (the README config), a vite build and the vite
   // esbuild: the README's command. The `wasm-url` condition picks the entry that imports the
   // .wasm, and the file loader emits it beside the bundle.
   run(join(BIN, 'esbuild'), ['src/main.js', '--bundle', '--format=esm', '--outdir=esbuild', '--conditions=wasm-url', '--loader:.wasm=file'], at);
+  // …or inlines its bytes: one file.
+  cpSync(join(at, 'esbuild/index.html'), join(at, 'esbuild-inline/index.html'));
+  run(join(BIN, 'esbuild'), ['src/main.js', '--bundle', '--format=esm', '--outdir=esbuild-inline', '--conditions=wasm-url', '--loader:.wasm=binary'], at);
   // vite: no config at all.
   run(join(BIN, 'vite'), ['build', '--logLevel', 'error'], at);
   // vite's dev server, no config either (its dependency pre-bundling included).
   const dev = await createViteServer({ root: at, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
   await dev.listen();
-  const [esbuilt, vited, served] = await planInChromium([join(at, 'esbuild'), join(at, 'dist'), { url: dev.resolvedUrls.local[0], close: () => dev.close() }]);
+  const [esbuilt, inlined, vited, served] = await planInChromium([join(at, 'esbuild'), join(at, 'esbuild-inline'), join(at, 'dist'), { url: dev.resolvedUrls.local[0], close: () => dev.close() }]);
   assert.equal(esbuilt.result, EXPECTED, `esbuild bundle: ${esbuilt.errors.join('\n')}`);
+  assert.equal(inlined.result, EXPECTED, `esbuild bundle, wasm inlined: ${inlined.errors.join('\n')}`);
+  assert.deepEqual(readdirSync(join(at, 'esbuild-inline')).sort(), ['index.html', 'main.js'], 'one file: the wasm inlined');
   assert.equal(vited.result, EXPECTED, `vite build: ${vited.errors.join('\n')}`);
   assert.equal(served.result, EXPECTED, `vite dev server: ${served.errors.join('\n')}`);
-  for (const r of [esbuilt, vited, served]) assert.deepEqual(r.errors, []);
+  for (const r of [esbuilt, inlined, vited, served]) assert.deepEqual(r.errors, []);
 });
 
 /** `promise`, or a failure after `ms`: a Worker that never answers fails the test instead of hanging it. */
