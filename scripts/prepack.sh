@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm's prepack (before `npm pack` and `npm publish`): builds pkg/ if it is missing or older than
 # src/ (scripts/build.sh, which needs the Rust toolchain of scripts/setup.sh), then refuses to go
-# on unless every file of pkg/ that the package ships is there: a tarball without the .wasm
-# installs, then fails at its first import.
+# on unless every file of pkg/ that the package ships is there, the .wasm a WebAssembly module:
+# a tarball without it installs, then fails at its first import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +16,7 @@ for f in pkg/learner_sync.js pkg/learner_sync_bg.wasm pkg/index.d.cts; do
     exit 1
   fi
 done
+if [ "$(head -c 4 pkg/learner_sync_bg.wasm | od -An -tx1 | tr -d ' \n')" != "0061736d" ]; then
+  echo "prepack: pkg/learner_sync_bg.wasm is not a WebAssembly module (no \\0asm header): refusing to pack it (run scripts/build.sh)" >&2
+  exit 1
+fi

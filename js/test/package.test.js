@@ -83,13 +83,14 @@ test('the tarball holds the built package, its licence and the Worker template, 
   assert.ok(pkg.scripts.prepack, 'prepack');
 });
 
-test('npm pack refuses a checkout whose pkg/ lacks the .wasm, and one it cannot build', () => {
-  const copy = (name, withPkg) => {
+test('npm pack refuses a checkout whose pkg/ lacks the .wasm or holds something else, and one it cannot build', () => {
+  const copy = (name, withPkg, wasm) => {
     const at = join(dir, name);
     for (const part of ['package.json', 'scripts', 'js', 'examples', 'LICENSE', 'src', 'Cargo.toml', 'Cargo.lock']) cpSync(join(ROOT, part), join(at, part), { recursive: true });
     if (withPkg) {
       cpSync(join(ROOT, 'pkg'), join(at, 'pkg'), { recursive: true });
-      rmSync(join(at, 'pkg/learner_sync_bg.wasm'));
+      if (wasm === undefined) rmSync(join(at, 'pkg/learner_sync_bg.wasm'));
+      else writeFileSync(join(at, 'pkg/learner_sync_bg.wasm'), wasm);
       writeFileSync(join(at, 'pkg/.built'), ''); // newer than src/: build.sh skips
     }
     return at;
@@ -100,11 +101,14 @@ test('npm pack refuses a checkout whose pkg/ lacks the .wasm, and one it cannot 
   const noWasm = pack(copy('no-wasm', true));
   assert.notEqual(noWasm.status, 0, 'packed without the .wasm');
   assert.match(noWasm.stderr, /pkg\/learner_sync_bg\.wasm is missing/);
+  // An error page saved in its place (a failed download, a proxy's answer) is not a module.
+  const notWasm = pack(copy('not-wasm', true, '<html>502 Bad Gateway</html>'));
+  assert.notEqual(notWasm.status, 0, 'packed a .wasm that is not WebAssembly');
+  assert.match(notWasm.stderr, /not a WebAssembly module/);
   const unbuilt = pack(copy('unbuilt', false));
   assert.notEqual(unbuilt.status, 0, 'packed an unbuilt checkout');
   assert.match(unbuilt.stderr, /could not build pkg\//);
-  for (const at of ['no-wasm', 'unbuilt']) assert.ok(!readFileSync(join(dir, at, 'package.json'), 'utf8').includes('"private"'));
-  assert.ok(!existsSync(join(dir, 'no-wasm/learner-sync-0.1.0.tgz')) && !existsSync(join(dir, 'unbuilt/learner-sync-0.1.0.tgz')), 'no tarball left behind');
+  for (const at of ['no-wasm', 'not-wasm', 'unbuilt']) assert.ok(!existsSync(join(dir, at, 'learner-sync-0.1.0.tgz')), `${at}: no tarball left behind`);
 });
 
 test('Node: import, require and the CLI from node_modules/.bin all plan the walkthrough', () => {
