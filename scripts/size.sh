@@ -28,3 +28,7 @@ measure full-z target/size/full-z/pkg/learner_sync_bg.wasm
 LEARNER_SYNC_PKG=target/size/planner-only-z/pkg LEARNER_SYNC_FEATURES=--no-default-features CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
   CARGO_TARGET_DIR=target/size/planner-only-z scripts/build.sh
 measure planner-only-z target/size/planner-only-z/pkg/learner_sync_bg.wasm
+# Where the code goes, by crate (cargo's output, before wasm-bindgen and wasm-opt).
+printf '\n'
+node js/bench/wasm-breakdown.js target/wasm32-unknown-unknown/release/learner_sync.wasm 12
+node js/bench/wasm-breakdown.js target/size/planner-only/wasm32-unknown-unknown/release/learner_sync.wasm 12
