@@ -101,12 +101,12 @@ fn requests_are_spread_no_more_than_the_burst_in_any_tenth_of_a_second() {
 #[test]
 fn a_run_of_429s_in_one_pause_lowers_the_rate_once() {
     // The platform allows half the configured budget: the first 429 finds four requests in
-    // flight, all refused, and the probe after the pause may be refused too.
+    // flight (round trips of 300 ms at 10 a second), all refused.
     let mut sync = engine(150, json!({"rate": {"limit": 40, "windowMs": 4000}, "concurrency": 4}));
     let mut sim = platform(150, 20, 4000);
     let mut limits = vec![40.0];
     let mut drops_at_first_event = None;
-    let sent = run(&mut sync, &mut sim, 30, |sync, sim, _| {
+    let sent = run(&mut sync, &mut sim, 300, |sync, sim, _| {
         let limit = bucket(sync)["limit"].as_f64().unwrap();
         if limit != *limits.last().unwrap() {
             limits.push(limit);

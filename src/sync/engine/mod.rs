@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::config::{Mode, SyncConfig};
 use super::http::{Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use super::moves::Dep;
-use super::pace::{rate_limit_budget, Backoff, TokenBucket, Verdict};
+use super::pace::{rate_limit_budget, retry_after_wait, Backoff, TokenBucket, Verdict};
 use super::redact::Redactor;
 use super::report::{Counts, Created, Outcome, Report, RunError, State};
 use crate::error::Error;
@@ -583,6 +583,12 @@ impl SyncEngine {
             Err(_) => Verdict::Lost,
         };
         rate.on_answer(now, verdict);
+        if let (Ok(resp), Verdict::RateLimited) = (result, verdict) {
+            // When the budget frees teaches the platform's window (at an event's first 429).
+            if let Some(wait) = retry_after_wait(resp, now) {
+                rate.learn_reset(now, wait);
+            }
+        }
         if let Ok(resp) = result {
             let budget = rate_limit_budget(resp, now);
             if !budget.is_empty() {

@@ -123,6 +123,19 @@ pub fn retry_after_ms(value: Option<&str>, now: u64) -> Option<u64> {
     http_date_ms(v).map(|at| at.saturating_sub(now))
 }
 
+/// The wait an answer's `Retry-After` asks for, in ms: delay-seconds as they are; an HTTP-date
+/// against the answer's own `Date` when it sent a believable one (the platform's clock, so a
+/// host clock that is off does not stretch or cut the wait), else against `now`. A `Date`
+/// that is garbage is ignored; either date past what an IMF-fixdate can say is garbage.
+pub fn retry_after_wait(resp: &Response, now: u64) -> Option<u64> {
+    let value = resp.header("retry-after");
+    let date = resp.header("date").and_then(|d| http_date_ms(d.trim()));
+    match (value.map(str::trim).and_then(http_date_ms), date) {
+        (Some(at), Some(date)) => Some(at.saturating_sub(date)),
+        _ => retry_after_ms(value, now),
+    }
+}
+
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as ms since the Unix epoch.
 fn http_date_ms(v: &str) -> Option<u64> {
     let (_weekday, rest) = v.split_once(", ")?;
@@ -136,7 +149,8 @@ fn http_date_ms(v: &str) -> Option<u64> {
     let (day, year) = (number(day, 2)?, number(year, 4)?);
     let mut hms = time.split(':').map(|p| number(p, 2));
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     let days = days_from_civil(year as i64, month, day);
