@@ -643,4 +643,61 @@ mod tests {
         assert_eq!(b.next_slot(100), Some(3100));
         assert_eq!(b.next_slot(3100), Some(3100));
     }
+
+    /// 60 requests accepted at 10 a second from the start, then a 429 at 6 s.
+    fn sixty_then_refused() -> TokenBucket {
+        let mut b = TokenBucket::new(40, 4000, 4);
+        // The configured 40 per 4 s would hold the 41st: count only the platform's answers.
+        b.configured = 100;
+        for i in 0..60 {
+            b.on_send(i * 100);
+            b.on_answer(i * 100 + 50, Verdict::Accepted);
+        }
+        b.on_send(6000);
+        b.on_answer(6050, Verdict::RateLimited);
+        b
+    }
+
+    #[test]
+    fn a_retry_after_teaches_the_platforms_window_and_budget() {
+        let mut b = sixty_then_refused();
+        // The budget frees at 12.05 s (the first request's answer a window later), said as
+        // a whole 7 s: a window of 13 s, which holds the 60.
+        b.learn_reset(6050, 7000);
+        assert_eq!(b.platform_window_ms, 13_000);
+        assert!((b.measured - 60.0 * 4.0 / 13.0).abs() < 1e-9, "{}", b.measured);
+        assert!((b.limit() - 0.95 * b.measured).abs() < 1e-9);
+        // The probe goes when the first requests leave the learned window (at the margin, 57
+        // of the 60 may be there), and once it is accepted the rate is what was measured.
+        let probe = b.next_slot(6050).unwrap();
+        assert_eq!(probe, 350 + 13_000 + 1, "the fourth answer a window later");
+        b.on_send(probe);
+        b.on_answer(probe + 50, Verdict::Accepted);
+        assert!((b.limit() - b.measured).abs() < 1e-9 && b.exact);
+    }
+
+    #[test]
+    fn a_hostile_or_late_retry_after_teaches_nothing() {
+        for wait in [0, 1, 999, 1000, 1999, DAY_MS + 1, u64::MAX] {
+            let mut b = sixty_then_refused();
+            let limit = b.limit();
+            b.learn_reset(6050, wait);
+            assert_eq!((b.platform_window_ms, b.limit()), (0, limit), "a wait of {wait} ms");
+        }
+        // Only an event's first 429 says when the budget frees (a later one, or one that
+        // started no event, is the same pause said again).
+        let mut b = sixty_then_refused();
+        b.on_send(6100);
+        b.on_answer(6150, Verdict::RateLimited);
+        b.learn_reset(6150, 6000);
+        assert_eq!(b.platform_window_ms, 0, "the event's second 429");
+        let mut b = TokenBucket::new(40, 4000, 4);
+        b.learn_reset(0, 6000);
+        assert_eq!(b.platform_window_ms, 0, "no 429");
+        // Requests forgotten (past four windows) leave the gap before the oldest unknown.
+        let mut b = sixty_then_refused();
+        b.forgotten_at = 1;
+        b.learn_reset(6050, 7000);
+        assert_eq!(b.platform_window_ms, 0, "what came before the oldest remembered is unknown");
+    }
 }

@@ -256,4 +256,30 @@ mod tests {
         }
         assert_eq!(retry_after_ms(None, 0), None);
     }
+
+    #[test]
+    fn a_retry_after_date_is_read_against_the_answers_date_when_it_is_believable() {
+        let at = |ra: &str, date: Option<&str>, now: u64| {
+            let mut h = vec![("Retry-After", ra)];
+            h.extend(date.map(|d| ("Date", d)));
+            retry_after_wait(&answer(&h), now)
+        };
+        let (ra, date) = ("Wed, 21 Oct 2015 07:28:30 GMT", "Wed, 21 Oct 2015 07:28:00 GMT");
+        let date_ms = 1_445_412_480_000;
+        // The host's clock an hour ahead, or behind: the platform's own 30 s either way.
+        assert_eq!(at(ra, Some(date), date_ms + 3_600_000), Some(30_000));
+        assert_eq!(at(ra, Some(date), date_ms - 3_600_000), Some(30_000));
+        assert_eq!(at(ra, Some(" Wed, 21 Oct 2015 07:28:00 GMT "), 0), Some(30_000), "whitespace around it");
+        // A Retry-After before the answer's Date: no wait.
+        assert_eq!(at(date, Some(ra), 0), Some(0));
+        // A Date that is garbage, or past what a date can say, is the host's clock.
+        for bad in ["garbage", "", "Wed, 21 Oct 2015 07:28:00 PST", "Sat, 01 Jan 10000 00:00:00 GMT", "-1"] {
+            assert_eq!(at(ra, Some(bad), date_ms + 10_000), Some(20_000), "{bad:?}");
+        }
+        // Delay-seconds ignore the Date; garbage and negatives are no wait at all.
+        assert_eq!(at("7", Some(date), 0), Some(7000));
+        assert_eq!(at("-7", Some(date), 0), None);
+        assert_eq!(at("Sat, 01 Jan 10000 00:00:00 GMT", Some(date), 0), None, "a five-digit year");
+        assert_eq!(retry_after_wait(&answer(&[("Date", date)]), 0), None);
+    }
 }
