@@ -136,8 +136,18 @@ fn scenarios() -> Vec<Scenario> {
     let tight = Some(per(40, 4));
     vec![
         Scenario { budget_drops: 1, ..scenario("1", "platform stricter than the default", per(40, 4), None) },
+        Scenario {
+            retry_after: true,
+            budget_drops: 1,
+            ..scenario("1", "platform stricter than the default, Retry-After", per(40, 4), None)
+        },
         scenario("2", "configured as enforced", per(40, 4), tight),
         Scenario { budget_drops: 1, ..scenario("3", "platform half the configured", per(20, 4), tight) },
+        Scenario {
+            retry_after: true,
+            budget_drops: 1,
+            ..scenario("3", "platform half the configured, Retry-After", per(20, 4), tight)
+        },
         Scenario { budget_drops: 1, ..scenario("4", "longer platform window", per(60, 12), tight) },
         Scenario {
             retry_after: true,

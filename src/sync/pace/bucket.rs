@@ -129,6 +129,11 @@ pub struct TokenBucket {
     /// the rate goes to it, from the margin below, once the event's first probe is accepted.
     #[serde(default)]
     measured: f64,
+    /// A probe met a 429 at a place this client's count said was free: the platform's window
+    /// is not the one counted, so a burst the count allows could still go past its budget. At
+    /// most two go back to back (a token and its request) until a window is learned.
+    #[serde(default)]
+    narrow: bool,
     /// When the current (or last) congestion event began.
     #[serde(default)]
     event_at: u64,
@@ -165,8 +170,18 @@ impl TokenBucket {
             platform_window_ms: 0,
             exact: false,
             measured: 0.0,
+            narrow: false,
             event_at: 0,
             probe_missed: false,
+        }
+    }
+
+    /// The most requests that may go back to back now.
+    fn burst_now(&self) -> u32 {
+        if self.narrow {
+            self.burst.min(2)
+        } else {
+            self.burst
         }
     }
 
@@ -223,7 +238,7 @@ impl TokenBucket {
         let elapsed = now - self.refilled_at;
         if elapsed > 0 {
             let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
-            self.tokens = (self.tokens + accrued).min(self.burst as f64);
+            self.tokens = (self.tokens + accrued).min(self.burst_now() as f64);
             self.refilled_at = now;
         }
         // Once per second passed (a host that slept long catches up, a bounded number of times).
@@ -265,7 +280,7 @@ impl TokenBucket {
     /// steps would otherwise spend each step's token on the token alone). At most the burst.
     pub fn next_slots(&mut self, now: u64, requests: u32) -> Option<u64> {
         // While congested the probe goes alone, whatever must follow it.
-        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst) as f64 };
+        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst_now()) as f64 };
         self.update(now);
         if self.congested {
             // No burst after a pause: the probe alone.
@@ -341,6 +356,8 @@ impl TokenBucket {
                     // A probe refused again: the platform's window is not the one counted, and
                     // what the event measured a guess. The margin below it stays.
                     self.probe_missed = true;
+                    self.narrow = true;
+                    self.tokens = self.tokens.min(self.burst_now() as f64);
                 }
             }
             _ => {}
@@ -357,8 +374,9 @@ impl TokenBucket {
     /// alone since its requests began, that is when the oldest request in the platform's
     /// window leaves it: the requests since the last gap at least that wait long (less the
     /// second `Retry-After` may be rounded by) are the platform's budget, and the window is
-    /// from the first of them to the reset. A wait under two seconds, over a day, or that no
-    /// gap explains teaches nothing.
+    /// from the first of them to the reset (the longest it can be, so the rate is never
+    /// above the platform's). A wait under two seconds, over a day, that no gap explains, or
+    /// that fits the configured window teaches nothing.
     pub fn learn_reset(&mut self, now: u64, wait_ms: u64) {
         if !self.congested || self.event_at != now || self.refusals != 1 {
             return;
@@ -378,9 +396,17 @@ impl TokenBucket {
         if window < wait_ms || window > DAY_MS || count < 1.0 {
             return;
         }
+        // The wait is whole seconds rounded up, so the window is up to a second shorter (and
+        // round trips move it a little either way). A configured window within that is the
+        // platform's as far as it said: what was accepted in it stays the measure.
+        let slack = 250;
+        if self.window_ms + slack + 1000 >= window && self.window_ms <= window + slack {
+            return;
+        }
         // As a rate per configured window, never past the configured one nor below the floor.
         let limit = (count * self.window_ms as f64 / window as f64).clamp(self.floor(), self.configured as f64);
         self.platform_window_ms = window;
+        self.narrow = false;
         // The window is the platform's word (a second long at most, so a little slow): the
         // count in it is the budget, without a margin once the probe at its reset goes through.
         self.measured = limit;
@@ -442,6 +468,7 @@ impl TokenBucket {
             self.limit = (HEADER_MARGIN * per_window).clamp(configured / 100.0, configured);
             self.ceiling = self.limit;
             self.platform_window_ms = window_ms;
+            self.narrow = false;
             self.hold_until = now + self.hold_ms;
         }
         if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
@@ -699,5 +726,25 @@ mod tests {
         b.forgotten_at = 1;
         b.learn_reset(6050, 7000);
         assert_eq!(b.platform_window_ms, 0, "what came before the oldest remembered is unknown");
+    }
+
+    #[test]
+    fn after_a_probe_refused_where_the_count_said_a_place_was_free_at_most_two_go_at_once() {
+        // The platform's window is longer than the one counted: a host that stalled must not
+        // then send the whole burst into it.
+        let mut b = sixty_then_refused();
+        let probe = b.next_slot(6050).unwrap();
+        b.on_send(probe);
+        b.on_answer(probe + 50, Verdict::RateLimited);
+        b.on_send(12_100);
+        b.on_answer(12_150, Verdict::Accepted);
+        assert!(!b.is_congested());
+        let later = 100_000;
+        let mut at_once = 0;
+        while b.next_slot(later) == Some(later) {
+            b.on_send(later);
+            at_once += 1;
+        }
+        assert_eq!(at_once, 2, "after a long idle, two back to back (a token and its request), not four");
     }
 }
