@@ -106,7 +106,7 @@ fn a_run_of_429s_in_one_pause_lowers_the_rate_once() {
     let mut sim = platform(150, 20, 4000);
     let mut limits = vec![40.0];
     let mut drops_at_first_event = None;
-    let sent = run(&mut sync, &mut sim, 300, |sync, sim, _| {
+    let sent = run(&mut sync, &mut sim, 300, |sync, _, _| {
         let limit = bucket(sync)["limit"].as_f64().unwrap();
         if limit != *limits.last().unwrap() {
             limits.push(limit);

@@ -1,8 +1,10 @@
 //! 429 answers. Every request pauses, not just the one refused (the budget is the
 //! organisation's), for the `Retry-After` the platform gave (seconds or an HTTP-date, read
-//! against the host's clock; else the reset of a `RateLimit-*` budget said to be spent) or else
-//! an exponential backoff with jitter; the rate bucket lowers its rate once per run of 429s
-//! and, after the pause, lets one probe go first (`sync/pace/bucket.rs`). Each request, and the token requests together, give up after
+//! against the answer's `Date` when believable, else the host's clock; else the reset of a
+//! `RateLimit-*` budget said to be spent) or else an exponential backoff with jitter, capped
+//! at a quarter of the pause so far; the rate bucket lowers its rate once per run of 429s,
+//! learns the platform's window from the `Retry-After` (`pace_answer`) and, after the pause,
+//! lets one probe go first (`sync/pace/bucket.rs`). Each request, and the token requests together, give up after
 //! `retry.maxRateLimited` 429s.
 //!
 //! A pause longer than `retry.maxWaitMs` (15 minutes by default) is not waited out: a

@@ -9,19 +9,29 @@
 //! its place from its sending until a window after its answer): however the rate moves, a lone
 //! client never sends more than the configured `limit` in any window.
 //!
+//! **Counting the platform's window.** The bucket also counts the platform's window as this
+//! client knows it: its accepted requests there (by their answers, so never sooner than the
+//! platform frees them) and those in flight stay within the rate in force times the window
+//! (the configured one, until a `Retry-After` teaches another).
+//!
 //! **Adapting a rate.** A 429 is a congestion event. Every 429 until a request sent after it is
 //! accepted belongs to the same event (the answers still due to requests sent before it, and
-//! probes that fail again): the rate drops once, multiplicatively, to 90% of the smaller of
-//! half the rate and what this client had sent in the last window (the platform's budget, when
-//! its window is this one's), never below a tenth of the configured rate (a platform that
-//! answers 429 at random must not bring a sync to a crawl); that level is the ceiling known to
-//! be safe. The rate holds
-//! there (two windows, at least a minute), then grows additively about every second (a
-//! fiftieth of the configured limit), a level kept a window without a 429 becoming the new
-//! ceiling: a platform whose budget rose again is found within a minute or two. A 429 met while
-//! probing past the ceiling returns the rate to it, and the next hold is twice as long. While
-//! congested, one request at a time goes: after a pause, a single probe, and the rest only
-//! once it is accepted, with no burst.
+//! probes that fail again): the rate drops once, multiplicatively. The event *measures* the
+//! budget as the smaller of half the rate and what this client had accepted in the window
+//! (the platform's budget, when its window is the one counted), never below a tenth of the
+//! configured rate (a platform that answers 429 at random must not bring a sync to a crawl),
+//! and the rate goes to 95% of it. After the pause one probe goes, when the count says a place
+//! is free: accepted, the measure was right and the rate goes to it (a 429 met later at that
+//! level takes the margin, not half); refused again, the platform's window is not the one
+//! counted, the margin stays and at most two requests go back to back until a window is
+//! learned. A 429's `Retry-After` teaches the window ([`learn_reset`](TokenBucket::learn_reset)).
+//! That level is the ceiling known to be safe. The rate holds there (ten of the platform's
+//! windows, at least a minute), then grows additively about every second (a fiftieth of the
+//! configured limit), a level kept a window without a 429 becoming the new ceiling: a platform
+//! whose budget rose again is found within a few minutes. A 429 met while probing past the
+//! ceiling returns the rate to it, and the next hold is twice as long. While congested, one
+//! request at a time goes: after a pause, a single probe, and the rest only once it is
+//! accepted, with no burst.
 //!
 //! **Learning from the platform.** [`observe`](TokenBucket::observe) takes what an answer's
 //! `RateLimit-*` headers say ([`super::Budget`]): a policy's limit and window set the rate (to
@@ -502,7 +512,8 @@ impl TokenBucket {
     /// The latest time the bucket waits for, for a resumed run to check against its clock.
     pub(crate) fn latest_wait(&self) -> u64 {
         let last_free = self.frees_at.back().copied().unwrap_or(0);
-        [last_free, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
+        let last_accepted = self.accepted_at.back().copied().unwrap_or(0);
+        [last_free, last_accepted, self.event_at, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
             .into_iter()
             .max()
             .unwrap_or(0)
@@ -542,6 +553,18 @@ impl TokenBucket {
         if self.held() > self.configured || !self.frees_at.iter().zip(self.frees_at.iter().skip(1)).all(|(a, b)| a <= b)
         {
             return Some("the rate bucket holds more places than its limit, or out of order");
+        }
+        if self.platform_window_ms > DAY_MS
+            || !(self.measured.is_finite() && self.measured >= 0.0 && self.measured <= configured)
+        {
+            return Some(
+                "the rate bucket's learned window must be at most a day and its measured rate within its limit",
+            );
+        }
+        if self.accepted_at.len() > MAX_LOG
+            || !self.accepted_at.iter().zip(self.accepted_at.iter().skip(1)).all(|(a, b)| a <= b)
+        {
+            return Some("the rate bucket remembers too many accepted requests, or out of order");
         }
         None
     }
