@@ -29,6 +29,8 @@ export const OPTIONS = {
     report: { type: 'string' },
     rate: { type: 'string' },
     'rate-share': { type: 'string' },
+    'budget-dir': { type: 'string' },
+    'no-shared-budget': { type: 'boolean' },
     concurrency: { type: 'string' },
     plan: { type: 'string' },
   },
@@ -114,7 +116,13 @@ ${PLAN_FLAGS}
                        written after the run, a fallback file is named on stderr
   --rate N/Ws          request budget, e.g. 200/60s (Foundry's default); --rate-share 0.5
                        leaves half of it to other clients of the organisation
-  --rate-share F       the share of the budget this client may use (default 1)
+  --rate-share F       the share of the budget this client may use (default 1), set by hand:
+                       no sharing through the state file then
+  --budget-dir DIR     where syncs of one organisation share its budget: a state file per
+                       base URL (its hash; no credential), so two syncs run at once never
+                       exceed the budget together and each gets a fair share (default
+                       $LEARNER_SYNC_BUDGET_DIR, else ~/.cache/learner-sync/budget)
+  --no-shared-budget   pace this sync alone, as if no other sync of the organisation ran
   --concurrency N      requests in flight at once (default 4)
   --plan FILE          apply a plan made earlier (by "plan" or the browser preview) instead of
                        planning: each action is checked against the platform first and skipped,

@@ -106,6 +106,9 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   const window = new RateWindow(rate ?? {});
   const f = new Faults(faults, seed);
   const stats = { requests: 0, byRoute: {}, status: {}, rateLimited: 0, created: 0, updated: 0, deleted: 0 };
+  // Every request as it arrived: when, its answer's status, and the client: the access token it
+  // carried, or the one it was given (so a client's token request is its own).
+  const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://sim');
     if (url.pathname === '/__sim/state') return send(res, 200, snapshot());
@@ -117,6 +120,8 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
     const answer = (status, payload, headers) => {
       stats.status[status] = (stats.status[status] ?? 0) + 1;
+      const client = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? payload?.access_token ?? null;
+      log.push({ t, status, route, client });
       send(res, status, payload, headers);
     };
     const redirect = f.spec.redirect;
@@ -162,6 +167,7 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   return {
     url: `http://127.0.0.1:${address.port}`,
     stats: () => ({ ...stats, faultsInjected: { ...f.injected } }),
+    log: () => log.slice(),
     setFaults: (spec) => f.set(spec),
     setRate: (r) => window.set(r),
     close: () =>
