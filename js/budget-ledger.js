@@ -231,3 +231,11 @@ export function leave(l, who, last, now) {
   delete l.participants[who];
   prune(l, now);
 }
+
+/**
+ * The ledger for hosts that keep it themselves (the example Worker's Durable Object, a host
+ * running several syncs in one process): `read(text, now, rate)` → `{ledger, lost}`,
+ * `acquire(ledger, who, ask, now, rate)` → `{granted, retryAfterMs?}`, `release(ledger, who,
+ * last, now)`; store `JSON.stringify(ledger)` after each.
+ */
+export const SharedBudgetLedger = Object.freeze({ format: BUDGET_FORMAT, read: readLedger, acquire: decide, release: leave });
