@@ -41,10 +41,12 @@ export const FORMATS = ['json', 'table', 'csv'];
 const EXIT_CODES = `Exit codes:
   0  ok
   1  some actions failed, or the run stopped (credentials refused, platform unreachable,
-     redirected), or the report file could not be written (see stderr for where it went)
+     redirected, the shared budget unusable mid-run), or the report file could not be
+     written (see stderr for where it went)
   2  bad input or configuration (a flag, the config file, a page or source rows that cannot
      be used: the rest of the plan is still printed or synced, the rows listed on stderr;
-     a --plan file refused as PLAN_REFUSED: nothing sent)
+     a --plan file refused as PLAN_REFUSED, or the shared budget's state file unusable:
+     nothing sent)
   3  stopped by a safety guard (a held plan, however its file was edited: run again with
      --approve FINGERPRINT)`;
 

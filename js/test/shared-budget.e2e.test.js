@@ -15,7 +15,7 @@ import { startFoundry } from '../sim/foundry.js';
 import { assertNoDuplicates } from './sim-checks.js';
 
 const CLI = fileURLToPath(new URL('../cli/learner-sync.js', import.meta.url));
-const SECRET = 'sim-secret-shared-7';
+const SECRET = 'Zq9-sekrit-Wv4';
 const LIMIT = 40;
 const WINDOW_MS = 4000;
 const LEARNERS = 80;
@@ -106,6 +106,50 @@ test('two CLI syncs of one organisation share its budget: never past it together
       const text = readFileSync(join(budgetDir, f), 'utf8');
       for (const secret of [SECRET, 'sim-client', sim.url, 'sim-token']) assert.ok(!text.includes(secret), `${f} holds ${secret}`);
     }
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the CLI: a budget folder or state file that cannot be used stops the sync before anything is sent; --rate-share and --no-shared-budget share nothing', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-shared-'));
+  const sim = await startFoundry({ clientSecret: SECRET, rate: { limit: LIMIT, windowMs: WINDOW_MS } });
+  try {
+    const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET, LEARNER_SYNC_BUDGET_DIR: '' };
+    writeFileSync(join(dir, 'a.csv'), learners('a', 2));
+    const base = ['sync', '--platform', 'foundry', '--base-url', sim.url, '--mode', 'delta', '--source', join(dir, 'a.csv'), '--rate', '40/4s'];
+    // A file where the folder should be.
+    writeFileSync(join(dir, 'not-a-folder'), 'x');
+    let r = await runCli([...base, '--budget-dir', join(dir, 'not-a-folder')], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /shared budget's state file .* cannot be (made|used).*--no-shared-budget/s);
+    // A state file written by a newer learner-sync: refused, never overwritten.
+    const budgetDir = join(dir, 'budget');
+    const { budgetFile } = await import('../cli/budget-file.js');
+    const file = budgetFile(budgetDir, sim.url);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(budgetDir);
+    writeFileSync(file, '{"learnerSyncBudget":7}');
+    r = await runCli([...base, '--budget-dir', budgetDir], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /written by a newer learner-sync \(format 7; this one reads 1\)/);
+    assert.equal(readFileSync(file, 'utf8'), '{"learnerSyncBudget":7}');
+    assert.equal(sim.stats().requests, 0, 'nothing sent');
+    assert.ok(!r.stderr.includes(SECRET));
+    // The manual case, and pacing alone: no state file.
+    const other = join(dir, 'other');
+    r = await runCli([...base, '--budget-dir', other, '--rate-share', '0.5'], env);
+    assert.equal(r.code, 0, r.stderr);
+    writeFileSync(join(dir, 'a.csv'), learners('b', 2));
+    r = await runCli([...base, '--budget-dir', other, '--no-shared-budget'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!readdirSync(dir).includes('other'), 'no state file made');
+    // The environment variable places it.
+    writeFileSync(join(dir, 'a.csv'), learners('c', 2));
+    r = await runCli(base, { ...env, LEARNER_SYNC_BUDGET_DIR: join(dir, 'from-env') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'from-env')), [budgetFile(join(dir, 'from-env'), sim.url).split('/').pop()]);
   } finally {
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
