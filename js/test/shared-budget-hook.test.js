@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFoundry } from '../sim/foundry.js';
-import { sync, LearnerSyncError } from '../node.js';
+import { sync, LearnerSyncError, SharedBudgetLedger } from '../node.js';
 import { assertNoDuplicates } from './sim-checks.js';
 
 const FAST = { limit: 200, windowMs: 1000 };
@@ -134,6 +134,45 @@ test('a budget hook of the wrong shape is refused before anything is sent', asyn
       await assert.rejects(sync(options(sim), { sources: [learners(1)], sharedBudget: bad }), (e) => e instanceof LearnerSyncError && e.code === 'INVALID_OPTIONS' && /sharedBudget must be an object with acquire/.test(e.message));
     }
     assert.equal(sim.stats().requests, 0);
+  } finally {
+    await sim.close();
+  }
+});
+
+test('two sync() calls in one process share the budget through SharedBudgetLedger kept in memory: no window past it, no 429', { timeout: 60_000 }, async () => {
+  const rate = { limit: 40, windowMs: 4000 };
+  const sim = await startFoundry({ rate });
+  try {
+    let text;
+    const budgetFor = (who) => {
+      const withLedger = (change) => {
+        const { ledger } = SharedBudgetLedger.read(text, Date.now(), rate);
+        const out = change(ledger);
+        text = JSON.stringify(ledger);
+        return out;
+      };
+      return {
+        acquire: async (ask) => withLedger((l) => SharedBudgetLedger.acquire(l, who, ask, Date.now(), rate)),
+        release: async (last) => withLedger((l) => SharedBudgetLedger.release(l, who, last, Date.now())),
+      };
+    };
+    const source = (prefix) => learners(30).replaceAll('h-', `${prefix}-`).replaceAll('h.', `${prefix}.`);
+    // SHARED_BUDGET_OFF=1 runs the same without sharing: the test must then fail (it does: 44 in a window).
+    const shared = process.env.SHARED_BUDGET_OFF ? () => undefined : budgetFor;
+    const [a, b] = await Promise.all([
+      sync({ ...options(sim), rate }, { sources: [source('m')], sharedBudget: shared('m') }),
+      sync({ ...options(sim), rate }, { sources: [source('n')], sharedBudget: shared('n') }),
+    ]);
+    assert.equal(a.counts.done + b.counts.done, 60);
+    const times = sim.log().map((r) => r.t);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= rate.windowMs) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    assert.ok(busiest <= rate.limit, `${busiest} requests within ${rate.windowMs} ms`);
+    assert.equal(sim.stats().rateLimited, 0);
+    assert.deepEqual(JSON.parse(text).participants, {}, 'both left the ledger');
   } finally {
     await sim.close();
   }

@@ -56,6 +56,7 @@ test('two CLI syncs of one organisation share its budget: never past it together
     const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: SECRET };
     const args = (name) => {
       writeFileSync(join(dir, `${name}.csv`), learners(name, LEARNERS));
+      // SHARED_BUDGET_OFF=1 runs the same without sharing: the test must then fail (it does: 44 in a window).
       const extra = process.env.SHARED_BUDGET_OFF ? ['--no-shared-budget'] : [];
       return ['sync', '--platform', 'foundry', '--base-url', sim.url, '--mode', 'delta', '--source', join(dir, `${name}.csv`),
         '--rate', `${LIMIT}/${WINDOW_MS / 1000}s`, '--budget-dir', budgetDir, '--report', join(dir, `${name}.json`), ...extra];
