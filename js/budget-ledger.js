@@ -101,13 +101,19 @@ export function readLedger(text, now, rate) {
     if (e instanceof NewerBudgetFormat) throw e;
     why = 'not JSON (cut short, or overwritten)';
   }
-  if (why) {
-    const ledger = newLedger();
-    ledger.quietUntil = now + rate.windowMs + 1000;
-    return { ledger, lost: why };
-  }
+  if (why) return lostLedger(now, rate, why);
   clampToClock(parsed, now, rate.windowMs);
   return { ledger: parsed, lost: null };
+}
+
+/**
+ * A fresh ledger in place of one that could not be used (`why`): it grants nothing for a window
+ * and a second, since what the lost one granted is unknown and may still count at the platform.
+ */
+export function lostLedger(now, rate, why) {
+  const ledger = newLedger();
+  ledger.quietUntil = now + rate.windowMs + 1000;
+  return { ledger, lost: why };
 }
 
 /** Brings every time the ledger holds within what `now` allows (the clock went back, or a file came from the future). */

@@ -20,10 +20,13 @@
 // - two processes creating the ledger at once: the lock is created exclusively (O_EXCL) and the
 //   ledger written to a temporary file and renamed over.
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { decide, leave, readLedger } from '../budget-ledger.js';
+import { decide, leave, lostLedger, readLedger } from '../budget-ledger.js';
+
+/** A state file larger than this is not read (a ledger of 100,000 grants is about 4 MB). */
+const MAX_STATE_BYTES = 8 << 20;
 
 /** A lock older than this was left behind: it is held for a read and a write. */
 export const LOCK_STALE_MS = 5000;
@@ -159,8 +162,9 @@ export function fileBudget({ dir, baseUrl, rate, now = monotonicNow, warn = () =
       await takeLock();
       try {
         const t = now();
-        const text = readText(file);
-        const { ledger, lost } = readLedger(text, t, paced);
+        const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+        const { ledger, lost } =
+          size > MAX_STATE_BYTES ? lostLedger(t, paced, `larger than ${MAX_STATE_BYTES >> 20} MiB`) : readLedger(readText(file), t, paced);
         if (lost) {
           try {
             renameSync(file, `${file}.corrupt`);

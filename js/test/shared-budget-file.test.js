@@ -48,14 +48,16 @@ test('a state file cut short or overwritten is moved aside, and nothing is grant
     await a.open();
     assert.equal((await drain(a)).granted, 40, 'a lone sync has the whole budget');
     const file = budgetFile(dir, BASE);
-    for (const hostile of [readFileSync(file, 'utf8').slice(0, 30), '\u0000\u0000garbage', '{"learnerSyncBudget":1,"entries":[["a",1,7]],"participants":{}}', '[]']) {
+    const huge = `{"learnerSyncBudget":1,"entries":[${'["a",1,0],'.repeat(900_000)}["a",1,0]],"participants":{}}`;
+    for (const hostile of [readFileSync(file, 'utf8').slice(0, 30), '\u0000\u0000garbage', '{"learnerSyncBudget":1,"entries":[["a",1,7]],"participants":{}}', '[]', huge]) {
       writeFileSync(file, hostile);
       warnings.length = 0;
       const g = await a.acquire({ want: 1, answered: 0, rateLimited: 0 });
-      assert.equal(g.granted, 0, `nothing granted after ${JSON.stringify(hostile)}: what it held is unknown`);
+      assert.equal(g.granted, 0, `nothing granted after ${JSON.stringify(hostile.slice(0, 80))}: what it held is unknown`);
       assert.ok(g.retryAfterMs >= RATE.windowMs && g.retryAfterMs <= RATE.windowMs + 1000, `waits a window and a second: ${g.retryAfterMs}`);
       assert.equal(readFileSync(`${file}.corrupt`, 'utf8'), hostile, 'kept aside for whoever wants to look');
       assert.match(warnings.join('\n'), /could not be read .*moved aside/);
+      if (hostile === huge) assert.match(warnings.join('\n'), /larger than 8 MiB/, 'not read at all');
       now.add(RATE.windowMs + 1001);
       assert.equal((await a.acquire({ want: 1, answered: 0, rateLimited: 0 })).granted, 1, 'then grants again');
     }
@@ -137,7 +139,8 @@ test('processes racing to create the state file and take grants never grant past
   const dir = scratch();
   try {
     // Four processes, each asking for 30 at once on a fresh folder, with a window long enough
-    // that nothing frees while they run: exactly 40 granted in all.
+    // that nothing frees while they run: at most 40 granted in all (fewer when a process was
+    // refused to keep room for the others' shares), and every grant in the ledger (no update lost).
     const script = `
       import { fileBudget } from ${JSON.stringify(MODULE)};
       const b = fileBudget({ dir: ${JSON.stringify(dir)}, baseUrl: ${JSON.stringify(BASE)}, rate: { limit: 40, windowMs: 600000 } });
@@ -156,9 +159,10 @@ test('processes racing to create the state file and take grants never grant past
     );
     for (const r of runs) assert.equal(r.code, 0, r.err);
     const grants = runs.map((r) => Number(r.out));
-    assert.equal(grants.reduce((a, b) => a + b, 0), 40, `granted ${grants.join(' + ')}`);
+    const total = grants.reduce((a, b) => a + b, 0);
+    assert.ok(total <= 40 && total >= 20, `granted ${grants.join(' + ')}`);
     const ledger = JSON.parse(readFileSync(budgetFile(dir, BASE), 'utf8'));
-    assert.equal(ledger.entries.length, 40);
+    assert.equal(ledger.entries.length, total, 'every grant is in the ledger');
     assert.ok(!existsSync(`${budgetFile(dir, BASE)}.lock`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
