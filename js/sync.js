@@ -226,6 +226,7 @@ export async function sync(options, host) {
     throw new LearnerSyncError('INVALID_OPTIONS', 'claimBatch needs host.saveCheckpoint to save the checkpoints it asks for');
   }
   let raw;
+  let startedAt;
   try {
     if (checkpoint) {
       const planOptions = plan.platform ? jsonText(plan, 'the options') : '';
@@ -240,7 +241,8 @@ export async function sync(options, host) {
     }
     if (token) raw.useToken(token.value, token.expiresAt, now());
     if (raw.needsSource()) addSources(raw, sources);
-    raw.start(now());
+    startedAt = now();
+    raw.start(startedAt);
   } catch (e) {
     raw?.free();
     rethrow(redactError(e, config.credentials, secrets));
@@ -255,6 +257,9 @@ export async function sync(options, host) {
   let granted = 0;
   const tally = new AnswerTally();
   let askAfter = 0;
+  // This invocation's time budget (`budget.ms`), as the engine counts it from its start: a wait
+  // for a grant ends there, and the engine, its budget spent, then sends nothing.
+  const stopAt = Number.isFinite(config.budget?.ms) ? startedAt + config.budget.ms : Infinity;
   try {
     const inFlight = new Map();
     for (;;) {
@@ -276,7 +281,13 @@ export async function sync(options, host) {
       if (raw.isSuspended()) break;
       if (budget && granted === 0 && wake !== undefined && wake <= now()) {
         // The engine would send now: not without the shared budget's grant.
-        if (askAfter > now()) wake = askAfter;
+        if (now() >= stopAt) {
+          // Spent: the engine stops (it sends nothing once its budget is spent), awaiting answers.
+          const req = raw.pollTransmit(now());
+          if (req) raw.handleFailure(req.id, now(), 'network', 'not sent: the shared budget granted nothing before the time budget ended');
+          continue;
+        }
+        if (askAfter > now()) wake = Math.min(askAfter, stopAt);
         else {
           const free = Math.max(1, (config.concurrency ?? 4) - inFlight.size);
           const answer = await askBudget(budget, free, tally);

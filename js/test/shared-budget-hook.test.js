@@ -177,3 +177,29 @@ test('two sync() calls in one process share the budget through SharedBudgetLedge
     await sim.close();
   }
 });
+
+test('a wait for a grant ends with the invocation\'s time budget: a hook that keeps refusing suspends the run at budget.ms, nothing sent', { timeout: 10_000 }, async () => {
+  const sim = await startFoundry({ rate: FAST });
+  try {
+    let t = Date.now();
+    const slept = [];
+    const host = {
+      sources: [learners(3)],
+      now: () => t,
+      sleep: async (ms) => {
+        slept.push(ms);
+        t += ms;
+        await new Promise((r) => setImmediate(r)); // (so that a run that never ends meets the test's timeout)
+      },
+      sharedBudget: hook(() => ({ granted: 0, retryAfterMs: 60_000 })),
+    };
+    const report = await sync({ ...options(sim), budget: { ms: 5000 } }, host);
+    assert.equal(report.suspended, true);
+    assert.equal(report.error, undefined, 'a budget stop, not a failure');
+    assert.ok(report.checkpoint);
+    assert.equal(sim.stats().requests, 0, 'nothing sent without a grant');
+    assert.ok(slept.reduce((a, b) => a + b, 0) <= 5000, `waited ${slept.join(' + ')} ms for a 5000 ms budget`);
+  } finally {
+    await sim.close();
+  }
+});
