@@ -5,7 +5,7 @@
 
 mod support;
 
-use learner_sync::sync::{SyncConfig, SyncEngine};
+use learner_sync::sync::{SyncEngine, SyncOptions};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::json;
 use support::foundry::{FoundrySim, BASE};
@@ -17,7 +17,7 @@ fn engine() -> SyncEngine {
         source.push_str(&format!("n{i},F{i},L{i},n{i}@example.org,true\n"));
     }
     let options = PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
-    let mut e = SyncEngine::new(options, SyncConfig::from_json(config.to_string().as_bytes()).unwrap()).unwrap();
+    let mut e = SyncEngine::new(options, SyncOptions::from_json(config.to_string().as_bytes()).unwrap()).unwrap();
     e.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     e
 }
