@@ -106,8 +106,10 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   const window = new RateWindow(rate ?? {});
   const f = new Faults(faults, seed);
   const stats = { requests: 0, byRoute: {}, status: {}, rateLimited: 0, created: 0, updated: 0, deleted: 0 };
-  // Every request as it arrived: when, its answer's status, and the client: the access token it
-  // carried, or the one it was given (so a client's token request is its own).
+  // Every answer as the simulator gave it: when the request arrived (its clock), the route
+  // and the status. What a test checks the rolling window against, not the client's word. The
+  // client is the access token the request carried, or the one it was given (so a client's
+  // token request is its own): what tells two clients of one organisation apart.
   const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://sim');
@@ -123,10 +125,11 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     stats.requests += 1;
     const route = `${req.method} ${url.pathname.replace(/\/[^/]*\d[^/]*$/, '/:id')}`;
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    const limited = limitAuth || !url.pathname.includes('oauth');
     const answer = (status, payload, headers) => {
       stats.status[status] = (stats.status[status] ?? 0) + 1;
       const client = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? payload?.access_token ?? null;
-      log.push({ t, status, route, client });
+      log.push({ at: t, route, status, counted: limited, client });
       send(res, status, payload, headers);
     };
     const redirect = f.spec.redirect;
@@ -134,7 +137,6 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
       f.count('redirect');
       return answer(307, '', { location: `${redirect.to}${req.url}` });
     }
-    const limited = limitAuth || !url.pathname.includes('oauth');
     const admitted = limited ? window.admit(t) : { ok: true };
     if (!admitted.ok || f.burst() || f.hit('rate429')) {
       stats.rateLimited += 1;
@@ -172,6 +174,7 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   return {
     url: `http://127.0.0.1:${address.port}`,
     stats: () => ({ ...stats, faultsInjected: { ...f.injected } }),
+    /** The answers so far, `{at, route, status, counted, client}` in order of arrival. */
     log: () => log.slice(),
     setFaults: (spec) => f.set(spec),
     setRate: (r) => window.set(r),

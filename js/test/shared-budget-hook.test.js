@@ -164,7 +164,7 @@ test('two sync() calls in one process share the budget through SharedBudgetLedge
       sync({ ...options(sim), rate }, { sources: [source('n')], sharedBudget: shared('n') }),
     ]);
     assert.equal(a.counts.done + b.counts.done, 60);
-    const times = sim.log().map((r) => r.t);
+    const times = sim.log().map((r) => r.at);
     let busiest = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
       while (times[i] - times[j] >= rate.windowMs) j++;

@@ -68,14 +68,14 @@ test('two CLI syncs of one organisation share its budget: never past it together
     assert.equal(b.code, 0, b.stderr);
 
     const log = sim.log();
-    const times = log.map((r) => r.t);
+    const times = log.map((r) => r.at);
     const refused = log.filter((r) => r.status === 429).length;
     const clients = [...new Set(log.map((r) => r.client))];
     assert.equal(clients.length, 2, `each process is one client: ${clients.length}`);
     const mine = (c) => log.filter((r) => r.client === c);
-    const from = Math.max(...clients.map((c) => mine(c)[0].t));
-    const to = Math.min(...clients.map((c) => mine(c).at(-1).t));
-    const accepted = (c) => log.filter((r) => r.client === c && r.status !== 429 && r.t >= from && r.t <= to).length;
+    const from = Math.max(...clients.map((c) => mine(c)[0].at));
+    const to = Math.min(...clients.map((c) => mine(c).at(-1).at));
+    const accepted = (c) => log.filter((r) => r.client === c && r.status !== 429 && r.at >= from && r.at <= to).length;
     const both = clients.map(accepted);
     const shares = both.map((n) => n / (both[0] + both[1]));
     const span = (Math.max(...times) - Math.min(...times)) / 1000;

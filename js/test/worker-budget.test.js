@@ -115,14 +115,14 @@ test('workerd: two Workers of one organisation run at once share its budget thro
       assert.equal(r.counts.failed, 0);
     }
     const log = sim.log();
-    const times = log.map((r) => r.t);
+    const times = log.map((r) => r.at);
     const refused = log.filter((r) => r.status === 429).length;
     const clients = [...new Set(log.map((r) => r.client))];
     assert.equal(clients.length, 2);
     const mine = (c) => log.filter((r) => r.client === c);
-    const from = Math.max(...clients.map((c) => mine(c)[0].t));
-    const to = Math.min(...clients.map((c) => mine(c).at(-1).t));
-    const both = clients.map((c) => log.filter((r) => r.client === c && r.status !== 429 && r.t >= from && r.t <= to).length);
+    const from = Math.max(...clients.map((c) => mine(c)[0].at));
+    const to = Math.min(...clients.map((c) => mine(c).at(-1).at));
+    const both = clients.map((c) => log.filter((r) => r.client === c && r.status !== 429 && r.at >= from && r.at <= to).length);
     const shares = both.map((n) => n / (both[0] + both[1]));
     const span = (Math.max(...times) - Math.min(...times)) / 1000;
     const ideal = log.length / (LIMIT / (WINDOW_MS / 1000));
