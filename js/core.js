@@ -11,6 +11,7 @@ export { LearnerSyncError } from './errors.js';
 export { sync, credentialsFromEnv } from './sync.js';
 export { beginSync, stepSync } from './steps.js';
 export { redactSecrets } from './redact.js';
+export { SharedBudgetLedger } from './budget-ledger.js';
 
 /**
  * Collects pages of the system of record and of the platform, then plans.

@@ -519,7 +519,10 @@ export interface Outcome {
  *   names the status and the target's host only);
  * - `PLAN_REFUSED`: a plan given to apply would deactivate or delete an administrator or
  *   unmanaged user the listing shows: nothing was sent;
- * - `INVALID_INPUT`: a resumed listing finished with no source pages given again.
+ * - `INVALID_INPUT`: a resumed listing finished with no source pages given again;
+ * - `BUDGET_FAILED` (with `suspended`): the host's `sharedBudget` threw or answered nonsense
+ *   (the message says which): nothing more was sent, the answers in flight were awaited;
+ *   resume from `checkpoint` once the budget can be consulted.
  */
 export type RunErrorCode =
   | 'AUTH_FAILED'
@@ -530,7 +533,8 @@ export type RunErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'REDIRECTED'
   | 'PLAN_REFUSED'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  | 'BUDGET_FAILED';
 
 export interface SyncReport {
   mode: 'full' | 'delta';
@@ -617,6 +621,71 @@ export interface TokenCache {
   set(token: CachedToken): void | Promise<void>;
 }
 
+/** What a sync asks its `SharedBudget` for, with what happened since it last asked. */
+export interface BudgetAsk {
+  /** Requests it would send now: from 1 to its free concurrency. */
+  want: number;
+  /** Its requests answered (or failed with no answer) since it last asked. */
+  answered: number;
+  /** Of those, how many the platform refused with 429: slow every sync of the organisation. */
+  rateLimited: number;
+  /** The longest `Retry-After` of those 429s, in ms, when one said it. */
+  retryAfterMs?: number;
+}
+
+/** The shared budget's answer: how many may go now, or when to ask again. */
+export interface BudgetGrant {
+  /** A whole number from 0 to `want`: that many requests go now, each counted by you against the budget. */
+  granted: number;
+  /** With `granted` 0: when to ask again, in ms from now (waits are capped at a minute, then it asks again). */
+  retryAfterMs?: number;
+}
+
+/**
+ * The organisation's rate budget shared by several syncs (two scheduled jobs, a manual run
+ * beside the nightly one): before the engine's requests go, the sync asks `acquire` and sends
+ * at most what it grants, telling it each answer and 429 as it asks again; `release` is told
+ * when the sync ends, with the grants it did not use. Your hook keeps one ledger for every
+ * sync of the organisation (`SharedBudgetLedger` does the counting: never past the limit
+ * together, a fair share each, a 429 any sync meets pausing all) wherever they can all reach it:
+ * a lock and a file, a Durable Object (the example Worker), a row in a database.
+ *
+ * A hook that throws or rejects, or answers anything but a whole `granted` from 0 to `want`
+ * (with a number `retryAfterMs` when 0), stops the invocation: nothing more is sent, the answers
+ * in flight are awaited, and the report is `suspended` with `error.code` `BUDGET_FAILED` (the
+ * message, without any credential, says what the hook did) and a `checkpoint`: nothing is lost,
+ * and no request ever goes without a grant. A `release` that fails is ignored (the grants it
+ * would hand back count until they expire: the others send less, never more). May be async.
+ */
+export interface SharedBudget {
+  acquire(ask: BudgetAsk): BudgetGrant | Promise<BudgetGrant>;
+  release?(last: { unused: number; answered: number; rateLimited: number; retryAfterMs?: number }): void | Promise<void>;
+}
+
+/** A ledger of grants, as `SharedBudgetLedger` reads and changes it (store it as `JSON.stringify(ledger)`). */
+export type BudgetLedger = { learnerSyncBudget: number } & Record<string, unknown>;
+
+/**
+ * The counting behind a `SharedBudget`, for hosts that keep the ledger themselves. Each call
+ * takes the ledger's clock (`now`, ms; the same clock for every sync of the ledger) and the
+ * budget the syncs are configured with (`rate`, e.g. Foundry's `{limit: 200, windowMs: 60000}`).
+ */
+export const SharedBudgetLedger: {
+  /** Ledger format this version writes; a newer one is refused. */
+  readonly format: number;
+  /**
+   * Reads a stored ledger (JSON text, or undefined for none). Text that cannot be used gives a
+   * fresh ledger that grants nothing for a window and a second, with `lost` saying why; a
+   * ledger of a newer format throws (never overwrite it). Times past `now` plus what a grant
+   * may count (a clock that went back) are brought back within it.
+   */
+  read(text: string | undefined | null, now: number, rate: { limit: number; windowMs: number }): { ledger: BudgetLedger; lost: string | null };
+  /** Sync `who` (an id of letters, digits, `-` and `_`) asks, as `SharedBudget.acquire`. Changes the ledger. */
+  acquire(ledger: BudgetLedger, who: string, ask: BudgetAsk, now: number, rate: { limit: number; windowMs: number }): BudgetGrant;
+  /** Sync `who` ends, as `SharedBudget.release`. Changes the ledger. */
+  release(ledger: BudgetLedger, who: string, last: { unused: number; answered: number; rateLimited: number; retryAfterMs?: number }, now: number): void;
+};
+
 export interface SyncHost {
   /** The system of record's pages (CSV or JSON), or `{page, format, label}`. */
   sources?: Array<Page | PageSpec<SourceFormat>>;
@@ -663,6 +732,11 @@ export interface SyncHost {
    * sent; a `set` that fails is ignored (the run goes on; the next one fetches a token).
    */
   tokenCache?: TokenCache;
+  /**
+   * Shares the organisation's rate budget with its other syncs (see `SharedBudget`): no request
+   * goes without its grant. A hook that fails suspends the run with BUDGET_FAILED.
+   */
+  sharedBudget?: SharedBudget;
 }
 
 /** Runs a sync through the host's fetch. Resolves to the report; rejects only on bad options or sources. */

@@ -6,6 +6,7 @@ import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
 import { redactError } from './redact.js';
 import { cachedToken, keepToken, tokenCacheOf } from './token-cache.js';
+import { AnswerTally, askBudget, budgetOf, releaseBudget } from './budget.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
 const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
@@ -197,6 +198,10 @@ async function send(fetchFn, req, timeoutMs) {
  * checkpoint: a resumed run then fetches none while the kept one lasts. A cache whose `get`
  * fails rejects the call before anything is sent; one whose `set` fails mid-run is ignored
  * (the run goes on with its token, so its report is never lost; the next run fetches one).
+ * With `host.sharedBudget` (`{acquire(ask), release?(last)}`, see js/budget.js), no request goes
+ * without the hook's grant, so several syncs of one organisation share its budget: the hook
+ * is told each sync's answers and 429s, and one that fails or answers nonsense suspends the
+ * run (`BUDGET_FAILED`, with a checkpoint), never letting a request go ungranted.
  * Resolves to the report; rejects only for bad options, sources, checkpoints or token cache.
  */
 export async function sync(options, host) {
@@ -215,6 +220,7 @@ export async function sync(options, host) {
   const pinned = host.plan;
   const { plan, config } = settings(options, env, pinned?.options?.platform);
   const cache = tokenCacheOf(host.tokenCache);
+  const budget = budgetOf(host.sharedBudget);
   const token = cache ? await cachedToken(cache, config.credentials) : undefined;
   const secrets = token ? [token.value] : [];
   if (saveCheckpoint && config.claimBatch === undefined) config.claimBatch = 25;
@@ -223,6 +229,8 @@ export async function sync(options, host) {
   }
   // Undefined until made below (else the call throws): typed as made, for the loop's sake.
   let raw = /** @type {RawSync} */ (/** @type {unknown} */ (undefined));
+  /** @type {number | undefined} */
+  let startedAt;
   try {
     if (checkpoint) {
       const planOptions = plan.platform ? jsonText(plan, 'the options') : '';
@@ -237,7 +245,8 @@ export async function sync(options, host) {
     }
     if (token) raw.useToken(token.value, token.expiresAt, now());
     if (raw.needsSource()) addSources(raw, sources);
-    raw.start(now());
+    startedAt = now();
+    raw.start(startedAt);
   } catch (e) {
     raw?.free();
     rethrow(redactError(e, config.credentials, secrets));
@@ -247,10 +256,21 @@ export async function sync(options, host) {
     const fresh = cache && raw.takeNewToken();
     if (fresh) await keepToken(cache, fresh, config.credentials).catch(() => {});
   };
+  // The shared budget: requests granted and not yet sent, the answers not yet told, and when
+  // to ask again after a refusal.
+  let granted = 0;
+  const tally = new AnswerTally();
+  let askAfter = 0;
+  // This invocation's time budget (`budget.ms`), as the engine counts it from its start: a wait
+  // for a grant ends there, and the engine, its budget spent, then sends nothing.
+  const stopAt = Number.isFinite(config.budget?.ms) ? startedAt + config.budget.ms : Infinity;
   try {
     const inFlight = new Map();
     for (;;) {
-      for (let req = raw.pollTransmit(now()); req; req = raw.pollTransmit(now())) {
+      while (!budget || granted > 0) {
+        const req = raw.pollTransmit(now());
+        if (!req) break;
+        if (budget) granted -= 1;
         inFlight.set(req.id, send(fetchFn, req, timeoutMs));
       }
       for (let e = raw.pollEvent(); e; e = raw.pollEvent()) onEvent(e);
@@ -261,14 +281,33 @@ export async function sync(options, host) {
         continue;
       }
       if (raw.isFinished() || raw.isSuspended()) break;
-      const wake = raw.pollTimeout(now());
+      let wake = raw.pollTimeout(now());
       if (raw.isSuspended()) break;
+      if (budget && granted === 0 && wake !== undefined && wake <= now()) {
+        // The engine would send now: not without the shared budget's grant.
+        if (now() >= stopAt) {
+          // Spent: the engine stops (it sends nothing once its budget is spent), awaiting answers.
+          const req = raw.pollTransmit(now());
+          if (req) raw.handleFailure(req.id, now(), 'network', 'not sent: the shared budget granted nothing before the time budget ended');
+          continue;
+        }
+        if (askAfter > now()) wake = Math.min(askAfter, stopAt);
+        else {
+          const free = Math.max(1, (config.concurrency ?? 4) - inFlight.size);
+          const answer = await askBudget(budget, free, tally);
+          if (answer.failed) raw.suspendBudgetFailed(answer.failed);
+          else if (answer.granted) granted = answer.granted;
+          else askAfter = now() + answer.waitMs;
+          continue;
+        }
+      }
       const waiting = [...inFlight.values()];
       if (wake !== undefined) waiting.push(sleep(Math.max(0, wake - now())).then(() => null));
       if (waiting.length === 0) throw new LearnerSyncError('INTERNAL', 'the sync stalled: nothing in flight and nothing to wait for');
       const answer = await Promise.race(waiting);
       if (!answer) continue;
       inFlight.delete(answer.id);
+      tally.note(answer.status, answer.headers, now());
       if (answer.failure) raw.handleFailure(answer.id, now(), answer.failure, answer.message);
       else raw.handleResponse(answer.id, now(), answer.status, answer.headers, answer.body);
       await keep();
@@ -284,6 +323,7 @@ export async function sync(options, host) {
     }
     return report;
   } finally {
+    if (budget) await releaseBudget(budget, granted, tally);
     raw.free();
   }
 }

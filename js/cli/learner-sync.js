@@ -16,6 +16,7 @@ import { formatTable, formatOutcomes, printable } from './table.js';
 import { progressReporter } from './progress.js';
 import { FORMATS, OPTIONS, USAGE, UsageError } from './usage.js';
 import { loadConfig, parseJson, parseRate, readFile } from './config.js';
+import { budgetDir, fileBudget } from './budget-file.js';
 
 /** Every credential the environment holds, whichever platform the command is for. */
 const CREDENTIALS = { ...credentialsFromEnv('foundry'), ...credentialsFromEnv('learnifier'), ...credentialsFromEnv('scim') };
@@ -204,6 +205,27 @@ function readPinnedPlan(file) {
   return pinned;
 }
 
+/**
+ * The budget this sync shares with the organisation's other syncs on this machine (a state
+ * file per base URL), or undefined: with --no-shared-budget, with a share set by hand
+ * (--rate-share, or rate.share below 1), or when no budget is known (no rate on a platform
+ * without a default). A state file that cannot be used is an error before anything is sent.
+ */
+async function openSharedBudget(values, options) {
+  if (values['no-shared-budget']) return undefined;
+  const rate = options.rate ?? (options.platform === 'foundry' ? parseRate('200/60s', '--rate') : undefined);
+  if (!rate || (rate.share ?? 1) < 1) return undefined;
+  const dir = budgetDir(values['budget-dir']);
+  const warn = (text) => process.stderr.write(`${printable(`learner-sync: warning: ${text}`)}\n`);
+  const budget = fileBudget({ dir, baseUrl: options.baseUrl, rate, warn });
+  try {
+    await budget.open();
+  } catch (e) {
+    throw new UsageError(`${e.message} (--budget-dir or LEARNER_SYNC_BUDGET_DIR places it; --no-shared-budget paces this sync alone)`);
+  }
+  return budget;
+}
+
 async function runSync(args) {
   const parsed = parse('sync', args);
   if (!parsed) return 0;
@@ -219,8 +241,9 @@ async function runSync(args) {
   const options = planOptions(values, config, { sourceNeeded: !pinned });
   Object.assign(options, syncSettings(values, config, options.platform));
   if (values.report) checkReportPath(values.report);
+  const sharedBudget = await openSharedBudget(values, options);
   const progress = progressReporter();
-  const report = await sync(options, { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e) });
+  const report = await sync(options, { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e), sharedBudget });
   progress.end();
   let code = 0;
   if (options.dryRun && report.planned) code = printPlan(report.planned, JSON.stringify(report.planned), values.format);

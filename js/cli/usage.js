@@ -29,6 +29,8 @@ export const OPTIONS = {
     report: { type: 'string' },
     rate: { type: 'string' },
     'rate-share': { type: 'string' },
+    'budget-dir': { type: 'string' },
+    'no-shared-budget': { type: 'boolean' },
     concurrency: { type: 'string' },
     plan: { type: 'string' },
   },
@@ -39,10 +41,12 @@ export const FORMATS = ['json', 'table', 'csv'];
 const EXIT_CODES = `Exit codes:
   0  ok
   1  some actions failed, or the run stopped (credentials refused, platform unreachable,
-     redirected), or the report file could not be written (see stderr for where it went)
+     redirected, the shared budget unusable mid-run), or the report file could not be
+     written (see stderr for where it went)
   2  bad input or configuration (a flag, the config file, a page or source rows that cannot
      be used: the rest of the plan is still printed or synced, the rows listed on stderr;
-     a --plan file refused as PLAN_REFUSED: nothing sent)
+     a --plan file refused as PLAN_REFUSED, or the shared budget's state file unusable:
+     nothing sent)
   3  stopped by a safety guard (a held plan, however its file was edited: run again with
      --approve FINGERPRINT)`;
 
@@ -114,7 +118,13 @@ ${PLAN_FLAGS}
                        written after the run, a fallback file is named on stderr
   --rate N/Ws          request budget, e.g. 200/60s (Foundry's default); --rate-share 0.5
                        leaves half of it to other clients of the organisation
-  --rate-share F       the share of the budget this client may use (default 1)
+  --rate-share F       the share of the budget this client may use (default 1), set by hand:
+                       no sharing through the state file then
+  --budget-dir DIR     where syncs of one organisation share its budget: a state file per
+                       base URL (its hash; no credential), so two syncs run at once never
+                       exceed the budget together and each gets a fair share (default
+                       $LEARNER_SYNC_BUDGET_DIR, else ~/.cache/learner-sync/budget)
+  --no-shared-budget   pace this sync alone, as if no other sync of the organisation ran
   --concurrency N      requests in flight at once (default 4)
   --plan FILE          apply a plan made earlier (by "plan" or the browser preview) instead of
                        planning: each action is checked against the platform first and skipped,

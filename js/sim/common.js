@@ -107,7 +107,9 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   const f = new Faults(faults, seed);
   const stats = { requests: 0, byRoute: {}, status: {}, rateLimited: 0, created: 0, updated: 0, deleted: 0 };
   // Every answer as the simulator gave it: when the request arrived (its clock), the route
-  // and the status. What a test checks the rolling window against, not the client's word.
+  // and the status. What a test checks the rolling window against, not the client's word. The
+  // client is the access token the request carried, or the one it was given (so a client's
+  // token request is its own): what tells two clients of one organisation apart.
   const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://sim');
@@ -126,7 +128,8 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     const limited = limitAuth || !url.pathname.includes('oauth');
     const answer = (status, payload, headers) => {
       stats.status[status] = (stats.status[status] ?? 0) + 1;
-      log.push({ at: t, route, status, counted: limited });
+      const client = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? payload?.access_token ?? null;
+      log.push({ at: t, route, status, counted: limited, client });
       send(res, status, payload, headers);
     };
     const redirect = f.spec.redirect;
@@ -171,7 +174,7 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   return {
     url: `http://127.0.0.1:${address.port}`,
     stats: () => ({ ...stats, faultsInjected: { ...f.injected } }),
-    /** The answers so far, `{at, route, status, counted}` in order of arrival. */
+    /** The answers so far, `{at, route, status, counted, client}` in order of arrival. */
     log: () => log.slice(),
     setFaults: (spec) => f.set(spec),
     setRate: (r) => window.set(r),

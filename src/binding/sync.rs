@@ -128,6 +128,12 @@ impl JsSync {
         self.0.is_suspended()
     }
 
+    /// Ends this invocation: the host's shared budget failed (`BUDGET_FAILED`, `message`).
+    #[wasm_bindgen(js_name = suspendBudgetFailed)]
+    pub fn suspend_budget_failed(&mut self, message: &str) {
+        self.0.suspend_budget_failed(message);
+    }
+
     #[wasm_bindgen(js_name = wantsCheckpoint)]
     pub fn wants_checkpoint(&self) -> bool {
         self.0.wants_checkpoint()

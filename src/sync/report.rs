@@ -101,7 +101,9 @@ pub struct RunError {
     /// `LISTING_FAILED` (the platform's users could not all be read), `PAGING_LOOP` (the
     /// listing does not end; nothing was written), `RESPONSE_TOO_LARGE` (an answer past
     /// [`MAX_RESPONSE_BYTES`](crate::sync::MAX_RESPONSE_BYTES)), `REDIRECTED` (the
-    /// platform answered a redirect, never followed: the base URL is wrong).
+    /// platform answered a redirect, never followed: the base URL is wrong); in a suspended
+    /// report, `BUDGET_FAILED` (the host's shared budget could not be consulted: nothing more
+    /// was sent; resume from the checkpoint once it can).
     pub code: String,
     pub message: String,
 }

@@ -10,12 +10,15 @@
 // each batch of writes it saves a checkpoint, so a tick killed half-way (CPU limit, deploy,
 // eviction) is resumed from the last one without creating anyone twice. The access token is
 // kept in KV under its own key (`token`, with its expiry), never in the checkpoint: a tick
-// reuses it while it lasts instead of fetching one per tick.
+// reuses it while it lasts instead of fetching one per tick. Several Workers (or several runs)
+// syncing one organisation share its rate budget through a Durable Object per base URL
+// (`SharedBudget`, bound as LEARNER_SYNC_BUDGET): no request goes without its grant, so
+// together they never exceed the budget, and each gets a fair share.
 //
 // A template to copy: this folder (package.json, wrangler.toml, src/) is a Worker project as it
 // stands. `npm install`, fill in wrangler.toml, then `npx wrangler deploy`: wrangler's bundler
 // picks the package's workerd entry and loads its .wasm as a compiled module, with no config.
-import { sync, LearnerSyncError, credentialsFromEnv, redactSecrets } from 'learner-sync';
+import { sync, LearnerSyncError, SharedBudgetLedger, credentialsFromEnv, redactSecrets } from 'learner-sync';
 
 const CHECKPOINT = 'checkpoint';
 const LAST_RUN = 'last-run';
@@ -38,6 +41,61 @@ function tokenCache(kv) {
       return kv.put(TOKEN, JSON.stringify(token), ttl);
     },
   };
+}
+
+/** Foundry's budget when the options name none (as the engine's default). */
+const FOUNDRY_RATE = { limit: 200, windowMs: 60_000 };
+
+/**
+ * The organisation's budget, shared with every other run of it through the Durable Object
+ * named after the base URL (no credential in the name), as sync()'s `sharedBudget` hook; none
+ * without the binding, with a share set by hand (`rate.share` below 1), or with no budget
+ * known. Each ask is one call to the object, for up to the concurrency at once.
+ */
+function sharedBudget(env, options) {
+  const ns = env.LEARNER_SYNC_BUDGET;
+  const rate = options.rate ?? (options.platform === 'foundry' ? FOUNDRY_RATE : undefined);
+  if (!ns || !rate || (rate.share ?? 1) < 1 || typeof options.baseUrl !== 'string') return undefined;
+  const stub = ns.get(ns.idFromName(options.baseUrl.replace(/\/+$/, '')));
+  const who = crypto.randomUUID().replaceAll('-', '');
+  const call = async (op, body) => {
+    const res = await stub.fetch(`https://budget/${op}`, { method: 'POST', body: JSON.stringify({ who, rate: { limit: rate.limit, windowMs: rate.windowMs }, ...body }) });
+    const out = await res.json();
+    if (!res.ok) throw new Error(out.error ?? `the budget object answered HTTP ${res.status}`);
+    return out;
+  };
+  return { acquire: (ask) => call('acquire', { ask }), release: (last) => call('release', { last }) };
+}
+
+/**
+ * The organisation's budget: one Durable Object per base URL holds the ledger of grants
+ * (learner-sync's SharedBudgetLedger) in its storage. A Durable Object handles one request at
+ * a time, so no lock is needed. A stored ledger that cannot be read grants nothing for a window
+ * and a second (what it granted is unknown); one of a newer format is refused, never
+ * overwritten (the sync asking stops with BUDGET_FAILED). Its clock is its own, so times
+ * never cross between the Workers and it.
+ */
+export class SharedBudget {
+  constructor(state) {
+    this.storage = state.storage;
+  }
+
+  async fetch(request) {
+    try {
+      const { who, rate, ask, last } = await request.json();
+      const op = new URL(request.url).pathname;
+      const valid = typeof who === 'string' && Number.isInteger(rate?.limit) && rate.limit > 0 && Number.isInteger(rate?.windowMs) && rate.windowMs > 0;
+      if (!valid || !['/acquire', '/release'].includes(op)) return Response.json({ error: 'not a budget request' }, { status: 400 });
+      const now = Date.now();
+      const { ledger, lost } = SharedBudgetLedger.read(await this.storage.get('ledger'), now, rate);
+      if (lost) console.warn(`learner-sync: the shared budget's stored ledger could not be read (${lost}): nothing granted for a window and a second`);
+      const out = op === '/acquire' ? SharedBudgetLedger.acquire(ledger, who, ask, now, rate) : (SharedBudgetLedger.release(ledger, who, last, now), {});
+      await this.storage.put('ledger', JSON.stringify(ledger));
+      return Response.json(out);
+    } catch (e) {
+      return Response.json({ error: `the shared budget cannot be used: ${e.message}` }, { status: 409 });
+    }
+  }
 }
 
 function settings(env) {
@@ -97,6 +155,7 @@ export async function tick(env, now = Date.now()) {
     checkpoint: checkpoint ?? undefined,
     saveCheckpoint: (text) => kv.put(CHECKPOINT, text),
     tokenCache: tokenCache(kv),
+    sharedBudget: sharedBudget(env, options),
     env,
   };
   let report;

@@ -3,7 +3,7 @@
 import {
   Planner, plan, planToCsv, reportToCsv, sync, beginSync, stepSync, LearnerSyncError,
   type Plan, type Action, type PlanOptions, type SyncReport, type StepRequest, type StepAnswer, type StepResult,
-  type TokenCache, type CachedToken,
+  type TokenCache, type CachedToken, type SharedBudget, type BudgetGrant, SharedBudgetLedger,
 } from 'learner-sync';
 
 const options: PlanOptions = {
@@ -106,3 +106,28 @@ async function cachedRecipe(send: (r: StepRequest) => Promise<StepAnswer>): Prom
   return (step.report?.counts.done ?? 0) + report.counts.done;
 }
 void cachedRecipe;
+
+// Two syncs of one organisation in one process, sharing its budget through one ledger.
+const rate = { limit: 200, windowMs: 60_000 };
+let ledgerText: string | undefined;
+function budgetFor(who: string): SharedBudget {
+  const withLedger = <T>(change: (l: ReturnType<typeof SharedBudgetLedger.read>['ledger']) => T): T => {
+    const { ledger } = SharedBudgetLedger.read(ledgerText, Date.now(), rate);
+    const out = change(ledger);
+    ledgerText = JSON.stringify(ledger);
+    return out;
+  };
+  return {
+    acquire: async (ask): Promise<BudgetGrant> => withLedger((l) => SharedBudgetLedger.acquire(l, who, ask, Date.now(), rate)),
+    release: (last) => withLedger((l) => SharedBudgetLedger.release(l, who, last, Date.now())),
+  };
+}
+async function twoSyncs(): Promise<boolean> {
+  const options = { platform: 'foundry' as const, baseUrl: 'https://api.fifoundry.net' };
+  const [a, b] = await Promise.all([
+    sync(options, { sources: ['ssoId\n1\n'], sharedBudget: budgetFor('nightly') }),
+    sync(options, { sources: ['ssoId\n2\n'], sharedBudget: budgetFor('manual') }),
+  ]);
+  return [a, b].some((r) => r.suspended && r.error?.code === 'BUDGET_FAILED');
+}
+void twoSyncs;

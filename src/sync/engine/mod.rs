@@ -375,7 +375,8 @@ impl SyncEngine {
             suspended: self.suspended,
             invocations: self.counters.invocations,
             error: self.error.clone().or_else(|| self.suspended.then(|| self.suspend_reason.clone()).flatten()),
-            resume_at: (self.suspended && self.suspend_reason.is_some()).then_some(self.counters.paused_until),
+            resume_at: (self.suspended && self.suspend_reason.as_ref().is_some_and(|e| e.code == "RATE_LIMITED"))
+                .then_some(self.counters.paused_until),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,

@@ -79,4 +79,18 @@ impl SyncEngine {
         self.stopping = true;
         self.check_suspend();
     }
+
+    /// Ends this invocation at the host's word (a shared budget the host could not consult):
+    /// nothing new is sent, the answers in flight are awaited, then the run is suspended with
+    /// `BUDGET_FAILED` and `message` as the report's error, its checkpoint keeping every
+    /// action's state. A finished run stays finished.
+    pub fn suspend_budget_failed(&mut self, message: &str) {
+        if self.phase == super::Phase::Done || self.suspended {
+            return;
+        }
+        let message = self.redact(message);
+        self.suspend_reason = Some(RunError { code: "BUDGET_FAILED".into(), message });
+        self.stopping = true;
+        self.check_suspend();
+    }
 }
