@@ -1,3 +1,4 @@
+// @ts-check
 // The organisation's request budget shared by several syncs: a ledger of the requests each
 // sync was granted, kept wherever the syncs can all reach it (the CLI's state file, the Worker's
 // Durable Object) and consulted through the `sharedBudget` hook of sync() (js/sync.js).

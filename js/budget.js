@@ -1,3 +1,4 @@
+// @ts-check
 // The host's shared budget (`host.sharedBudget` of sync()): how several syncs of one organisation
 // share its rate budget. The driver (js/sync.js) asks the hook before the engine's requests go:
 //
@@ -29,6 +30,7 @@ export function budgetOf(budget) {
 export class AnswerTally {
   answered = 0;
   rateLimited = 0;
+  /** @type {number | undefined} */
   retryAfterMs = undefined;
 
   /** Notes an answer (`status` undefined: none came), with its headers (`[[name, value]]`). */
@@ -80,7 +82,7 @@ export async function askBudget(budget, want, tally) {
   try {
     answer = await budget.acquire(ask);
   } catch (e) {
-    return { failed: `the shared budget's acquire() failed: ${e?.message ?? String(e)}` };
+    return { failed: `the shared budget's acquire() failed: ${/** @type {any} */ (e)?.message ?? String(e)}` };
   }
   const bad = (field, why) => ({ failed: `the shared budget's acquire() answered ${field} ${shown(answer?.[field] ?? answer)} for ${want} asked: ${why}` });
   if (!answer || typeof answer !== 'object') return { failed: `the shared budget's acquire() answered ${shown(answer)}: it must be {granted, retryAfterMs}` };

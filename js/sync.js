@@ -245,8 +245,9 @@ export async function sync(options, host) {
     }
     if (token) raw.useToken(token.value, token.expiresAt, now());
     if (raw.needsSource()) addSources(raw, sources);
-    startedAt = now();
-    raw.start(startedAt);
+    const start = now();
+    startedAt = start;
+    raw.start(start);
   } catch (e) {
     raw?.free();
     rethrow(redactError(e, config.credentials, secrets));
