@@ -10,7 +10,7 @@ use super::errors::{coded, to_js};
 use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::Plan;
-use crate::source::SourceFormat;
+use crate::source::{SourceFormat, SourceText};
 use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError};
 
 #[wasm_bindgen(js_name = RawSync)]
@@ -144,10 +144,18 @@ impl JsSync {
     }
 
     #[wasm_bindgen(js_name = addSource)]
-    pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+    pub fn add_source(
+        &mut self,
+        page: &[u8],
+        format: &str,
+        label: &str,
+        delimiter: &str,
+        encoding: &str,
+    ) -> Result<JsValue, JsValue> {
+        let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
         let format = SourceFormat::from_name(format)
             .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
-        let stats = self.0.add_source(page, format, label).map_err(|e| to_js(&e))?;
+        let stats = self.0.add_source_as(page, format, &text, label).map_err(|e| to_js(&e))?;
         serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
     }
 

@@ -20,7 +20,7 @@ use crate::platform::learnifier::LearnifierWire;
 use crate::platform::scim::ScimWire;
 use crate::platform::wire::{Auth, Cursor, Lookup, Wire, WireContext};
 use crate::platform::TargetFormat;
-use crate::source::SourceFormat;
+use crate::source::{SourceFormat, SourceText};
 
 mod checkpoint;
 mod jobs;
@@ -223,8 +223,19 @@ impl SyncEngine {
 
     /// Adds a page of the system of record (before [`start`](Self::start)).
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        self.add_source_as(bytes, format, &SourceText::default(), label)
+    }
+
+    /// As [`add_source`](Self::add_source), with the page's declared delimiter or encoding.
+    pub fn add_source_as(
+        &mut self,
+        bytes: &[u8],
+        format: SourceFormat,
+        text: &SourceText,
+        label: &str,
+    ) -> Result<PageStats, Error> {
         match (&mut self.planner, self.running) {
-            (Some(p), false) => p.add_source(bytes, format, label),
+            (Some(p), false) => p.add_source_as(bytes, format, text, label),
             _ => Err(Error::InvalidOptions("source pages must be added before the sync starts".into())),
         }
     }
