@@ -11,7 +11,7 @@ use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::Plan;
 use crate::source::{SourceFormat, SourceText};
-use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError};
+use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError, Unreachable};
 
 #[wasm_bindgen(js_name = RawSync)]
 pub struct JsSync(SyncEngine);
@@ -209,7 +209,8 @@ impl JsSync {
         Ok(())
     }
 
-    /// Says no answer came: `kind` is "timeout" or "network", "redirect" for a redirect the
+    /// Says no answer came: `kind` is "timeout" or "network" ("dns", "refused" or "tls" when the
+    /// platform could not be reached at all, the request never sent), "redirect" for a redirect the
     /// host's fetch did not follow and could not show (a browser's opaque redirect), or
     /// "tooLarge" for a body the host stopped reading past `maxResponseBytes()`.
     #[wasm_bindgen(js_name = handleFailure)]
@@ -219,7 +220,10 @@ impl JsSync {
             "timeout" => TransportError::Timeout,
             "redirect" => TransportError::Redirected,
             "tooLarge" => TransportError::TooLarge,
-            _ => TransportError::Network(message.to_string()),
+            other => match Unreachable::from_name(other) {
+                Some(why) => TransportError::Unreachable(why, message.to_string()),
+                None => TransportError::Network(message.to_string()),
+            },
         };
         self.0.handle_response(id, now as u64, Err(e));
         Ok(())

@@ -45,5 +45,5 @@ pub mod report;
 
 pub use config::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
 pub use engine::{Event, Phase, SyncEngine};
-pub use http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
+pub use http::{Method, Request, RequestId, Response, TransportError, Unreachable, MAX_RESPONSE_BYTES};
 pub use report::{Outcome, Report, State};

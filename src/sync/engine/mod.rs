@@ -117,6 +117,9 @@ pub struct SyncEngine {
     suspend_reason: Option<RunError>,
     /// Writes were claimed: the host must save a checkpoint before they go.
     checkpoint_due: bool,
+    /// The platform answered something this invocation: from then on a failure to reach it
+    /// is a lost connection, retried, not a wrong address. Not saved.
+    answered: bool,
 }
 
 impl SyncEngine {
@@ -184,6 +187,7 @@ impl SyncEngine {
             suspended: false,
             suspend_reason: None,
             checkpoint_due: false,
+            answered: false,
             config,
         })
     }
@@ -477,6 +481,20 @@ impl SyncEngine {
         wake
     }
 
+    /// The host was asked to stop (Ctrl-C, a shutdown): no new request goes, the answers in
+    /// flight are awaited, then the invocation is suspended as at the end of a budget, and its
+    /// [`checkpoint`](Self::checkpoint) resumes the run. A finished run stays finished.
+    pub fn interrupt(&mut self) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.stopping = true;
+        self.checkpoint_due = false;
+        if self.running {
+            self.check_suspend();
+        }
+    }
+
     /// Whether this invocation's budget is used up.
     fn budget_spent(&self, now: u64) -> bool {
         self.stop_at_requests.is_some_and(|n| self.counters.requests >= n) || self.deadline.is_some_and(|d| now >= d)
@@ -548,7 +566,18 @@ impl SyncEngine {
             // A request the platform does not count says nothing of the budget.
             self.pace_answer(&result, now);
         }
+        if result.is_ok() {
+            self.answered = true;
+        }
         match result {
+            Err(e) if !self.answered && unreachable_at_once(&e, job.kind) => {
+                let host = self.ctx_host();
+                let why = match e {
+                    TransportError::Timeout => format!("no answer in time from {host}"),
+                    e => format!("cannot reach {host}: {e}"),
+                };
+                self.stop("PLATFORM_UNREACHABLE", format!("{why}; check the base URL and the network"), now);
+            }
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(TransportError::TooLarge) => self.on_too_large(job, now),
             Err(e) => self.on_transport_error(job, e, now),
@@ -672,6 +701,14 @@ impl SyncEngine {
                 None,
             ),
         }
+    }
+
+    /// The platform's host (and port), for a message: never its path or user information.
+    fn ctx_host(&self) -> String {
+        let base = &self.config.base_url;
+        let rest = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_string()
     }
 
     /// Ends the run early: every action without an outcome fails with the reason.
@@ -949,7 +986,12 @@ impl SyncEngine {
         self.withheld = plan.withheld;
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
         self.dependents = vec![Vec::new(); self.actions.len()];
-        self.set_phase(Phase::Applying);
+        if self.config.dry_run {
+            // Nothing is applied: no "applying" for the host to show, straight to done.
+            self.phase = Phase::Applying;
+        } else {
+            self.set_phase(Phase::Applying);
+        }
         for (i, verdict) in verdicts.iter().enumerate() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();
@@ -1068,5 +1110,16 @@ impl SyncEngine {
             created,
             outcomes,
         }
+    }
+}
+
+/// Whether a failure before the platform answered anything means a wrong address, to stop at
+/// once: the platform could not be reached (never sent), or a token or a page got no
+/// answer in time. A write that timed out may have taken effect: it is looked up or retried.
+fn unreachable_at_once(e: &TransportError, kind: JobKind) -> bool {
+    match e {
+        TransportError::Unreachable(..) => true,
+        TransportError::Timeout => matches!(kind, JobKind::Token | JobKind::List(_)),
+        _ => false,
     }
 }
