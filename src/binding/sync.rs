@@ -244,6 +244,11 @@ impl JsSync {
         }
     }
 
+    /// The host was asked to stop: no new request; suspended once the answers in flight are in.
+    pub fn interrupt(&mut self) {
+        self.0.interrupt();
+    }
+
     #[wasm_bindgen(js_name = isFinished)]
     pub fn is_finished(&self) -> bool {
         self.0.is_finished()
