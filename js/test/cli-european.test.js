@@ -229,7 +229,7 @@ test('API: an aborted signal interrupts sync(): suspended, interrupted, a checkp
   for (let i = 0; i < 40; i++) csv += `${i},F,L,p${i}@x.org\n`;
   try {
     const controller = new AbortController();
-    const options = { platform: 'foundry', baseUrl: sim.url, credentials, rate: '200/1s', concurrency: 2 };
+    const options = { platform: 'foundry', baseUrl: sim.url, credentials, rate: { limit: 200, windowMs: 1000 }, concurrency: 2 };
     const report = await sync(options, {
       sources: [csv],
       signal: controller.signal,
