@@ -75,7 +75,7 @@ fn an_interrupted_run_sends_nothing_new_awaits_what_is_in_flight_and_resumes_wit
     let report = e.report(now);
     assert!(report.error.is_none(), "{:?}", report.error);
     let done_first = report.counts.done;
-    assert!(done_first >= 10 && done_first < 60, "{done_first}");
+    assert!((10..60).contains(&done_first), "{done_first}");
 
     // Resume from the checkpoint: the rest is created, nobody twice.
     let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});

@@ -19,7 +19,6 @@ use super::{ActiveRaw, RowDraft, SourceRows, SourceSchema, Target};
 use crate::error::Error;
 use crate::model::{Origin, StrArena};
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn read(
     bytes: &[u8],
     delimiter: u8,

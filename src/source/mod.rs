@@ -242,7 +242,6 @@ pub(crate) struct SourceRows {
 }
 
 /// Reads one source page, written as `text` says (or as detected).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_page(
     bytes: &[u8],
     format: SourceFormat,
