@@ -518,8 +518,9 @@ export interface Outcome {
  * - `AUTH_FAILED`: the platform refused the credentials, or every token it issued;
  * - `PLATFORM_UNAVAILABLE`: no access token after every retry (5xx, network);
  * - `PLATFORM_UNREACHABLE`: before the platform answered anything, its host could not be
- *   reached (the name does not resolve, the connection was refused, TLS failed) or a token or
- *   page got no answer in time: stopped at once, the message naming the host and why;
+ *   reached (the name does not resolve, the connection was refused, TLS failed): stopped at
+ *   once, the message naming the host and why (a timeout is retried: the answer may have
+ *   been lost; the message names the host when retries run out);
  * - `RATE_LIMITED`: the token endpoint answered 429 more than `retry.maxRateLimited` times;
  *   or, with `suspended`, a `Retry-After` longer than `retry.maxWaitMs`: resume from
  *   `checkpoint` once the pause the message names is over;

@@ -174,7 +174,7 @@ impl Unreachable {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TransportError::Timeout => f.write_str("timed out"),
+            TransportError::Timeout => f.write_str("no answer in time"),
             TransportError::Network(m) => write!(f, "network error: {m}"),
             TransportError::Unreachable(why, m) => write!(f, "{} ({m})", why.describe()),
             TransportError::Redirected => f.write_str("redirected (not followed)"),

@@ -570,13 +570,15 @@ impl SyncEngine {
             self.answered = true;
         }
         match result {
-            Err(e) if !self.answered && unreachable_at_once(&e, job.kind) => {
+            Err(e @ TransportError::Unreachable(..)) if !self.answered => {
+                // Never sent, and nothing ever answered: a wrong address does not get better
+                // with retries.
                 let host = self.ctx_host();
-                let why = match e {
-                    TransportError::Timeout => format!("no answer in time from {host}"),
-                    e => format!("cannot reach {host}: {e}"),
-                };
-                self.stop("PLATFORM_UNREACHABLE", format!("{why}; check the base URL and the network"), now);
+                self.stop(
+                    "PLATFORM_UNREACHABLE",
+                    format!("cannot reach {host}: {e}; check the base URL and the network"),
+                    now,
+                );
             }
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(TransportError::TooLarge) => self.on_too_large(job, now),
@@ -654,15 +656,18 @@ impl SyncEngine {
     }
 
     fn on_transport_error(&mut self, job: Job, e: TransportError, now: u64) {
+        // Which host, for the message when retries run out (a timeout may be a lost answer,
+        // retried; only a platform never reached stops at once, above).
+        let e = format!("{}: {e}", self.ctx_host());
         match job.kind {
             JobKind::Write(i) if self.actions[i].action == ActionKind::Create => {
                 // The create may have taken effect: look before sending it again.
                 self.states[i].uncertain = true;
                 let mut lookup = Job::new(JobKind::Lookup(i));
                 lookup.failures = job.failures;
-                self.retry_or_give_up_as(job, lookup, e.to_string(), now);
+                self.retry_or_give_up_as(job, lookup, e, now);
             }
-            _ => self.retry_or_give_up(job, None, e.to_string(), now),
+            _ => self.retry_or_give_up(job, None, e, now),
         }
     }
 
@@ -1110,16 +1115,5 @@ impl SyncEngine {
             created,
             outcomes,
         }
-    }
-}
-
-/// Whether a failure before the platform answered anything means a wrong address, to stop at
-/// once: the platform could not be reached (never sent), or a token or a page got no
-/// answer in time. A write that timed out may have taken effect: it is looked up or retried.
-fn unreachable_at_once(e: &TransportError, kind: JobKind) -> bool {
-    match e {
-        TransportError::Unreachable(..) => true,
-        TransportError::Timeout => matches!(kind, JobKind::Token | JobKind::List(_)),
-        _ => false,
     }
 }
