@@ -87,9 +87,10 @@ export interface PageOptions<F> {
   delimiter?: string;
   /**
    * Source pages only: the text encoding when the page has no byte-order mark (a BOM says
-   * UTF-8, UTF-16LE or UTF-16BE and wins): a WHATWG label such as `"utf-8"` (the default),
-   * `"windows-1252"`, `"iso-8859-15"`, `"utf-16le"`. Bytes that are not UTF-8 without it are
-   * MALFORMED_SOURCE naming the row and column; an unknown label is INVALID_OPTIONS.
+   * UTF-8, UTF-16LE or UTF-16BE and wins): `"utf-8"` (the default), `"windows-1252"` (also
+   * `"latin1"`, `"iso-8859-1"`, `"cp1252"`: the WHATWG labels of it), `"utf-16le"` or
+   * `"utf-16be"`. Bytes that are not UTF-8 without it are MALFORMED_SOURCE naming the row and
+   * column; any other label is INVALID_OPTIONS (save the export as UTF-8).
    */
   encoding?: string;
 }

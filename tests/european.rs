@@ -153,3 +153,24 @@ fn unknown_delimiters_and_encodings_are_refused_by_name() {
     assert!(err.to_string().contains("unknown encoding \"klingon\""), "{err}");
     assert_eq!(declared("tab", "latin1"), declared("\t", "windows-1252"));
 }
+
+#[test]
+fn windows_1252_is_decoded_as_encoding_rs_decodes_it_byte_for_byte() {
+    let every: Vec<u8> = (0..=255).collect();
+    let (theirs, _, _) = encoding_rs::WINDOWS_1252.decode(&every);
+    assert_eq!(learner_sync::decode_windows_1252(&every), theirs);
+    // Every WHATWG label read here names the encoding encoding_rs gives it.
+    for label in ["latin1", "ISO-8859-1", " cp1252 ", "ascii", "utf-16", "UTF-16BE", "utf8", "unicodefeff"] {
+        let ours = SourceText::from_names("", label).unwrap().encoding.unwrap();
+        assert_eq!(ours.name(), encoding_rs::Encoding::for_label(label.trim().as_bytes()).unwrap().name(), "{label}");
+    }
+}
+
+#[test]
+fn an_encoding_not_read_here_is_refused_with_the_way_out() {
+    for label in ["iso-8859-15", "windows-1250", "shift_jis"] {
+        let err = SourceText::from_names("", label).unwrap_err();
+        assert_eq!(err.code(), "INVALID_OPTIONS");
+        assert!(err.to_string().contains("save the export as UTF-8"), "{err}");
+    }
+}

@@ -69,7 +69,8 @@ const PLAN_FLAGS = `  --config FILE        the config file (default: ./learner-s
   --delimiter D        the CSV delimiter: "," ";" or tab (default: read from the header row;
                        a header with two of them is refused as ambiguous)
   --encoding NAME      the sources' encoding when they have no byte-order mark: utf-8 (the
-                       default), windows-1252 (Excel in much of Europe), utf-16le…
+                       default), windows-1252 (or latin1: Excel in much of Europe),
+                       utf-16le or utf-16be
   --match KEYS         matching keys in order of precedence, comma-separated (default: ssoId)
                        e.g. ssoId,email links users found only by email on a first sync
   --orphans POLICY     review (default), deactivate, or delete (not on Foundry)

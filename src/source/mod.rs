@@ -11,7 +11,7 @@ mod text;
 use std::borrow::Cow;
 
 pub(crate) use json_page::Scalar;
-pub use text::SourceText;
+pub use text::{decode_windows_1252, Encoding as SourceEncoding, SourceText};
 
 use crate::error::Error;
 use crate::model::{Field, Fields, InvalidRecord, Learner, Origin, StrArena};
