@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::HashSet;
 
-use learner_sync::sync::{Event, Phase, SyncConfig, SyncEngine, TransportError, Unreachable};
+use learner_sync::sync::{Event, Phase, SyncEngine, SyncOptions, TransportError, Unreachable};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::json;
 use support::foundry::{user, FoundrySim, BASE};
@@ -19,7 +19,7 @@ fn engine(extra: serde_json::Value, source: &str) -> SyncEngine {
     for (k, v) in extra.as_object().unwrap() {
         c[k] = v.clone();
     }
-    let mut e = SyncEngine::new(options(), SyncConfig::from_json(c.to_string().as_bytes()).unwrap()).unwrap();
+    let mut e = SyncEngine::new(options(), SyncOptions::from_json(c.to_string().as_bytes()).unwrap()).unwrap();
     e.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     e
 }
@@ -93,7 +93,7 @@ fn an_interrupted_run_sends_nothing_new_awaits_what_is_in_flight_and_resumes_wit
 fn against(
     mut e: SyncEngine,
     fail: impl Fn(u32) -> Result<learner_sync::sync::Response, TransportError>,
-) -> (learner_sync::sync::Report, u32, u64) {
+) -> (learner_sync::sync::SyncReport, u32, u64) {
     let mut now = 0;
     let mut sent = 0;
     let (report, _) = support::invocation(&mut e, &mut now, 20, |_, _| {
