@@ -2,7 +2,8 @@
 // is sent the signal while it creates learners in the Foundry simulator. It must send nothing
 // new, wait for the answers in flight (so no create is lost from the report), print the
 // summary, write the report and a checkpoint, and exit 130 (143); the same command with
-// --resume then finishes the job with nobody created twice. Also on a real pseudo-terminal
+// --resume then finishes the job with nobody created twice (also after SIGKILL, from the
+// checkpoint --checkpoint keeps before each batch of writes). Also on a real pseudo-terminal
 // (`script`), where the progress is a bar redrawn in place and Ctrl-C is the byte 0x03.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,6 +122,30 @@ test('SIGTERM with --checkpoint FILE: exit 143, the checkpoint kept in FILE, res
     assert.match(run.stderr, /terminated \(SIGTERM\)/);
     const first = checkInterrupted(sim, dir, run.stderr, 'state.json');
     await resumeAndCheck(sim, dir, args, 'state.json', first);
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGKILL with --checkpoint FILE: the checkpoint saved before each batch of writes resumes with no duplicate', async () => {
+  const { dir, sim, args } = await setup();
+  try {
+    const run = child([...args, '--checkpoint', 'state.json'], dir);
+    await until('a few creates', () => sim.stats().created >= 30);
+    // No handler runs: the writes in flight are lost with the process.
+    run.process.kill('SIGKILL');
+    const { signal } = await run.exit;
+    assert.equal(signal, 'SIGKILL');
+    const before = sim.stats().created;
+    assert.ok(before < N);
+    const again = child([...args, '--resume', 'state.json'], dir);
+    const { status } = await again.exit;
+    assert.equal(status, 0, again.stderr);
+    assert.equal(sim.stats().created, N, 'nobody created twice, nobody left out');
+    assertNoDuplicates(sim.users());
+    assert.ok(!existsSync(join(dir, 'state.json')), 'a finished run removes its checkpoint');
+    await assertConverged(sim, csv(), RATE);
   } finally {
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
