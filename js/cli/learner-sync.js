@@ -203,7 +203,7 @@ function checkWritable(file, what) {
   }
 }
 
-/** Where an interrupted or suspended run's checkpoint goes without --checkpoint. */
+/** Where an interrupted run's checkpoint goes without --checkpoint. */
 const DEFAULT_CHECKPOINT = 'learner-sync.checkpoint.json';
 
 /**
@@ -336,7 +336,11 @@ async function runSync(args) {
   // The summary first: it reaches the user whatever happens to the report file.
   process.stderr.write(`${summaryLine(report)}\n`);
   const saved = values.report ? saveReport(report, values.report) : true;
-  if (report.suspended && report.checkpoint) saveCheckpoint(report.checkpoint, checkpointFile ?? DEFAULT_CHECKPOINT);
+  // Interrupted, the checkpoint is written wherever it goes; suspended otherwise (a long
+  // Retry-After), only where --checkpoint (or --resume) says: a new run starts afresh.
+  if (report.suspended && report.checkpoint && (report.interrupted || checkpointFile)) {
+    saveCheckpoint(report.checkpoint, checkpointFile ?? DEFAULT_CHECKPOINT);
+  }
   else if (checkpointFile && existsSync(checkpointFile)) {
     // The run is over: its checkpoint must not be resumed (a new run starts afresh).
     rmSync(checkpointFile, { force: true });

@@ -133,7 +133,7 @@ ${PLAN_FLAGS}
   --checkpoint FILE    keep a checkpoint in FILE, saved before each batch of writes, so that
                        even a run killed outright resumes from it without creating anyone
                        twice; removed when the run finishes. Without it, a checkpoint is
-                       written only when the run is interrupted or suspended, to
+                       written only when the run is interrupted (Ctrl-C), to
                        ./learner-sync.checkpoint.json
   --resume FILE        carry on an interrupted run from its checkpoint (same command, same
                        platform and base URL; --source again if it stopped while listing);
