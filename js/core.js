@@ -38,12 +38,17 @@ export class Planner {
     return this.#raw;
   }
 
-  /** Adds a page of the system of record: CSV or JSON text (string or bytes). */
+  /**
+   * Adds a page of the system of record: CSV or JSON text (string or bytes). `delimiter`
+   * (",", ";", "tab") and `encoding` ("windows-1252", "utf-16le"…) say how a file is
+   * written; without them the delimiter is read from the header row and the encoding from a
+   * byte-order mark (else UTF-8).
+   */
   addSource(page, options) {
-    const { format = 'auto', label = '' } = pageOptions(options, 'a source page');
+    const { format = 'auto', label = '', delimiter = '', encoding = '' } = pageOptions(options, 'a source page');
     const raw = this.#engine();
     try {
-      return raw.addSource(toBytes(page, 'a source page'), format, label);
+      return raw.addSource(toBytes(page, 'a source page'), format, label, delimiter, encoding);
     } catch (e) {
       rethrow(e);
     }

@@ -48,13 +48,16 @@ export function argObject(value, what) {
   return value;
 }
 
-/** A page's options: `format` and `label`, each a string when given. */
+/**
+ * A page's options: `format` and `label`, and for a source page `delimiter` and `encoding`,
+ * each a string when given.
+ */
 export function pageOptions(options, what) {
   if (options === undefined) return {};
   if (!options || typeof options !== 'object' || Array.isArray(options)) {
     throw new LearnerSyncError('INVALID_INPUT', `the options of ${what} must be an object such as {format: "csv", label: "hr.csv"}`);
   }
-  for (const key of ['format', 'label']) {
+  for (const key of ['format', 'label', 'delimiter', 'encoding']) {
     if (options[key] !== undefined && typeof options[key] !== 'string') {
       throw new LearnerSyncError('INVALID_INPUT', `the ${key} of ${what} must be a string, not ${options[key] === null ? 'null' : typeof options[key]}`);
     }
@@ -62,7 +65,7 @@ export function pageOptions(options, what) {
   return options;
 }
 
-/** A page as `{page, format?, label?}`: a bare page (string, bytes, JSON value) gets no options. */
+/** A page as `{page, format?, label?, delimiter?, encoding?}`: a bare page (string, bytes, JSON value) gets no options. */
 export function pageSpec(item, what = 'a page') {
   const isSpec = item && typeof item === 'object' && !ArrayBuffer.isView(item) && !(item instanceof ArrayBuffer) && 'page' in item;
   return isSpec ? { ...pageOptions(item, what), page: item.page } : { page: item };

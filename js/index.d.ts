@@ -79,6 +79,20 @@ export interface PageOptions<F> {
   format?: F;
   /** The name the page goes by in the plan and in errors (e.g. the file name). A `format` or `label` that is not a string is INVALID_INPUT. */
   label?: string;
+  /**
+   * Source pages only: the CSV delimiter, `","`, `";"` or `"tab"` (also `"comma"`,
+   * `"semicolon"`, `"\t"`). Default: read from the header row, outside quotes; a header with
+   * two of them is MALFORMED_SOURCE (ambiguous). Anything else is INVALID_OPTIONS.
+   */
+  delimiter?: string;
+  /**
+   * Source pages only: the text encoding when the page has no byte-order mark (a BOM says
+   * UTF-8, UTF-16LE or UTF-16BE and wins): `"utf-8"` (the default), `"windows-1252"` (also
+   * `"latin1"`, `"iso-8859-1"`, `"cp1252"`: the WHATWG labels of it), `"utf-16le"` or
+   * `"utf-16be"`. Bytes that are not UTF-8 without it are MALFORMED_SOURCE naming the row and
+   * column; any other label is INVALID_OPTIONS (save the export as UTF-8).
+   */
+  encoding?: string;
 }
 
 /** What one page held. */
@@ -445,8 +459,11 @@ export interface SyncOptions extends PlanOptions {
   /** `full` (default): list the platform, plan, apply. `delta`: apply changed rows by their `platformId`. */
   mode?: 'full' | 'delta';
   credentials?: Credentials;
-  /** Default: Foundry 200 per 60 s; none known for Learnifier and SCIM. */
-  rate?: RateConfig;
+  /**
+   * Default: Foundry 200 per 60 s; none known for Learnifier and SCIM. Also as text, as in the
+   * config file: `"200/60s"` (requests/window, the window in ms, s or m; share 1).
+   */
+  rate?: RateConfig | string;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
   retry?: RetryConfig;
@@ -507,6 +524,10 @@ export interface Outcome {
  * Why a run stopped (in `SyncReport.error`; the run's actions not sent fail "not sent"):
  * - `AUTH_FAILED`: the platform refused the credentials, or every token it issued;
  * - `PLATFORM_UNAVAILABLE`: no access token after every retry (5xx, network);
+ * - `PLATFORM_UNREACHABLE`: before the platform answered anything, its host could not be
+ *   reached (the name does not resolve, the connection was refused, TLS failed): stopped at
+ *   once, the message naming the host and why (a timeout is retried: the answer may have
+ *   been lost; the message names the host when retries run out);
  * - `RATE_LIMITED`: the token endpoint answered 429 more than `retry.maxRateLimited` times;
  *   or, with `suspended`, a `Retry-After` longer than `retry.maxWaitMs`: resume from
  *   `checkpoint` once the pause the message names is over;
@@ -527,6 +548,7 @@ export interface Outcome {
 export type RunErrorCode =
   | 'AUTH_FAILED'
   | 'PLATFORM_UNAVAILABLE'
+  | 'PLATFORM_UNREACHABLE'
   | 'RATE_LIMITED'
   | 'LISTING_FAILED'
   | 'PAGING_LOOP'
@@ -569,6 +591,8 @@ export interface SyncReport {
    * RATE_LIMITED) at a pause longer than `retry.maxWaitMs`. Resume from `checkpoint`.
    */
   suspended?: boolean;
+  /** Suspended because `host.signal` was aborted (Ctrl-C in the CLI): resume from `checkpoint`. */
+  interrupted?: boolean;
   /** Suspended by a pause longer than `retry.maxWaitMs`: when it ends (epoch ms). Resuming earlier suspends again with nothing sent. */
   resumeAt?: number;
   /** Invocations the run has taken so far. */
@@ -702,6 +726,12 @@ export interface SyncHost {
   onEvent?: (event: SyncEvent) => void;
   /** Per-request timeout in ms (default 30000). */
   timeoutMs?: number;
+  /**
+   * Aborting it interrupts the run: no new request is sent, the answers in flight are awaited,
+   * and the report comes back `suspended` and `interrupted` with a `checkpoint` (also given to
+   * `saveCheckpoint`) that `checkpoint` resumes from. Not an AbortSignal: INVALID_OPTIONS.
+   */
+  signal?: AbortSignal;
   /** Where missing credentials are read from (default process.env where there is one). */
   env?: Record<string, string | undefined>;
   /**

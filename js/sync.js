@@ -4,6 +4,7 @@
 import { RawSync, maxResponseBytes } from '../pkg/learner_sync.js';
 import { checkBaseUrl } from './base-url.js';
 import { LearnerSyncError, argObject, jsonText, pageSpecs, rethrow, toBytes } from './errors.js';
+import { RATE_FORMS, parseRateText } from './rate.js';
 import { redactError } from './redact.js';
 import { cachedToken, keepToken, tokenCacheOf } from './token-cache.js';
 import { AnswerTally, askBudget, budgetOf, releaseBudget } from './budget.js';
@@ -56,6 +57,12 @@ export function settings(options, env, platform) {
   const plan = {};
   const config = {};
   for (const [k, v] of Object.entries(options)) (PLAN_KEYS.has(k) ? plan : config)[k] = v;
+  if (typeof config.rate === 'string') {
+    // "200/1s", as in the config file: one parser for both.
+    const rate = parseRateText(config.rate);
+    if (!rate) throw new LearnerSyncError('INVALID_OPTIONS', `rate must be ${RATE_FORMS}`);
+    config.rate = { ...rate, share: 1 };
+  }
   // Where the credentials go, checked before anything reaches wasm (which checks it again).
   if (config.baseUrl !== undefined) checkBaseUrl(config.baseUrl);
   checkCredentials(config.credentials);
@@ -95,10 +102,13 @@ function pinnedPlatform(pinned) {
   }
 }
 
-/** Adds the source pages (each bytes, a string, or `{page, format?, label?}`) to a raw engine. */
+/**
+ * Adds the source pages (each bytes, a string, or `{page, format?, label?, delimiter?,
+ * encoding?}`) to a raw engine.
+ */
 export function addSources(raw, sources) {
   for (const spec of pageSpecs(sources, 'sources')) {
-    raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '');
+    raw.addSource(toBytes(spec.page, 'a source page'), spec.format ?? 'auto', spec.label ?? '', spec.delimiter ?? '', spec.encoding ?? '');
   }
 }
 
@@ -153,6 +163,18 @@ async function readLimited(res, limit = bodyLimit()) {
   return body;
 }
 
+/**
+ * Why a request could not be sent, from the runtime's error code (Node's undici: `cause.code`):
+ * "dns", "refused" and "tls" mean the platform was never reached (the engine stops at once
+ * when nothing has answered yet, naming the host), anything else a lost connection (retried).
+ */
+export function failureKind(code) {
+  if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/.test(code)) return 'dns';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ALTNAME/.test(code)) return 'tls';
+  return 'network';
+}
+
 async function send(fetchFn, req, timeoutMs) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
@@ -175,9 +197,10 @@ async function send(fetchFn, req, timeoutMs) {
     res.headers.forEach((value, name) => headers.push([name, value]));
     return { id: req.id, status: res.status, headers, body };
   } catch (e) {
-    const kind = controller.signal.aborted ? 'timeout' : 'network';
+    if (controller.signal.aborted) return { id: req.id, failure: 'timeout', message: `no answer within ${Math.round(timeoutMs / 1000)} s` };
     const err = /** @type {any} */ (e);
-    return { id: req.id, failure: kind, message: String(err?.cause?.code ?? err?.message ?? err) };
+    const code = String(err?.cause?.code ?? err?.code ?? err?.message ?? err);
+    return { id: req.id, failure: failureKind(code), message: code };
   } finally {
     clearTimeout(timer);
   }
@@ -202,6 +225,9 @@ async function send(fetchFn, req, timeoutMs) {
  * without the hook's grant, so several syncs of one organisation share its budget: the hook
  * is told each sync's answers and 429s, and one that fails or answers nonsense suspends the
  * run (`BUDGET_FAILED`, with a checkpoint), never letting a request go ungranted.
+ * With `host.signal` (an AbortSignal), aborting it interrupts the run: no new request is sent,
+ * the answers in flight are awaited, and the report comes back `suspended` and `interrupted`
+ * with a `checkpoint` (saved through `saveCheckpoint` too) that `host.checkpoint` resumes from.
  * Resolves to the report; rejects only for bad options, sources, checkpoints or token cache.
  */
 export async function sync(options, host) {
@@ -216,7 +242,11 @@ export async function sync(options, host) {
     env,
     checkpoint,
     saveCheckpoint,
+    signal,
   } = host;
+  if (signal !== undefined && typeof signal?.addEventListener !== 'function') {
+    throw new LearnerSyncError('INVALID_OPTIONS', 'host.signal must be an AbortSignal (from an AbortController)');
+  }
   const pinned = host.plan;
   const { plan, config } = settings(options, env, pinned?.options?.platform);
   const cache = tokenCacheOf(host.tokenCache);
@@ -265,9 +295,21 @@ export async function sync(options, host) {
   // This invocation's time budget (`budget.ms`), as the engine counts it from its start: a wait
   // for a grant ends there, and the engine, its budget spent, then sends nothing.
   const stopAt = Number.isFinite(config.budget?.ms) ? startedAt + config.budget.ms : Infinity;
+  // Aborting `signal` (Ctrl-C in the CLI) interrupts the run: nothing new is sent, the answers
+  // in flight are awaited, and the report comes back suspended with a checkpoint to resume from.
+  let interrupted = false;
+  let wakeOnAbort;
+  const aborted = new Promise((resolve) => {
+    wakeOnAbort = () => resolve(null);
+    signal?.addEventListener('abort', wakeOnAbort, { once: true });
+  });
   try {
     const inFlight = new Map();
     for (;;) {
+      if (signal?.aborted && !interrupted) {
+        interrupted = true;
+        raw.interrupt();
+      }
       while (!budget || granted > 0) {
         const req = raw.pollTransmit(now());
         if (!req) break;
@@ -304,6 +346,7 @@ export async function sync(options, host) {
       }
       const waiting = [...inFlight.values()];
       if (wake !== undefined) waiting.push(sleep(Math.max(0, wake - now())).then(() => null));
+      if (signal && !interrupted && waiting.length) waiting.push(aborted);
       if (waiting.length === 0) throw new LearnerSyncError('INTERNAL', 'the sync stalled: nothing in flight and nothing to wait for');
       const answer = await Promise.race(waiting);
       if (!answer) continue;
@@ -314,6 +357,7 @@ export async function sync(options, host) {
       await keep();
     }
     const report = JSON.parse(raw.reportJson(now()));
+    if (interrupted && report.suspended) report.interrupted = true;
     if (options.dryRun) {
       const planJson = raw.planJson();
       if (planJson) report.planned = JSON.parse(planJson);
@@ -325,6 +369,7 @@ export async function sync(options, host) {
     return report;
   } finally {
     if (budget) await releaseBudget(budget, granted, tally);
+    signal?.removeEventListener('abort', wakeOnAbort);
     raw.free();
   }
 }

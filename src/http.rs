@@ -125,6 +125,12 @@ pub enum TransportError {
     Timeout,
     /// The connection failed or was lost. The request may or may not have taken effect.
     Network(String),
+    /// The platform could not be reached at all, so the request was never sent: its host name
+    /// did not resolve, nothing listened, or TLS failed. With the host's code (`ENOTFOUND`…).
+    /// Before the platform has answered anything this invocation, the run stops at once with
+    /// `PLATFORM_UNREACHABLE` (a wrong base URL does not get better with retries); after,
+    /// it is retried as a lost connection.
+    Unreachable(Unreachable, String),
     /// The host's fetch met a redirect, did not follow it, and cannot show its status or
     /// target (a browser's opaque redirect under `redirect: 'manual'`). Never retried: the
     /// run stops with `REDIRECTED`, as for a 3xx answer.
@@ -134,11 +140,43 @@ pub enum TransportError {
     TooLarge,
 }
 
+/// Why a platform could not be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Its host name did not resolve.
+    Dns,
+    /// The connection was refused: nothing listens at that address and port.
+    Refused,
+    /// The TLS handshake failed (a certificate that is expired, self-signed, for another name).
+    Tls,
+}
+
+impl Unreachable {
+    /// From a host's name for it: "dns", "refused" or "tls".
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "dns" => Some(Unreachable::Dns),
+            "refused" => Some(Unreachable::Refused),
+            "tls" => Some(Unreachable::Tls),
+            _ => None,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Unreachable::Dns => "the host name does not resolve (DNS lookup failed)",
+            Unreachable::Refused => "the connection was refused (nothing listens there)",
+            Unreachable::Tls => "the TLS handshake failed (check the certificate)",
+        }
+    }
+}
+
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TransportError::Timeout => f.write_str("timed out"),
+            TransportError::Timeout => f.write_str("no answer in time"),
             TransportError::Network(m) => write!(f, "network error: {m}"),
+            TransportError::Unreachable(why, m) => write!(f, "{} ({m})", why.describe()),
             TransportError::Redirected => f.write_str("redirected (not followed)"),
             TransportError::TooLarge => write!(f, "the answer was longer than {} MiB", MAX_RESPONSE_BYTES >> 20),
         }

@@ -38,4 +38,4 @@ pub use model::Field;
 pub use options::{OrphanPolicy, PlanOptions, Platform};
 pub use planner::{Action, ActionKind, PageStats, Plan, Planner, Summary};
 pub use platform::TargetFormat;
-pub use source::SourceFormat;
+pub use source::{decode_windows_1252, SourceEncoding, SourceFormat, SourceText};

@@ -7,12 +7,25 @@
 // are refused outright: they belong in the environment, never in a file kept in a repository.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { parseRateText } from '../rate.js';
 import { UsageError } from './usage.js';
 
 export const DEFAULT_CONFIG = 'learner-sync.json';
 
-/** The file's bytes, or a UsageError naming it. */
+/** Whether standard input was read already (`-`): it can be read only once. */
+let stdinRead = false;
+
+/** The file's bytes, or a UsageError naming it; `-` reads standard input (once). */
 export function readFile(path, what) {
+  if (path === '-') {
+    if (stdinRead) throw new UsageError(`cannot read ${what} from standard input (-): it was read already for another file`);
+    stdinRead = true;
+    try {
+      return readFileSync(0);
+    } catch (e) {
+      throw new UsageError(`cannot read ${what} from standard input (-): ${e.message}`);
+    }
+  }
   try {
     return readFileSync(path);
   } catch (e) {
@@ -104,12 +117,11 @@ function invalidAt(text) {
   }
 }
 
-/** A request budget such as "200/60s" (units ms, s, m) as {limit, windowMs}. */
+/** A request budget such as "200/60s" (units ms, s, m) as {limit, windowMs} (the API's parser). */
 export function parseRate(text, what) {
-  const m = /^(\d+)\/(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text ?? '');
-  if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) throw new UsageError(`${what} must look like 200/60s (requests/window, window in ms, s or m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000 }[m[3]];
-  return { limit: Number(m[1]), windowMs: Math.round(Number(m[2]) * unit) };
+  const rate = parseRateText(text);
+  if (!rate) throw new UsageError(`${what} must look like 200/60s (requests/window, window in ms, s or m)`);
+  return rate;
 }
 
 /** Key names that hold credentials. `scim.key` is a known key and never reaches this test. */
@@ -231,7 +243,9 @@ export function loadConfig(path, cwd = process.cwd()) {
     if (!existsSync(resolve(cwd, DEFAULT_CONFIG))) return { options: {}, file: undefined, implicit: false };
     file = DEFAULT_CONFIG;
   }
-  const full = resolve(cwd, file);
-  const raw = parseJson(readFile(full, 'config file'), file, 'config file');
-  return { options: SCHEMA(raw, '', { file, dir: dirname(full) }), file, implicit: !path };
+  // `-`: standard input; a mapping file it names is then relative to the current directory.
+  const full = file === '-' ? '-' : resolve(cwd, file);
+  const raw = parseJson(readFile(full, 'config file'), file === '-' ? 'from standard input' : file, 'config file');
+  const ctx = { file: file === '-' ? 'config file (standard input)' : file, dir: file === '-' ? cwd : dirname(full) };
+  return { options: SCHEMA(raw, '', ctx), file, implicit: !path };
 }

@@ -6,9 +6,10 @@
 // flags). stdout carries only the requested output (plan, report), so it can be piped;
 // progress, messages and errors go to stderr.
 // Exit codes: 0 ok, 1 some actions failed (or the run stopped), 2 bad input or configuration,
-// 3 stopped by a safety guard.
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// 3 stopped by a safety guard, 130 (143) a sync interrupted by SIGINT (SIGTERM): nothing new
+// sent, the answers in flight awaited, the summary, report and a checkpoint written.
+import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Planner, LearnerSyncError, sync, planToCsv, reportToCsv, credentialsFromEnv, redactSecrets } from '../node.js';
@@ -100,8 +101,12 @@ function syncSettings(values, config, platform) {
   return settings;
 }
 
+/** The source files (`-`: standard input), each with the declared delimiter and encoding. */
 function sources(values) {
-  return values.source.map((file) => ({ page: readFile(file, 'source file'), label: file }));
+  const text = {};
+  if (values.delimiter !== undefined) text.delimiter = values.delimiter;
+  if (values.encoding !== undefined) text.encoding = values.encoding;
+  return (values.source ?? []).map((file) => ({ page: readFile(file, 'source file'), label: file === '-' ? 'stdin' : file, ...text }));
 }
 
 /**
@@ -134,8 +139,8 @@ function runPlan(args) {
   if (!values.target?.length) throw new UsageError('at least one --target FILE is needed');
   const planner = new Planner(options);
   try {
-    for (const s of sources(values)) planner.addSource(s.page, { label: s.label });
-    for (const file of values.target) planner.addTarget(readFile(file, 'target file'), { label: file });
+    for (const { page, ...spec } of sources(values)) planner.addSource(page, spec);
+    for (const file of values.target) planner.addTarget(readFile(file, 'target file'), { label: file === '-' ? 'stdin' : file });
     const json = planner.finishJson();
     return printPlan(JSON.parse(json), json, values.format);
   } finally {
@@ -185,18 +190,83 @@ function saveReport(report, file) {
   }
 }
 
-/** Refuses a report path that cannot be written, before anything is sent (without creating it). */
-function checkReportPath(file) {
+/** Refuses a path that cannot be written, before anything is sent (without creating it). */
+function checkWritable(file, what) {
   let target = dirname(resolve(file));
   if (existsSync(file)) {
-    if (statSync(file).isDirectory()) throw new UsageError(`cannot write report file ${file}: it is a folder`);
+    if (statSync(file).isDirectory()) throw new UsageError(`cannot write ${what} ${file}: it is a folder`);
     target = file;
   }
   try {
     accessSync(target, constants.W_OK);
   } catch (e) {
-    throw new UsageError(`cannot write report file ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
+    throw new UsageError(`cannot write ${what} ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.message}`);
   }
+}
+
+/** Where an interrupted run's checkpoint goes without --checkpoint. */
+const DEFAULT_CHECKPOINT = 'learner-sync.checkpoint.json';
+
+/**
+ * Writes a checkpoint whole or not at all (a fresh file renamed over the old one), readable
+ * by the user only: it holds learners' data (never a credential).
+ */
+function writeCheckpoint(file, text) {
+  const fresh = `${file}.${process.pid}.tmp`;
+  writeFileSync(fresh, text, { mode: 0o600 });
+  renameSync(fresh, file);
+}
+
+/**
+ * Saves a suspended run's checkpoint to `file`, or to a fresh file in the temporary folder
+ * when it cannot be written; says where on stderr, with the command that resumes it.
+ */
+function saveCheckpoint(text, file) {
+  let where = file;
+  try {
+    writeCheckpoint(file, text);
+  } catch (e) {
+    where = join(tmpdir(), `learner-sync-checkpoint-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.json`);
+    try {
+      writeFileSync(where, text, { flag: 'wx', mode: 0o600 });
+      process.stderr.write(`learner-sync: could not write the checkpoint to ${printable(file)} (${why(e)})\n`);
+    } catch (e2) {
+      process.stderr.write(`learner-sync: could not write the checkpoint to ${printable(file)} (${why(e)}) nor to ${printable(where)} (${why(e2)}); a new run starts afresh\n`);
+      return false;
+    }
+  }
+  process.stderr.write(`learner-sync: checkpoint written to ${printable(where)}; to carry on, run the same command with --resume ${printable(where)}\n`);
+  return true;
+}
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM interrupt the sync through `controller`: nothing new is sent,
+ * the answers in flight are awaited, then the summary, report and checkpoint are written. A
+ * second signal quits at once. Returns a function that removes the handlers.
+ */
+function interruptOnSignals(controller, checkpointFile) {
+  const handlers = {};
+  for (const name of ['SIGINT', 'SIGTERM']) {
+    handlers[name] = () => {
+      const code = 128 + osConstants.signals[name];
+      if (controller.signal.aborted) {
+        const saved = checkpointFile ? `; ${printable(checkpointFile)} holds the last checkpoint saved` : '; no checkpoint was written';
+        process.stderr.write(`\nlearner-sync: ${name} again: quitting at once, the answers in flight are lost${saved}\n`);
+        process.exit(code);
+      }
+      controller.signalName = name;
+      controller.exitCode = code;
+      const what = name === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)';
+      // On a terminal, the progress bar's line is cleared first, and the bar carries on below.
+      const clear = process.stderr.isTTY ? '\r\x1b[2K' : '';
+      process.stderr.write(`${clear}learner-sync: ${what}: sending nothing new, waiting for the answers in flight (again to quit at once)\n`);
+      controller.abort();
+    };
+    process.on(name, handlers[name]);
+  }
+  return () => {
+    for (const [name, handler] of Object.entries(handlers)) process.off(name, handler);
+  };
 }
 
 function readPinnedPlan(file) {
@@ -238,13 +308,29 @@ async function runSync(args) {
     values.platform = platform;
     values.source ??= [];
   }
-  const options = planOptions(values, config, { sourceNeeded: !pinned });
+  if (values.resume && pinned) throw new UsageError('--resume carries on the run its checkpoint holds: leave --plan out');
+  const resumeFrom = values.resume ? readFile(values.resume, 'checkpoint file').toString('utf8') : undefined;
+  // A resumed run keeps its checkpoint file up to date, so it can be resumed again.
+  const checkpointFile = values.checkpoint ?? (values.resume && values.resume !== '-' ? values.resume : undefined);
+  if (checkpointFile === '-') throw new UsageError('--checkpoint must name a file, not standard output');
+  const options = planOptions(values, config, { sourceNeeded: !pinned && !resumeFrom });
   Object.assign(options, syncSettings(values, config, options.platform));
-  if (values.report) checkReportPath(values.report);
+  if (values.report) checkWritable(values.report, 'report file');
+  if (checkpointFile) checkWritable(checkpointFile, 'checkpoint file');
   const sharedBudget = await openSharedBudget(values, options);
   const progress = progressReporter();
-  const report = await sync(options, { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e), sharedBudget });
-  progress.end();
+  const controller = new AbortController();
+  const host = { sources: sources(values), plan: pinned, onEvent: (e) => progress.onEvent(e), signal: controller.signal, sharedBudget };
+  if (resumeFrom !== undefined) host.checkpoint = resumeFrom;
+  if (checkpointFile) host.saveCheckpoint = (text) => writeCheckpoint(checkpointFile, text);
+  const removeHandlers = interruptOnSignals(controller, checkpointFile);
+  let report;
+  try {
+    report = await sync(options, host);
+  } finally {
+    removeHandlers();
+    progress.end();
+  }
   let code = 0;
   if (options.dryRun && report.planned) code = printPlan(report.planned, JSON.stringify(report.planned), values.format);
   else {
@@ -261,7 +347,6 @@ async function runSync(args) {
   }
   if (report.error) process.stderr.write(printable(`learner-sync: ${report.error.message} [${report.error.code}]`) + '\n');
   if (report.error?.code === 'RATE_LIMITED' && report.suspended && report.resumeAt !== undefined) {
-    // The CLI keeps no checkpoint: a later run starts afresh and reads the platform again.
     const when = new Date(report.resumeAt);
     const at = Number.isNaN(when.getTime()) ? `${report.resumeAt} ms after the Unix epoch` : when.toISOString();
     process.stderr.write(`  the platform asked to be left alone until ${at}: run the sync again after then\n`);
@@ -274,6 +359,16 @@ async function runSync(args) {
   // The summary first: it reaches the user whatever happens to the report file.
   process.stderr.write(`${summaryLine(report)}\n`);
   const saved = values.report ? saveReport(report, values.report) : true;
+  // Interrupted, the checkpoint is written wherever it goes; suspended otherwise (a long
+  // Retry-After), only where --checkpoint (or --resume) says: a new run starts afresh.
+  if (report.suspended && report.checkpoint && (report.interrupted || checkpointFile)) {
+    saveCheckpoint(report.checkpoint, checkpointFile ?? DEFAULT_CHECKPOINT);
+  }
+  else if (checkpointFile && existsSync(checkpointFile)) {
+    // The run is over: its checkpoint must not be resumed (a new run starts afresh).
+    rmSync(checkpointFile, { force: true });
+  }
+  if (report.interrupted) return controller.exitCode;
   // A plan file that asks for what the planner never plans is bad input: nothing was sent.
   if (report.error?.code === 'PLAN_REFUSED') return 2;
   if (report.error || report.counts.failed > 0) return 1;
@@ -281,9 +376,24 @@ async function runSync(args) {
   return code || (saved ? 0 : 1);
 }
 
+/** The package's version, from its package.json. */
+function version() {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+}
+
 export async function main(argv) {
   const [command, ...rest] = argv;
   try {
+    if (command === '--version' || command === '-V' || command === 'version') {
+      process.stdout.write(`learner-sync ${version()}\n`);
+      return 0;
+    }
+    if (command === 'help' && rest.length) {
+      // `help plan`: that command's help.
+      if (!Object.hasOwn(USAGE, rest[0]) || rest[0] === 'main') throw new UsageError(`unknown command ${JSON.stringify(rest[0])}; commands: plan, sync`);
+      process.stdout.write(USAGE[rest[0]] + '\n');
+      return 0;
+    }
     if (!command || command === '-h' || command === '--help' || command === 'help') {
       process.stdout.write(USAGE.main + '\n');
       return command ? 0 : 2;

@@ -9,6 +9,8 @@ const COMMON = {
   config: { type: 'string' },
   platform: { type: 'string' },
   source: { type: 'string', multiple: true },
+  delimiter: { type: 'string' },
+  encoding: { type: 'string' },
   match: { type: 'string' },
   orphans: { type: 'string' },
   map: { type: 'string' },
@@ -33,6 +35,8 @@ export const OPTIONS = {
     'no-shared-budget': { type: 'boolean' },
     concurrency: { type: 'string' },
     plan: { type: 'string' },
+    checkpoint: { type: 'string' },
+    resume: { type: 'string' },
   },
 };
 
@@ -48,7 +52,10 @@ const EXIT_CODES = `Exit codes:
      a --plan file refused as PLAN_REFUSED, or the shared budget's state file unusable:
      nothing sent)
   3  stopped by a safety guard (a held plan, however its file was edited: run again with
-     --approve FINGERPRINT)`;
+     --approve FINGERPRINT)
+  130  sync interrupted by Ctrl-C (SIGINT; 143 for SIGTERM): nothing new was sent, the answers
+     in flight were awaited, the summary printed, the report and a checkpoint written: run
+     the same command with --resume CHECKPOINT to carry on. A second Ctrl-C quits at once.`;
 
 const CONFIG = `Config file: --config FILE, or ./learner-sync.json when present. A JSON object of what a
 team keeps in its repository; flags override it. Keys:
@@ -63,6 +70,11 @@ credentials come from the environment only.`;
 const PLAN_FLAGS = `  --config FILE        the config file (default: ./learner-sync.json when present)
   --platform NAME      foundry, learnifier or scim (required, here or in the config file)
   --source FILE        the system of record: CSV, or a JSON array (repeatable: one file a page)
+  --delimiter D        the CSV delimiter: "," ";" or tab (default: read from the header row;
+                       a header with two of them is refused as ambiguous)
+  --encoding NAME      the sources' encoding when they have no byte-order mark: utf-8 (the
+                       default), windows-1252 (or latin1: Excel in much of Europe),
+                       utf-16le or utf-16be
   --match KEYS         matching keys in order of precedence, comma-separated (default: ssoId)
                        e.g. ssoId,email links users found only by email on a first sync
   --orphans POLICY     review (default), deactivate, or delete (not on Foundry)
@@ -82,7 +94,9 @@ Commands:
   plan    print what a sync would do, from exported files (nothing is sent)
   sync    carry out a sync against the platform's API
 
-Run "learner-sync <command> --help" for a command's options.
+Run "learner-sync help <command>" or "learner-sync <command> --help" for a command's options,
+"learner-sync --version" for the version. A FILE given as - is read from standard input
+(one of them at most).
 
 ${CONFIG}
 
@@ -126,6 +140,14 @@ ${PLAN_FLAGS}
                        $LEARNER_SYNC_BUDGET_DIR, else ~/.cache/learner-sync/budget)
   --no-shared-budget   pace this sync alone, as if no other sync of the organisation ran
   --concurrency N      requests in flight at once (default 4)
+  --checkpoint FILE    keep a checkpoint in FILE, saved before each batch of writes, so that
+                       even a run killed outright resumes from it without creating anyone
+                       twice; removed when the run finishes. Without it, a checkpoint is
+                       written only when the run is interrupted (Ctrl-C), to
+                       ./learner-sync.checkpoint.json
+  --resume FILE        carry on an interrupted run from its checkpoint (same command, same
+                       platform and base URL; --source again if it stopped while listing);
+                       FILE is kept up to date as --checkpoint and removed when done
   --plan FILE          apply a plan made earlier (by "plan" or the browser preview) instead of
                        planning: each action is checked against the platform first and skipped,
                        with the reason, where its user changed since; no --source is needed.

@@ -3,7 +3,7 @@
 // never holds 100,000 actions, and never parses the plan on its main thread).
 //
 // Protocol (postMessage; the page makes one worker per plan and terminates it to cancel):
-//   page -> worker  {type: 'plan', options, sources: File[], targets: File[]}
+//   page -> worker  {type: 'plan', options, sourceText: {delimiter, encoding}, sources: File[], targets: File[]}
 //   worker -> page  {type: 'progress', phase: 'source' | 'target' | 'planning', done, total, label,
 //                    records (learners or users read so far)}
 //                   {type: 'planned', summary, held, withheld, fingerprint, options, count,
@@ -46,7 +46,7 @@ function progressPoster() {
   };
 }
 
-async function plan({ options, sources, targets }) {
+async function plan({ options, sourceText = {}, sources, targets }) {
   const progress = progressPoster();
   const learnerSync = await loading;
   const planner = new learnerSync.Planner(options);
@@ -57,7 +57,8 @@ async function plan({ options, sources, targets }) {
     let learners = 0;
     for (const [i, file] of sources.entries()) {
       progress('source', i, sources.length, file.name, learners, true);
-      const stats = planner.addSource(new Uint8Array(await file.arrayBuffer()), { label: file.name });
+      const { delimiter = '', encoding = '' } = sourceText;
+      const stats = planner.addSource(new Uint8Array(await file.arrayBuffer()), { label: file.name, delimiter, encoding });
       sourcePages.push(stats);
       learners += stats.records;
     }

@@ -190,7 +190,9 @@ function start() {
   $('plan').disabled = true;
   $('cancel').hidden = false;
   setPhase('source', 'Reading the system of record', null);
-  worker.postMessage({ type: 'plan', options, sources: [...state.sources], targets: [...state.targets] });
+  // How the system of record's files are written: the delimiter and encoding, '' to detect.
+  const sourceText = { delimiter: $('delimiter').value, encoding: $('encoding').value };
+  worker.postMessage({ type: 'plan', options, sourceText, sources: [...state.sources], targets: [...state.targets] });
 }
 
 function fail(err) {
@@ -296,7 +298,7 @@ function debounce(fn, ms) {
 wireDrop($('source-drop'), $('source-files'), state.sources);
 wireDrop($('target-drop'), $('target-files'), state.targets);
 $('plan').addEventListener('click', start);
-for (const id of ['platform', 'match', 'orphans', 'protect', 'mapping']) $(id).addEventListener('input', markStale);
+for (const id of ['platform', 'match', 'orphans', 'protect', 'mapping', 'delimiter', 'encoding']) $(id).addEventListener('input', markStale);
 $('cancel').addEventListener('click', cancel);
 const search = debounce(() => query(0), 200);
 $('search').addEventListener('input', () => {

@@ -221,6 +221,36 @@ test('the walkthrough: counts, rows, hostile text, search, filter, downloads, a 
   }
 });
 
+test('a European export: Windows-1252 with semicolons is refused naming row and column, then read with the encoding chosen', LONG, async () => {
+  const dir = join(tmp, 'european');
+  mkdirSync(dir);
+  // "Müller-Œvans" in Windows-1252 (ü 0xFC, Œ 0x8C), semicolon-delimited, as Excel saves it.
+  const text = 'ssoId;firstName;lastName;email;active\n33;Geoff;Müller-Œvans;geoff.smith@example.org;T\n';
+  const bytes = Buffer.from([...text].map((c) => (c === 'Œ' ? 0x8c : c.codePointAt(0))));
+  writeFileSync(join(dir, 'export.csv'), bytes);
+  const { page, seen } = await openPreview();
+  try {
+    await page.setInputFiles('#source-files', join(dir, 'export.csv'));
+    await page.setInputFiles('#target-files', join(ROOT, 'examples/walkthrough/foundry-users.json'));
+    await page.click('#plan');
+    await page.waitForSelector('#status[data-phase="failed"]', { state: 'attached', timeout: 30_000 });
+    assert.match(await page.textContent('#error'), /row 2, column 3 \("lastName"\): bytes that are not UTF-8 text/);
+    await page.selectOption('#encoding', 'windows-1252');
+    await planAndWait(page);
+    const rows = await visibleRows(page);
+    const update = rows.find(([a, key]) => a === 'update' && key === '33');
+    assert.ok(update, 'the update of 33 is listed');
+    assert.match(update[2], /lastName Smith → Müller-Œvans/);
+    // The delimiter chosen by hand gives the same plan.
+    await page.selectOption('#delimiter', ';');
+    await planAndWait(page);
+    assert.match((await visibleRows(page)).find(([a, key]) => a === 'update' && key === '33')[2], /Müller-Œvans/);
+    assertLocalOnly(seen);
+  } finally {
+    await page.close();
+  }
+});
+
 test('100,000 learners: the right counts, progress by phase, a cancel handled while the worker plans', LONG, async () => {
   const dir = join(tmp, 'large');
   mkdirSync(dir);

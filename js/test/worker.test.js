@@ -59,7 +59,8 @@ async function startSource(csv) {
 
 /** The Worker as wrangler.toml declares it, with the vars pointed at loopback. */
 function worker(sim, source, persist, budget, extra = {}) {
-  const options = { ...JSON.parse(wrangler.vars.LEARNER_SYNC_OPTIONS), baseUrl: sim.url, rate: FAST, ...extra };
+  // The rate as text, as a config file writes it (issue 14): the Worker's options take it too.
+  const options = { ...JSON.parse(wrangler.vars.LEARNER_SYNC_OPTIONS), baseUrl: sim.url, rate: '200/1s', ...extra };
   return new Miniflare({
     modules: true,
     modulesRoot: join(built, 'out'),

@@ -9,7 +9,7 @@ use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::{Plan, Planner};
 use crate::platform::TargetFormat;
-use crate::source::SourceFormat;
+use crate::source::{SourceFormat, SourceText};
 
 #[wasm_bindgen(js_name = RawPlanner)]
 pub struct JsPlanner(Planner);
@@ -25,10 +25,18 @@ impl JsPlanner {
 
     /// Reads a source page; returns `{label, records, invalid}`.
     #[wasm_bindgen(js_name = addSource)]
-    pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+    pub fn add_source(
+        &mut self,
+        page: &[u8],
+        format: &str,
+        label: &str,
+        delimiter: &str,
+        encoding: &str,
+    ) -> Result<JsValue, JsValue> {
+        let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
         let format = SourceFormat::from_name(format)
             .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
-        let stats = self.0.add_source(page, format, label).map_err(|e| to_js(&e))?;
+        let stats = self.0.add_source_as(page, format, &text, label).map_err(|e| to_js(&e))?;
         serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
     }
 

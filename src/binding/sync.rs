@@ -10,8 +10,8 @@ use super::errors::{coded, to_js};
 use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::Plan;
-use crate::source::SourceFormat;
-use crate::sync::{Response, SyncEngine, SyncOptions, SyncReport, TransportError};
+use crate::source::{SourceFormat, SourceText};
+use crate::sync::{Response, SyncEngine, SyncOptions, SyncReport, TransportError, Unreachable};
 
 #[wasm_bindgen(js_name = RawSync)]
 pub struct JsSync(SyncEngine);
@@ -150,10 +150,18 @@ impl JsSync {
     }
 
     #[wasm_bindgen(js_name = addSource)]
-    pub fn add_source(&mut self, page: &[u8], format: &str, label: &str) -> Result<JsValue, JsValue> {
+    pub fn add_source(
+        &mut self,
+        page: &[u8],
+        format: &str,
+        label: &str,
+        delimiter: &str,
+        encoding: &str,
+    ) -> Result<JsValue, JsValue> {
+        let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
         let format = SourceFormat::from_name(format)
             .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
-        let stats = self.0.add_source(page, format, label).map_err(|e| to_js(&e))?;
+        let stats = self.0.add_source_as(page, format, &text, label).map_err(|e| to_js(&e))?;
         serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
     }
 
@@ -207,7 +215,8 @@ impl JsSync {
         Ok(())
     }
 
-    /// Says no answer came: `kind` is "timeout" or "network", "redirect" for a redirect the
+    /// Says no answer came: `kind` is "timeout" or "network" ("dns", "refused" or "tls" when the
+    /// platform could not be reached at all, the request never sent), "redirect" for a redirect the
     /// host's fetch did not follow and could not show (a browser's opaque redirect), or
     /// "tooLarge" for a body the host stopped reading past `maxResponseBytes()`.
     #[wasm_bindgen(js_name = handleFailure)]
@@ -217,7 +226,10 @@ impl JsSync {
             "timeout" => TransportError::Timeout,
             "redirect" => TransportError::Redirected,
             "tooLarge" => TransportError::TooLarge,
-            _ => TransportError::Network(message.to_string()),
+            other => match Unreachable::from_name(other) {
+                Some(why) => TransportError::Unreachable(why, message.to_string()),
+                None => TransportError::Network(message.to_string()),
+            },
         };
         self.0.handle_response(id, now as u64, Err(e));
         Ok(())
@@ -236,6 +248,11 @@ impl JsSync {
             Some(e) => serde_wasm_bindgen::to_value(&e).unwrap_or(JsValue::UNDEFINED),
             None => JsValue::UNDEFINED,
         }
+    }
+
+    /// The host was asked to stop: no new request; suspended once the answers in flight are in.
+    pub fn interrupt(&mut self) {
+        self.0.interrupt();
     }
 
     #[wasm_bindgen(js_name = isFinished)]

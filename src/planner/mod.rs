@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::model::{InvalidRecord, Learner, PlatformUser, StrArena};
 use crate::options::PlanOptions;
 use crate::platform::{self, ReadContext, TargetFormat};
-use crate::source::{self, SourceFormat, SourceSchema};
+use crate::source::{self, SourceFormat, SourceSchema, SourceText};
 
 /// Bounds on what a planner takes, so a runaway export or a hostile page fails clearly instead
 /// of exhausting the memory of a Worker or a browser tab.
@@ -147,7 +147,19 @@ impl Planner {
     /// Reads one page of the system of record (CSV or JSON text). An empty label is replaced
     /// by "source page N".
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
-        let result = self.read_source(bytes, format, label);
+        self.add_source_as(bytes, format, &SourceText::default(), label)
+    }
+
+    /// As [`add_source`](Self::add_source), for a page whose delimiter or encoding the host
+    /// declares (`SourceText::default()` detects both).
+    pub fn add_source_as(
+        &mut self,
+        bytes: &[u8],
+        format: SourceFormat,
+        text: &SourceText,
+        label: &str,
+    ) -> Result<PageStats, Error> {
+        let result = self.read_source(bytes, format, text, label);
         if let Err(e) = &result {
             // A host may go on without the page; the plan must not act as if its learners left.
             let label = e.label().map_or_else(|| label.to_string(), str::to_string);
@@ -156,13 +168,19 @@ impl Planner {
         result
     }
 
-    fn read_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+    fn read_source(
+        &mut self,
+        bytes: &[u8],
+        format: SourceFormat,
+        text: &SourceText,
+        label: &str,
+    ) -> Result<PageStats, Error> {
         let named =
             || if label.is_empty() { format!("source page {}", self.source_pages + 1) } else { label.to_string() };
         check_size(bytes, named)?;
         self.source_pages += 1;
         let (page, label) = self.label(label, "source", self.source_pages);
-        let rows = match source::read_page(bytes, format, &self.schema, page, &label, &mut self.arena) {
+        let rows = match source::read_page(bytes, format, text, &self.schema, page, &label, &mut self.arena) {
             Ok(rows) => rows,
             Err(e) => {
                 self.labels.pop();

@@ -6,10 +6,12 @@
 
 mod csv_page;
 mod json_page;
+mod text;
 
 use std::borrow::Cow;
 
 pub(crate) use json_page::Scalar;
+pub use text::{decode_windows_1252, Encoding as SourceEncoding, SourceText};
 
 use crate::error::Error;
 use crate::model::{Field, Fields, InvalidRecord, Learner, Origin, StrArena};
@@ -239,15 +241,18 @@ pub(crate) struct SourceRows {
     pub invalid: Vec<InvalidRecord>,
 }
 
-/// Reads one source page.
+/// Reads one source page, written as `text` says (or as detected).
 pub(crate) fn read_page(
     bytes: &[u8],
     format: SourceFormat,
+    text: &SourceText,
     schema: &SourceSchema,
     page: u32,
     label: &str,
     arena: &mut StrArena,
 ) -> Result<SourceRows, Error> {
+    let (bytes, declared) = text::decode(bytes, text, label)?;
+    let bytes = &bytes[..];
     let format = match format {
         SourceFormat::Auto => match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'[') | Some(b'{') => SourceFormat::Json,
@@ -257,6 +262,12 @@ pub(crate) fn read_page(
     };
     match format {
         SourceFormat::Json => json_page::read(bytes, schema, page, label, arena),
-        _ => csv_page::read(bytes, schema, page, label, arena),
+        _ => {
+            let delimiter = match text.delimiter {
+                Some(d) => d,
+                None => text::detect_delimiter(bytes, label)?,
+            };
+            csv_page::read(bytes, delimiter, declared, schema, page, label, arena)
+        }
     }
 }

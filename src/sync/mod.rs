@@ -47,5 +47,5 @@ pub use options::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncOption
 // The executor's HTTP vocabulary lives below the platforms (`crate::http`); `sync::http` is an
 // alias inside the crate, and the types are re-exported for hosts that drive the engine.
 use crate::http;
-pub use crate::http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
+pub use crate::http::{Method, Request, RequestId, Response, TransportError, Unreachable, MAX_RESPONSE_BYTES};
 pub use report::{Outcome, State, SyncReport};

@@ -96,6 +96,9 @@ pub struct Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
     /// `AUTH_FAILED` (credentials refused), `PLATFORM_UNAVAILABLE` (no token after every retry),
+    /// `PLATFORM_UNREACHABLE` (before anything answered, the host could not be reached: its
+    /// name does not resolve, the connection was refused, TLS failed; stopped at once, naming
+    /// the host and why),
     /// `RATE_LIMITED` (token requests answered 429 past `retry.maxRateLimited`; or, in a
     /// suspended report, a `Retry-After` longer than `retry.maxWaitMs`: resume later),
     /// `LISTING_FAILED` (the platform's users could not all be read), `PAGING_LOOP` (the

@@ -147,7 +147,7 @@ export async function tick(env, now = Date.now()) {
   const last = JSON.parse((await kv.get(LAST_RUN)) ?? 'null');
   // A run that ended (done, held by a guard, or refused credentials: retrying those every tick
   // could get them disabled) waits for its day; one the platform cut short is retried.
-  const retry = ['PLATFORM_UNAVAILABLE', 'LISTING_FAILED', 'RATE_LIMITED'].includes(last?.error?.code);
+  const retry = ['PLATFORM_UNAVAILABLE', 'PLATFORM_UNREACHABLE', 'LISTING_FAILED', 'RATE_LIMITED'].includes(last?.error?.code);
   if (!checkpoint && last?.finished && !retry && now - last.startedAt < everyMs) return { action: 'idle' };
   const startedAt = checkpoint ? last?.startedAt ?? now : now;
   const host = {

@@ -29,7 +29,20 @@ impl SyncEngine {
             // A request the platform does not count says nothing of the budget.
             self.pace_answer(&result, now);
         }
+        if result.is_ok() {
+            self.answered = true;
+        }
         match result {
+            Err(e @ TransportError::Unreachable(..)) if !self.answered => {
+                // Never sent, and nothing ever answered: a wrong address does not get better
+                // with retries.
+                let host = self.host();
+                self.stop(
+                    "PLATFORM_UNREACHABLE",
+                    format!("cannot reach {host}: {e}; check the base URL and the network"),
+                    now,
+                );
+            }
             Err(TransportError::Redirected) => self.on_redirect(job, None, now),
             Err(TransportError::TooLarge) => self.on_too_large(job, now),
             Err(e) => self.on_transport_error(job, e, now),
@@ -112,16 +125,27 @@ impl SyncEngine {
     }
 
     pub(super) fn on_transport_error(&mut self, job: Job, e: TransportError, now: u64) {
+        // Which host, for the message when retries run out (a timeout may be a lost answer,
+        // retried; only a platform never reached stops at once, above).
+        let e = format!("{}: {e}", self.host());
         match job.kind {
             JobKind::Write(i) if self.actions[i].action == ActionKind::Create => {
                 // The create may have taken effect: look before sending it again.
                 self.states[i].uncertain = true;
                 let mut lookup = Job::new(JobKind::Lookup(i));
                 lookup.failures = job.failures;
-                self.retry_or_give_up_as(job, lookup, e.to_string(), now);
+                self.retry_or_give_up_as(job, lookup, e, now);
             }
-            _ => self.retry_or_give_up(job, None, e.to_string(), now),
+            _ => self.retry_or_give_up(job, None, e, now),
         }
+    }
+
+    /// The platform's host (and port), for a message: never its path or user information.
+    fn host(&self) -> String {
+        let base = &self.options.base_url;
+        let rest = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_string()
     }
 
     /// Counts a failure against `failed` and queues `next` in its place.

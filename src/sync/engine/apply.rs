@@ -82,7 +82,12 @@ impl SyncEngine {
         self.withheld = plan.withheld;
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
         self.dependents = vec![Vec::new(); self.actions.len()];
-        self.set_phase(Phase::Applying);
+        if self.options.dry_run {
+            // Nothing is applied: no "applying" for the host to show, straight to done.
+            self.phase = Phase::Applying;
+        } else {
+            self.set_phase(Phase::Applying);
+        }
         for (i, verdict) in verdicts.iter().enumerate() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();

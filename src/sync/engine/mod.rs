@@ -28,7 +28,7 @@ use crate::platform::foundry::FoundryWire;
 use crate::platform::learnifier::LearnifierWire;
 use crate::platform::scim::ScimWire;
 use crate::platform::wire::{Auth, Wire, WireContext};
-use crate::source::SourceFormat;
+use crate::source::{SourceFormat, SourceText};
 
 mod answers;
 mod apply;
@@ -129,6 +129,9 @@ pub struct SyncEngine {
     suspend_reason: Option<RunError>,
     /// Writes were claimed: the host must save a checkpoint before they go.
     checkpoint_due: bool,
+    /// The platform answered something this invocation: from then on a failure to reach it
+    /// is a lost connection, retried, not a wrong address. Not saved.
+    answered: bool,
 }
 
 impl SyncEngine {
@@ -196,6 +199,7 @@ impl SyncEngine {
             suspended: false,
             suspend_reason: None,
             checkpoint_due: false,
+            answered: false,
             options,
         })
     }
@@ -235,8 +239,19 @@ impl SyncEngine {
 
     /// Adds a page of the system of record (before [`start`](Self::start)).
     pub fn add_source(&mut self, bytes: &[u8], format: SourceFormat, label: &str) -> Result<PageStats, Error> {
+        self.add_source_as(bytes, format, &SourceText::default(), label)
+    }
+
+    /// As [`add_source`](Self::add_source), with the page's declared delimiter or encoding.
+    pub fn add_source_as(
+        &mut self,
+        bytes: &[u8],
+        format: SourceFormat,
+        text: &SourceText,
+        label: &str,
+    ) -> Result<PageStats, Error> {
         match (&mut self.planner, self.running) {
-            (Some(p), false) => p.add_source(bytes, format, label),
+            (Some(p), false) => p.add_source_as(bytes, format, text, label),
             _ => Err(Error::InvalidOptions("source pages must be added before the sync starts".into())),
         }
     }

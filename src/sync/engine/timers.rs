@@ -1,5 +1,6 @@
 //! Time: when the host should wake the run ([`SyncEngine::poll_timeout`]), jobs put off until
-//! later (backoff), and this invocation's budget running out (stopping, then suspended).
+//! later (backoff), and this invocation's budget running out or the host interrupting it
+//! (stopping, then suspended).
 
 use std::cmp::Reverse;
 
@@ -59,6 +60,20 @@ impl SyncEngine {
             }
         }
         wake
+    }
+
+    /// The host was asked to stop (Ctrl-C, a shutdown): no new request goes, the answers in
+    /// flight are awaited, then the invocation is suspended as at the end of a budget, and its
+    /// [`checkpoint`](Self::checkpoint) resumes the run. A finished run stays finished.
+    pub fn interrupt(&mut self) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.stopping = true;
+        self.checkpoint_due = false;
+        if self.running {
+            self.check_suspend();
+        }
     }
 
     /// Whether this invocation's budget is used up.
