@@ -48,4 +48,4 @@ pub use options::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncOption
 // alias inside the crate, and the types are re-exported for hosts that drive the engine.
 use crate::http;
 pub use crate::http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
-pub use report::{Outcome, State, SyncReport};
+pub use report::{Outcome, RunError, RunErrorCode, State, SyncReport};

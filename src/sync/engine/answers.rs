@@ -10,6 +10,7 @@ use crate::planner::ActionKind;
 use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
 use crate::sync::pace::{rate_limit_budget, Verdict};
+use crate::sync::report::RunErrorCode;
 use crate::sync::report::State;
 
 impl SyncEngine {
@@ -39,7 +40,7 @@ impl SyncEngine {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
                     self.stop(
-                        "AUTH_FAILED",
+                        RunErrorCode::AuthFailed,
                         "the platform refuses every access token it issues (HTTP 401)".into(),
                         now,
                     );
@@ -53,7 +54,11 @@ impl SyncEngine {
                 // Fixed credentials that the platform refuses will not get better: stop rather
                 // than repeat them (repeated failures can get credentials disabled).
                 let detail = self.wire.error_detail(&resp);
-                self.stop("AUTH_FAILED", format!("the platform refused the credentials (HTTP 401): {detail}"), now);
+                self.stop(
+                    RunErrorCode::AuthFailed,
+                    format!("the platform refused the credentials (HTTP 401): {detail}"),
+                    now,
+                );
             }
             Ok(resp) if resp.status >= 500 => {
                 let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
@@ -135,13 +140,13 @@ impl SyncEngine {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
             JobKind::Token if status == Some(429) => {
-                self.stop("RATE_LIMITED", format!("could not get an access token: {detail}"), now)
+                self.stop(RunErrorCode::RateLimited, format!("could not get an access token: {detail}"), now)
             }
             JobKind::Token => {
-                self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
+                self.stop(RunErrorCode::PlatformUnavailable, format!("could not get an access token: {detail}"), now)
             }
             JobKind::List(_) => {
-                self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now)
+                self.stop(RunErrorCode::ListingFailed, format!("could not read the platform's users: {detail}"), now)
             }
             JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
             JobKind::Park(i) => self.settle(
@@ -177,7 +182,11 @@ impl SyncEngine {
     pub(super) fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: u64) {
         if !resp.is_success() {
             let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
-            return self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now);
+            return self.stop(
+                RunErrorCode::ListingFailed,
+                format!("could not read the platform's users: {detail}"),
+                now,
+            );
         }
         let label = format!(
             "{} users page {}{}",
@@ -200,7 +209,7 @@ impl SyncEngine {
                 let goes_on = next.is_some_and(|n| n.pass == cursor.pass);
                 if let Err(why) = self.paging.check(cursor, &stats, says_more, goes_on) {
                     let m = format!("the platform's listing does not end: {why}; nothing was written");
-                    return self.stop("PAGING_LOOP", m, now);
+                    return self.stop(RunErrorCode::PagingLoop, m, now);
                 }
                 let planner = self.planner.as_mut().expect("planner while listing");
                 match next {
@@ -209,7 +218,7 @@ impl SyncEngine {
                         // Only a resumed run can get here (start refuses the rest): its source
                         // was not given again. Planning against nothing would deactivate everyone.
                         let m = "the listing finished but the run has no source pages (a resumed run must be given them again); nothing was planned";
-                        self.stop("INVALID_INPUT", m.into(), now);
+                        self.stop(RunErrorCode::InvalidInput, m.into(), now);
                     }
                     None => {
                         let planner = self.planner.take().expect("planner while listing");

@@ -7,7 +7,7 @@ use super::jobs::{ActionState, Job, JobKind};
 use super::{Event, Phase, SyncEngine};
 use crate::planner::{ActionKind, Plan};
 use crate::sync::moves::Dep;
-use crate::sync::report::{Outcome, RunError, State};
+use crate::sync::report::{Outcome, RunError, RunErrorCode, State};
 
 impl SyncEngine {
     /// Gives action `i` its terminal state.
@@ -121,7 +121,7 @@ impl SyncEngine {
         (plan.held, plan.withheld) = (None, None);
         let verdicts = vec![Some(message.clone()); plan.actions.len()];
         self.apply_checked(plan, verdicts, now);
-        self.error = Some(RunError { code: "PLAN_REFUSED".into(), message });
+        self.error = Some(RunError { code: RunErrorCode::PlanRefused, message });
         self.finish(now);
     }
 
@@ -156,9 +156,9 @@ impl SyncEngine {
     }
 
     /// Ends the run early: every action without an outcome fails with the reason.
-    pub(super) fn stop(&mut self, code: &str, message: String, now: u64) {
+    pub(super) fn stop(&mut self, code: RunErrorCode, message: String, now: u64) {
         let message = self.redact(&message);
-        self.error = Some(RunError { code: code.into(), message: message.clone() });
+        self.error = Some(RunError { code, message: message.clone() });
         self.ready.clear();
         self.delayed.clear();
         for i in 0..self.states.len() {

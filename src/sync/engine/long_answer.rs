@@ -8,6 +8,7 @@
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::MAX_RESPONSE_BYTES;
+use crate::sync::report::RunErrorCode;
 use crate::sync::report::State;
 
 impl SyncEngine {
@@ -28,6 +29,6 @@ impl SyncEngine {
             JobKind::Lookup(_) => "a lookup",
         };
         let m = format!("the platform's answer to {what} was longer than {limit} MiB (a body that does not end?); reading stopped there");
-        self.stop("RESPONSE_TOO_LARGE", m, now);
+        self.stop(RunErrorCode::ResponseTooLarge, m, now);
     }
 }

@@ -18,7 +18,7 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
 use crate::sync::pace::{rate_limit_budget, retry_after_ms};
-use crate::sync::report::RunError;
+use crate::sync::report::{RunError, RunErrorCode};
 
 /// The latest instant a pause may end at: JavaScript's largest exact integer, since
 /// checkpoints and wake-up times pass through JavaScript numbers.
@@ -71,7 +71,7 @@ impl SyncEngine {
             until.saturating_sub(now).div_ceil(1000),
             self.options.retry.max_wait_ms / 1000
         );
-        self.suspend_reason = Some(RunError { code: "RATE_LIMITED".into(), message });
+        self.suspend_reason = Some(RunError { code: RunErrorCode::RateLimited, message });
         self.stopping = true;
         self.check_suspend();
     }

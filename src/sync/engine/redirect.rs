@@ -16,6 +16,7 @@
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
+use crate::sync::report::RunErrorCode;
 use crate::sync::report::State;
 
 /// The longest host named in a message.
@@ -53,7 +54,7 @@ impl SyncEngine {
             self.settle(i, State::Failed, None, status, Some(detail), None);
         }
         if self.error.is_none() {
-            self.stop("REDIRECTED", message, now);
+            self.stop(RunErrorCode::Redirected, message, now);
         }
     }
 }

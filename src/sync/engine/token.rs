@@ -40,6 +40,7 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::platform::wire::Auth;
 use crate::sync::http::Response;
+use crate::sync::report::RunErrorCode;
 
 /// The longest margin before expiry at which a token is renewed.
 const MAX_MARGIN_MS: u64 = 60_000;
@@ -217,7 +218,7 @@ impl SyncEngine {
                 self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
             }
             (false, _) => self.stop(
-                "AUTH_FAILED",
+                RunErrorCode::AuthFailed,
                 format!(
                     "the platform refused the client credentials (HTTP {}): {}",
                     resp.status,
