@@ -3,6 +3,7 @@
 //! its job (a token, a list page, a write, a lookup, a parking). Retries and giving up live
 //! here too.
 
+use super::apply::Ending;
 use super::jobs::{Job, JobKind};
 use super::{Event, Phase, SyncEngine};
 use crate::http::{RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
@@ -11,7 +12,6 @@ use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
 use crate::sync::pace::{rate_limit_budget, Verdict};
 use crate::sync::report::RunErrorCode;
-use crate::sync::report::State;
 
 impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
@@ -148,15 +148,9 @@ impl SyncEngine {
             JobKind::List(_) => {
                 self.stop(RunErrorCode::ListingFailed, format!("could not read the platform's users: {detail}"), now)
             }
-            JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
-            JobKind::Park(i) => self.settle(
-                i,
-                State::Failed,
-                None,
-                status,
-                Some(format!("could not move its value out of the way first: {detail}")),
-                None,
-            ),
+            JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, Ending::failed(status, detail)),
+            JobKind::Park(i) => self
+                .settle(i, Ending::failed(status, format!("could not move its value out of the way first: {detail}"))),
         }
     }
 
@@ -174,7 +168,7 @@ impl SyncEngine {
             JobKind::Park(i) => {
                 let detail =
                     format!("could not move its value out of the way first: {}", self.wire.error_detail(&resp));
-                self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+                self.settle(i, Ending::failed(Some(resp.status), detail));
             }
         }
     }
@@ -253,13 +247,13 @@ impl SyncEngine {
         if resp.is_success() {
             if kind == ActionKind::Create {
                 match self.wire.created_id(&resp) {
-                    Some(id) => self.settle(i, State::Done, Some(id), None, None, None),
+                    Some(id) => self.settle(i, Ending::done(Some(id))),
                     // Created, but the answer has no ID: find it.
                     None => self.ready.push_back(Job::new(JobKind::Lookup(i))),
                 }
             } else {
                 let id = self.actions[i].platform_id.as_deref().map(str::to_string);
-                self.settle(i, State::Done, id, None, None, None);
+                self.settle(i, Ending::done(id));
             }
             return;
         }
@@ -272,18 +266,11 @@ impl SyncEngine {
         }
         if kind == ActionKind::Delete && resp.status == 404 && uncertain {
             let id = self.actions[i].platform_id.as_deref().map(str::to_string);
-            return self.settle(
-                i,
-                State::Done,
-                id,
-                None,
-                None,
-                Some("already deleted (an earlier answer was lost)".into()),
-            );
+            return self.settle(i, Ending::done_as(id, "already deleted (an earlier answer was lost)"));
         }
         let _ = (job, now);
         let detail = self.wire.error_detail(&resp);
-        self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+        self.settle(i, Ending::failed(Some(resp.status), detail));
     }
 
     pub(super) fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: u64) {
@@ -294,21 +281,24 @@ impl SyncEngine {
         let key = self.actions[i].key.as_deref().unwrap_or_default();
         match self.wire.read_lookup(&resp, key) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
-                let note =
-                    self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
-                self.settle(i, State::Done, Some(id), None, None, note)
+                let ending = if self.states[i].uncertain {
+                    Ending::done_as(Some(id), "confirmed by a lookup after an answer was lost")
+                } else {
+                    Ending::done(Some(id))
+                };
+                self.settle(i, ending)
             }
             Lookup::Found(id) => {
                 // Not ours: the listing missed this user. Nothing is created twice; the next
                 // run sees the user and reconciles it.
                 let reason = "not created: a user with this key already exists (the listing missed it); the next run reconciles it";
-                self.settle(i, State::Skipped, Some(id), None, None, Some(reason.into()))
+                self.settle(i, Ending::skipped_for(id, reason))
             }
             Lookup::Absent if self.states[i].taken && !self.states[i].uncertain => {
                 // Refused as taken, yet no user has the key: another unique value (the email)
                 // is held by someone else. Sending again would fail the same way.
                 let detail = "the platform says a unique value is already taken, but no user has this key: the email is likely held by another user".to_string();
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Absent => {
                 // Not there: the earlier create did not take effect. Send it again.
@@ -325,13 +315,13 @@ impl SyncEngine {
                 let detail = format!(
                     "the lookup by key listed {n} other user(s) and none with this key (the platform ignored the filter): {unknown} is unknown; nothing was sent again"
                 );
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Ambiguous(n) => {
                 let detail = format!(
                     "the lookup by key found {n} users with this key: which one is this learner's cannot be told; nothing was sent again"
                 );
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
         }

@@ -9,24 +9,76 @@ use crate::planner::{ActionKind, Plan};
 use crate::sync::moves::Dep;
 use crate::sync::report::{Outcome, RunError, RunErrorCode, State};
 
+/// How an action ends: one constructor per outcome, each taking only what that outcome has
+/// (a failure has an error and maybe a status, never a reason; a skip a reason, never a status).
+pub(super) enum Ending {
+    /// The platform confirmed it. `platform_id`: the user, where the action does not name it
+    /// (a created user's new ID); `note`: how it was settled, for the report.
+    Done { platform_id: Option<String>, note: Option<String> },
+    /// It was tried and did not happen: the last HTTP status, if one came, and why (redacted
+    /// when settled).
+    Failed { status: Option<u16>, error: String },
+    /// Nothing was sent for it, and why. `platform_id`: a user found holding its key.
+    Skipped { platform_id: Option<String>, reason: String },
+}
+
+impl Ending {
+    /// Done, on `platform_id` (or the action's own user).
+    pub fn done(platform_id: Option<String>) -> Self {
+        Ending::Done { platform_id, note: None }
+    }
+
+    /// Done, and how it was known (a lookup after a lost answer, a 404 to a repeated delete).
+    pub fn done_as(platform_id: Option<String>, note: impl Into<String>) -> Self {
+        Ending::Done { platform_id, note: Some(note.into()) }
+    }
+
+    /// Failed with the platform's answer (`status`) or without one.
+    pub fn failed(status: Option<u16>, error: impl Into<String>) -> Self {
+        Ending::Failed { status, error: error.into() }
+    }
+
+    /// Not sent, and why.
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Ending::Skipped { platform_id: None, reason: reason.into() }
+    }
+
+    /// Not sent: user `platform_id` already holds the key.
+    pub fn skipped_for(platform_id: String, reason: impl Into<String>) -> Self {
+        Ending::Skipped { platform_id: Some(platform_id), reason: reason.into() }
+    }
+
+    fn state(&self) -> State {
+        match self {
+            Ending::Done { .. } => State::Done,
+            Ending::Failed { .. } => State::Failed,
+            Ending::Skipped { .. } => State::Skipped,
+        }
+    }
+}
+
 impl SyncEngine {
-    /// Gives action `i` its terminal state.
-    pub(super) fn settle(
-        &mut self,
-        i: usize,
-        state: State,
-        id: Option<String>,
-        status: Option<u16>,
-        error: Option<String>,
-        reason: Option<String>,
-    ) {
+    /// Gives action `i` its terminal state (once: an action already settled keeps its own),
+    /// and releases the writes that waited for it.
+    pub(super) fn settle(&mut self, i: usize, ending: Ending) {
         if self.states[i].outcome.is_some() {
             return;
         }
-        let error = error.map(|e| self.redact(&e));
-        let outcome = Outcome::of(&self.actions[i], state, self.states[i].attempts);
-        let platform_id = id.or(outcome.platform_id.clone());
-        self.states[i].outcome = Some(Outcome { platform_id, status, error, reason, ..outcome });
+        let ok = matches!(ending, Ending::Done { .. });
+        let base = Outcome::of(&self.actions[i], ending.state(), self.states[i].attempts);
+        let outcome = match ending {
+            Ending::Done { platform_id, note } => Outcome {
+                platform_id: platform_id.or(base.platform_id.clone()),
+                // How its order was arranged, unless how it was settled says more.
+                reason: note.or_else(|| self.states[i].note.clone()),
+                ..base
+            },
+            Ending::Failed { status, error } => Outcome { status, error: Some(self.redact(&error)), ..base },
+            Ending::Skipped { platform_id, reason } => {
+                Outcome { platform_id: platform_id.or(base.platform_id.clone()), reason: Some(reason), ..base }
+            }
+        };
+        self.states[i].outcome = Some(outcome);
         if self.states[i].queued {
             self.counters.writes_settled += 1;
             self.events.push_back(Event::Progress {
@@ -35,13 +87,6 @@ impl SyncEngine {
                 total: Some(self.counters.writes_total),
             });
         }
-        let note = self.states[i].note.clone();
-        if let Some(o) = self.states[i].outcome.as_mut() {
-            if o.reason.is_none() && state == State::Done {
-                o.reason = note;
-            }
-        }
-        let ok = state == State::Done;
         let mut waiting = std::mem::take(&mut self.dependents[i]);
         if !ok {
             waiting.extend(self.park_dependents.remove(&i).unwrap_or_default());
@@ -59,7 +104,7 @@ impl SyncEngine {
         if !ok {
             let reason =
                 "not sent: it takes a unique value another write was to free first, and that write did not happen";
-            return self.settle(d, State::Skipped, None, None, None, Some(reason.into()));
+            return self.settle(d, Ending::skipped(reason));
         }
         self.states[d].waiting = self.states[d].waiting.saturating_sub(1);
         if self.states[d].waiting == 0 {
@@ -93,7 +138,7 @@ impl SyncEngine {
                 (None, false, None) => None,
             };
             if let (true, Some(reason)) = (writes, blocked) {
-                self.settle(i, State::Skipped, None, None, None, Some(reason));
+                self.settle(i, Ending::skipped(reason));
                 continue;
             }
             if writes && !self.options.dry_run {
@@ -107,7 +152,7 @@ impl SyncEngine {
                 ActionKind::Conflict | ActionKind::Invalid => a.reason.as_deref().unwrap_or("not usable").to_string(),
                 other => format!("{} is not possible on {}", other.name(), self.platform.name()),
             };
-            self.settle(i, State::Skipped, None, None, None, Some(reason));
+            self.settle(i, Ending::skipped(reason));
         }
         self.schedule_writes();
         self.check_done(now);
@@ -163,7 +208,7 @@ impl SyncEngine {
         self.delayed.clear();
         for i in 0..self.states.len() {
             if self.states[i].outcome.is_none() {
-                self.settle(i, State::Failed, None, None, Some(format!("not sent: {message}")), None);
+                self.settle(i, Ending::failed(None, format!("not sent: {message}")));
             }
         }
         self.finish(now);

@@ -5,11 +5,11 @@
 //! body handed back whole (the step API) is taken the same way. It is never retried: the run
 //! stops with `RESPONSE_TOO_LARGE`.
 
+use super::apply::Ending;
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::MAX_RESPONSE_BYTES;
 use crate::sync::report::RunErrorCode;
-use crate::sync::report::State;
 
 impl SyncEngine {
     /// An answer longer than [`MAX_RESPONSE_BYTES`] (a body that never ends): not read, and
@@ -20,7 +20,7 @@ impl SyncEngine {
             let detail = format!(
                 "the answer was longer than {limit} MiB and was not read: whether the platform took the request is unknown"
             );
-            self.settle(i, State::Failed, None, None, Some(detail), None);
+            self.settle(i, Ending::failed(None, detail));
         }
         let what = match job.kind {
             JobKind::Token => "the token request",

@@ -13,11 +13,11 @@
 //! does nothing but point elsewhere) and fails with the status; every action not sent fails
 //! "not sent", as for any stop.
 
+use super::apply::Ending;
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
 use crate::sync::report::RunErrorCode;
-use crate::sync::report::State;
 
 /// The longest host named in a message.
 const MAX_HOST: usize = 255;
@@ -51,7 +51,7 @@ impl SyncEngine {
             } else {
                 format!("not processed: the platform answered {answer} (not followed)")
             };
-            self.settle(i, State::Failed, None, status, Some(detail), None);
+            self.settle(i, Ending::failed(status, detail));
         }
         if self.error.is_none() {
             self.stop(RunErrorCode::Redirected, message, now);
