@@ -257,9 +257,9 @@ export async function sync(options, host) {
         raw.checkpointSaved();
         continue;
       }
+      // pollTransmit settled where the invocation stands; pollTimeout only looks.
       if (raw.isFinished() || raw.isSuspended()) break;
       const wake = raw.pollTimeout(now());
-      if (raw.isSuspended()) break;
       const waiting = [...inFlight.values()];
       if (wake !== undefined) waiting.push(sleep(Math.max(0, wake - now())).then(() => null));
       if (waiting.length === 0) throw new LearnerSyncError('INTERNAL', 'the sync stalled: nothing in flight and nothing to wait for');

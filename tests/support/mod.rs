@@ -142,7 +142,6 @@ pub fn invocation(
             (Some(a), Some(w)) => a.min(w),
             (Some(a), None) => a,
             (None, Some(w)) => w,
-            (None, None) if e.is_suspended() => return (e.report(*now), sent),
             (None, None) => panic!("stalled at {now}"),
         };
         *now = next.max(*now);

@@ -5,6 +5,7 @@
 
 use super::apply::Ending;
 use super::jobs::{Job, JobKind};
+use super::state::Stage;
 use super::{Event, Phase, SyncEngine};
 use crate::http::{RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use crate::planner::ActionKind;
@@ -188,7 +189,7 @@ impl SyncEngine {
             cursor.position,
             if cursor.pass > 0 { " (inactive)" } else { "" }
         );
-        let planner = self.planner.as_mut().expect("planner while listing");
+        let planner = self.stage.planner_mut().expect("planner while listing");
         match planner.add_target(&resp.body, TargetFormat::Auto, &label) {
             Ok(stats) => {
                 self.counters.pages_read += 1;
@@ -205,18 +206,21 @@ impl SyncEngine {
                     let m = format!("the platform's listing does not end: {why}; nothing was written");
                     return self.stop(RunErrorCode::PagingLoop, m, now);
                 }
-                let planner = self.planner.as_mut().expect("planner while listing");
+                let no_source = self.stage.planner().is_some_and(|p| p.source_pages() == 0);
                 match next {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
-                    None if self.pinned.is_none() && planner.source_pages() == 0 => {
+                    None if self.stage.plans_from_source() && no_source => {
                         // Only a resumed run can get here (start refuses the rest): its source
                         // was not given again. Planning against nothing would deactivate everyone.
                         let m = "the listing finished but the run has no source pages (a resumed run must be given them again); nothing was planned";
                         self.stop(RunErrorCode::InvalidInput, m.into(), now);
                     }
                     None => {
-                        let planner = self.planner.take().expect("planner while listing");
-                        match self.pinned.take() {
+                        let Stage::Listing { planner, pinned } = std::mem::replace(&mut self.stage, Stage::Applying)
+                        else {
+                            unreachable!("pages are read only while listing")
+                        };
+                        match pinned {
                             Some(mut plan) => {
                                 let users = planner.platform_users();
                                 let vetted = crate::sync::pinned::vet_against(&mut plan, &users, &planner);

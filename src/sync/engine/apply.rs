@@ -4,6 +4,7 @@
 //! must stop fails every action still open and finishes.
 
 use super::jobs::{ActionState, Job, JobKind};
+use super::state::Stage;
 use super::{Event, Phase, SyncEngine};
 use crate::planner::{ActionKind, Plan};
 use crate::sync::moves::Dep;
@@ -127,7 +128,8 @@ impl SyncEngine {
         self.withheld = plan.withheld;
         self.states = (0..self.actions.len()).map(|_| ActionState::default()).collect();
         self.dependents = vec![Vec::new(); self.actions.len()];
-        self.set_phase(Phase::Applying);
+        self.stage = Stage::Applying;
+        self.events.push_back(Event::Phase { phase: Phase::Applying });
         for (i, verdict) in verdicts.iter().enumerate() {
             let a = &self.actions[i];
             let writes = self.wire.write_request(a).is_some();
@@ -215,14 +217,15 @@ impl SyncEngine {
     }
 
     pub(super) fn finish(&mut self, now: u64) {
-        if self.phase != Phase::Done {
+        if !matches!(self.stage, Stage::Done) {
             self.counters.finished_at = Some(now);
-            self.set_phase(Phase::Done);
+            self.stage = Stage::Done;
+            self.events.push_back(Event::Phase { phase: Phase::Done });
         }
     }
 
     pub(super) fn check_done(&mut self, now: u64) {
-        if self.phase == Phase::Applying
+        if matches!(self.stage, Stage::Applying)
             && self.counters.writes_settled == self.counters.writes_total
             && self.in_flight.is_empty()
         {

@@ -34,6 +34,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::jobs::{ActionState, Counters, Job, JobKind};
+use super::state::Stage;
 use super::{Phase, SyncEngine};
 use crate::error::Error;
 use crate::options::PlanOptions;
@@ -144,16 +145,13 @@ impl SyncEngine {
     /// [`is_suspended`](Self::is_suspended) or [`wants_checkpoint`](Self::wants_checkpoint)
     /// says so, or between any two calls (requests in flight are saved as in flight).
     pub fn checkpoint(&self) -> Vec<u8> {
-        let listing = match (&self.planner, self.phase) {
-            (Some(planner), Phase::Reading | Phase::Listing) => {
-                let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
-                Some(SavedListing {
-                    users: RawValue::from_string(users).expect("users are JSON"),
-                    pinned: self.pinned.clone(),
-                })
+        let listing = self.stage.planner().map(|planner| {
+            let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
+            SavedListing {
+                users: RawValue::from_string(users).expect("users are JSON"),
+                pinned: self.stage.pinned().cloned(),
             }
-            _ => None,
-        };
+        });
         let plan = self.plan_summary.as_ref().map(|summary| SavedPlan {
             actions: self.actions.clone(),
             summary: summary.clone(),
@@ -177,7 +175,7 @@ impl SyncEngine {
             learner_sync_checkpoint: CHECKPOINT_FORMAT,
             plan_options: self.plan_options.clone(),
             sync_options: serde_json::to_value(&self.options).expect("sync options serialise"),
-            phase: self.phase,
+            phase: self.stage.phase(),
             listing,
             plan,
             ready: self.ready.iter().copied().collect(),
@@ -311,21 +309,22 @@ impl SyncEngine {
 
     fn restore(&mut self, phase: Phase, listing: Option<SavedListing>, plan: Option<SavedPlan>) -> Result<(), Error> {
         let bad = |m: &str| Error::InvalidCheckpoint(m.into());
-        self.phase = phase;
         match phase {
             Phase::Reading => {}
             Phase::Listing => {
                 let listing = listing.ok_or_else(|| bad("listing, but no users were saved"))?;
-                let planner = self.planner.as_mut().expect("a new engine has a planner");
+                let Stage::Reading { mut planner, .. } = std::mem::replace(&mut self.stage, Stage::Done) else {
+                    unreachable!("a new engine is reading")
+                };
                 planner.add_target(
                     listing.users.get().as_bytes(),
                     TargetFormat::Normalised,
                     "users read before the checkpoint",
                 )?;
-                self.pinned = listing.pinned;
+                self.stage = Stage::Listing { planner, pinned: listing.pinned };
             }
             Phase::Applying | Phase::Done => {
-                self.planner = None;
+                self.stage = if phase == Phase::Done { Stage::Done } else { Stage::Applying };
                 let Some(plan) = plan else {
                     // A run that stopped before it planned (credentials refused).
                     return if phase == Phase::Done { Ok(()) } else { Err(bad("applying, but no plan was saved")) };
@@ -397,7 +396,7 @@ impl SyncEngine {
         let open = |i: usize| i < n && self.states[i].queued && self.states[i].outcome.is_none();
         let ok = |job: &Job, in_flight: bool| match job.kind {
             JobKind::Token => in_flight,
-            JobKind::List(_) => self.phase == Phase::Listing,
+            JobKind::List(_) => matches!(self.stage, Stage::Listing { .. }),
             // An answer in flight may come for an action a stop settled since.
             JobKind::Write(i) | JobKind::Lookup(i) => i < n && self.states[i].queued && (in_flight || open(i)),
             JobKind::Park(i) => self.parks.contains_key(&i),

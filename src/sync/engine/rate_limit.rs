@@ -71,8 +71,6 @@ impl SyncEngine {
             until.saturating_sub(now).div_ceil(1000),
             self.options.retry.max_wait_ms / 1000
         );
-        self.suspend_reason = Some(RunError { code: RunErrorCode::RateLimited, message });
-        self.stopping = true;
-        self.check_suspend();
+        self.stop_invocation(Some(RunError { code: RunErrorCode::RateLimited, message }));
     }
 }
