@@ -13,10 +13,12 @@ use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
 use crate::sync::pace::{rate_limit_budget, Verdict};
 use crate::sync::report::RunErrorCode;
+use crate::time::{Duration, Instant};
 
 impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
     pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
+        let now = Instant::from_ms(now);
         let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
         self.note_token();
         if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
@@ -72,7 +74,7 @@ impl SyncEngine {
 
     /// Tells the rate bucket how an answer bears on the budget, and what its `RateLimit-*`
     /// headers say of it.
-    pub(super) fn pace_answer(&mut self, result: &Result<Response, TransportError>, now: u64) {
+    pub(super) fn pace_answer(&mut self, result: &Result<Response, TransportError>, now: Instant) {
         let share = self.options.rate_for(self.platform).map_or(1.0, |r| r.share);
         let Some(rate) = &mut self.rate else { return };
         let verdict = match result {
@@ -80,23 +82,23 @@ impl SyncEngine {
             Ok(_) => Verdict::Accepted,
             Err(_) => Verdict::Lost,
         };
-        rate.on_answer(now, verdict);
+        rate.on_answer(now.as_ms(), verdict);
         if let Ok(resp) = result {
-            let budget = rate_limit_budget(resp, now);
+            let budget = rate_limit_budget(resp, now.as_ms());
             if !budget.is_empty() {
-                rate.observe(now, &budget, share);
+                rate.observe(now.as_ms(), &budget, share);
             }
         }
     }
 
-    pub(super) fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
+    pub(super) fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: Instant) {
         job.failures += 1;
         if job.kind == JobKind::Token {
             // The token is fetched when a request needs it, never queued: note when to try.
             self.counters.token_failures = job.failures;
             if job.failures < self.options.retry.max_attempts {
                 self.counters.retries += 1;
-                self.counters.token_not_before = now + self.backoff.delay(job.failures);
+                self.counters.token_not_before = now + Duration::from_ms(self.backoff.delay(job.failures));
             } else {
                 self.give_up(job, status, detail, now);
             }
@@ -104,14 +106,14 @@ impl SyncEngine {
         }
         if job.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = self.backoff.delay(job.failures);
+            let wait = Duration::from_ms(self.backoff.delay(job.failures));
             self.later(job, now + wait);
         } else {
             self.give_up(job, status, detail, now);
         }
     }
 
-    pub(super) fn on_transport_error(&mut self, job: Job, e: TransportError, now: u64) {
+    pub(super) fn on_transport_error(&mut self, job: Job, e: TransportError, now: Instant) {
         match job.kind {
             JobKind::Write(i) if self.actions[i].action == ActionKind::Create => {
                 // The create may have taken effect: look before sending it again.
@@ -125,18 +127,18 @@ impl SyncEngine {
     }
 
     /// Counts a failure against `failed` and queues `next` in its place.
-    pub(super) fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: u64) {
+    pub(super) fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: Instant) {
         next.failures = failed.failures + 1;
         if next.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = self.backoff.delay(next.failures);
+            let wait = Duration::from_ms(self.backoff.delay(next.failures));
             self.later(next, now + wait);
         } else {
             self.give_up(failed, None, format!("{detail}; whether the user was created is unknown"), now);
         }
     }
 
-    pub(super) fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: u64) {
+    pub(super) fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: Instant) {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
@@ -155,7 +157,7 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
+    pub(super) fn on_answer(&mut self, job: Job, resp: Response, now: Instant) {
         match job.kind {
             JobKind::Token => self.on_token(job, resp, now),
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
@@ -174,7 +176,7 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: u64) {
+    pub(super) fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: Instant) {
         if !resp.is_success() {
             let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.stop(
@@ -246,7 +248,7 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn on_write(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+    pub(super) fn on_write(&mut self, job: Job, i: usize, resp: Response, now: Instant) {
         let kind = self.actions[i].action;
         if resp.is_success() {
             if kind == ActionKind::Create {
@@ -277,7 +279,7 @@ impl SyncEngine {
         self.settle(i, Ending::failed(Some(resp.status), detail));
     }
 
-    pub(super) fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+    pub(super) fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: Instant) {
         if !resp.is_success() && resp.status != 404 {
             let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.retry_or_give_up(job, Some(resp.status), detail, now);

@@ -9,6 +9,7 @@ use super::{Event, Phase, SyncEngine};
 use crate::planner::{ActionKind, Plan};
 use crate::sync::moves::Dep;
 use crate::sync::report::{Outcome, RunError, RunErrorCode, State};
+use crate::time::Instant;
 
 /// How an action ends: one constructor per outcome, each taking only what that outcome has
 /// (a failure has an error and maybe a status, never a reason; a skip a reason, never a status).
@@ -114,13 +115,13 @@ impl SyncEngine {
     }
 
     /// Takes the plan and queues its writes; the rest are skipped with their reason.
-    pub(super) fn apply(&mut self, plan: Plan<'static>, now: u64) {
+    pub(super) fn apply(&mut self, plan: Plan<'static>, now: Instant) {
         let none = vec![None; plan.actions.len()];
         self.apply_checked(plan, none, now);
     }
 
     /// As [`apply`](Self::apply), skipping the actions a pinned-plan check refused.
-    pub(super) fn apply_checked(&mut self, plan: Plan<'static>, verdicts: Vec<Option<String>>, now: u64) {
+    pub(super) fn apply_checked(&mut self, plan: Plan<'static>, verdicts: Vec<Option<String>>, now: Instant) {
         self.plan_summary = Some(plan.summary);
         self.fingerprint = plan.fingerprint;
         self.actions = plan.actions;
@@ -162,7 +163,7 @@ impl SyncEngine {
 
     /// Refuses a pinned plan as a whole: every write is skipped with the reason, nothing is
     /// sent, and the run ends with `PLAN_REFUSED`.
-    pub(super) fn refuse(&mut self, mut plan: Plan<'static>, why: &str, now: u64) {
+    pub(super) fn refuse(&mut self, mut plan: Plan<'static>, why: &str, now: Instant) {
         let message = format!("the plan was refused: {why}; nothing was sent");
         // What the file says of its guards was not recomputed: the report does not repeat it.
         (plan.held, plan.withheld) = (None, None);
@@ -203,7 +204,7 @@ impl SyncEngine {
     }
 
     /// Ends the run early: every action without an outcome fails with the reason.
-    pub(super) fn stop(&mut self, code: RunErrorCode, message: String, now: u64) {
+    pub(super) fn stop(&mut self, code: RunErrorCode, message: String, now: Instant) {
         let message = self.redact(&message);
         self.error = Some(RunError { code, message: message.clone() });
         self.ready.clear();
@@ -216,7 +217,7 @@ impl SyncEngine {
         self.finish(now);
     }
 
-    pub(super) fn finish(&mut self, now: u64) {
+    pub(super) fn finish(&mut self, now: Instant) {
         if !matches!(self.stage, Stage::Done) {
             self.counters.finished_at = Some(now);
             self.stage = Stage::Done;
@@ -224,7 +225,7 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn check_done(&mut self, now: u64) {
+    pub(super) fn check_done(&mut self, now: Instant) {
         if matches!(self.stage, Stage::Applying)
             && self.counters.writes_settled == self.counters.writes_total
             && self.in_flight.is_empty()

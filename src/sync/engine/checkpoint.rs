@@ -44,13 +44,14 @@ use crate::sync::http::{RequestId, TransportError};
 use crate::sync::options::SyncOptions;
 use crate::sync::pace::{Backoff, TokenBucket};
 use crate::sync::report::{Outcome, RunError, State};
+use crate::time::{Duration, Instant};
 
 /// The version of the checkpoint format; a checkpoint of another version is refused.
 /// Format 2: the rate is a token bucket with an adapting rate (issue 11), not a window.
 pub const CHECKPOINT_FORMAT: u32 = 2;
 
 /// How far past the resuming host's clock a checkpoint's waits may end (at least).
-const DAY_MS: u64 = 24 * 3_600_000;
+const DAY: Duration = Duration::from_secs(24 * 3_600);
 
 /// Request ids go to JavaScript as numbers: above 2^53 they are no longer exact.
 const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
@@ -129,7 +130,7 @@ struct Saved {
     plan: Option<SavedPlan>,
     ready: Vec<Job>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    delayed: Vec<(u64, Job)>,
+    delayed: Vec<(Instant, Job)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     in_flight: Vec<(RequestId, Job)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,7 +169,7 @@ impl SyncEngine {
             parks: sorted(self.parks.iter().map(|(i, a)| (*i, a.clone()))),
             park_dependents: sorted(self.park_dependents.iter().map(|(i, d)| (*i, d.clone()))),
         });
-        let mut delayed: Vec<(u64, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
+        let mut delayed: Vec<(Instant, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
         // `seq` is unique, so an unstable sort gives the one order (and links no stable sort).
         delayed.sort_unstable_by_key(|d| (d.0, d.1));
         let saved = Saved {
@@ -278,23 +279,25 @@ impl SyncEngine {
     /// run resumed within it suspends again, `RATE_LIMITED`), but not past 2^53 ms. Call it
     /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
-        let window = self.rate.as_ref().map_or(0, TokenBucket::window_ms);
-        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.options.retry.max_ms.saturating_mul(2));
-        let limit = now.saturating_add(ahead);
+        let now = Instant::from_ms(now);
+        let window = Duration::from_ms(self.rate.as_ref().map_or(0, TokenBucket::window_ms));
+        let longest_backoff = Duration::from_ms(self.options.retry.max_ms);
+        let ahead = DAY.max(window.saturating_mul(2)).max(longest_backoff.saturating_mul(2));
+        let limit = now + ahead;
         let paused = self.counters.paused_until;
-        if paused > MAX_REQUEST_ID {
+        if paused > Instant::LATEST_EXACT {
             return Err(Error::InvalidCheckpoint("the pause after a 429 ends past 2^53 ms".into()));
         }
         let waits = [
             ("the next token request", self.counters.token_not_before, limit.max(paused)),
-            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0), limit.max(paused)),
-            ("the rate bucket", self.rate.as_ref().map_or(0, TokenBucket::latest_wait), limit),
+            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or_default(), limit.max(paused)),
+            ("the rate bucket", Instant::from_ms(self.rate.as_ref().map_or(0, TokenBucket::latest_wait)), limit),
         ];
         for (what, at, bound) in waits {
             if at > bound {
                 return Err(Error::InvalidCheckpoint(format!(
                     "{what} waits until {at}, past the 429 pause and more than {} hours past now ({now})",
-                    ahead / 3_600_000
+                    ahead.as_ms() / 3_600_000
                 )));
             }
         }

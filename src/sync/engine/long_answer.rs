@@ -10,11 +10,12 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::MAX_RESPONSE_BYTES;
 use crate::sync::report::RunErrorCode;
+use crate::time::Instant;
 
 impl SyncEngine {
     /// An answer longer than [`MAX_RESPONSE_BYTES`] (a body that never ends): not read, and
     /// the run stops with `RESPONSE_TOO_LARGE`. A write that met it may have taken effect.
-    pub(super) fn on_too_large(&mut self, job: Job, now: u64) {
+    pub(super) fn on_too_large(&mut self, job: Job, now: Instant) {
         let limit = MAX_RESPONSE_BYTES >> 20;
         if let JobKind::Write(i) | JobKind::Park(i) | JobKind::Lookup(i) = job.kind {
             let detail = format!(

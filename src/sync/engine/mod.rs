@@ -29,6 +29,7 @@ use crate::platform::learnifier::LearnifierWire;
 use crate::platform::scim::ScimWire;
 use crate::platform::wire::{Auth, Wire, WireContext};
 use crate::source::SourceFormat;
+use crate::time::{Duration, Instant};
 
 mod answers;
 mod apply;
@@ -235,6 +236,7 @@ impl SyncEngine {
     /// platform; a delta sync plans at once. Refused for a run resumed while listing that was
     /// given no source pages (it would plan against an empty source).
     pub fn start(&mut self, now: u64) -> Result<(), Error> {
+        let now = Instant::from_ms(now);
         if self.invocation.started() {
             return Ok(());
         }
@@ -253,7 +255,7 @@ impl SyncEngine {
         let budget = self.options.budget.unwrap_or_default();
         self.invocation = Invocation::Running(Allowance {
             requests_until: budget.requests.map(|n| self.counters.requests.saturating_add(n)),
-            deadline: budget.ms.map(|ms| now.saturating_add(ms)),
+            deadline: budget.ms.map(|ms| now + Duration::from_ms(ms)),
         });
         let Stage::Reading { .. } = self.stage else {
             self.events.push_back(Event::Phase { phase: self.stage.phase() });
@@ -335,6 +337,7 @@ impl SyncEngine {
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).
     pub fn report(&self, now: u64) -> SyncReport {
+        let now = Instant::from_ms(now);
         let mut counts = Counts::default();
         let mut outcomes = Vec::with_capacity(self.states.len());
         let mut created = Vec::new();
@@ -369,7 +372,7 @@ impl SyncEngine {
             suspended: suspended.is_some(),
             invocations: self.counters.invocations,
             error: self.error.clone().or_else(|| suspended.cloned().flatten()),
-            resume_at: suspended.is_some_and(Option::is_some).then_some(self.counters.paused_until),
+            resume_at: suspended.is_some_and(Option::is_some).then_some(self.counters.paused_until.as_ms()),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,
@@ -379,7 +382,7 @@ impl SyncEngine {
             retries: self.counters.retries,
             rate_limited: self.counters.rate_limited,
             pages_read: self.counters.pages_read,
-            elapsed_ms: end.saturating_sub(self.counters.started_at.unwrap_or(end)),
+            elapsed_ms: end.since(self.counters.started_at.unwrap_or(end)).as_ms(),
             created,
             outcomes,
         }

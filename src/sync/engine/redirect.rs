@@ -18,6 +18,7 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
 use crate::sync::report::RunErrorCode;
+use crate::time::Instant;
 
 /// The longest host named in a message.
 const MAX_HOST: usize = 255;
@@ -25,7 +26,7 @@ const MAX_HOST: usize = 255;
 impl SyncEngine {
     /// A redirect answered `job`: `resp` is the 3xx answer, or `None` when the host's fetch
     /// could not show it.
-    pub(super) fn on_redirect(&mut self, job: Job, resp: Option<&Response>, now: u64) {
+    pub(super) fn on_redirect(&mut self, job: Job, resp: Option<&Response>, now: Instant) {
         let what = match job.kind {
             JobKind::Token => "the token request",
             JobKind::List(_) => "a list request",

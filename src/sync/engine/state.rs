@@ -21,6 +21,7 @@
 use super::Phase;
 use crate::planner::{Plan, Planner};
 use crate::sync::report::RunError;
+use crate::time::Instant;
 
 /// Where a run is.
 pub(super) enum Stage {
@@ -89,7 +90,7 @@ impl Stage {
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Allowance {
     pub requests_until: Option<u32>,
-    pub deadline: Option<u64>,
+    pub deadline: Option<Instant>,
 }
 
 /// What this invocation is doing.

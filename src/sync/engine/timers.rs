@@ -15,10 +15,12 @@ use std::cmp::Reverse;
 use super::jobs::{Delayed, Job, JobKind};
 use super::state::{Invocation, Stage};
 use super::SyncEngine;
+use crate::sync::pace::TokenBucket;
 use crate::sync::report::RunError;
+use crate::time::Instant;
 
 impl SyncEngine {
-    pub(super) fn later(&mut self, job: Job, at: u64) {
+    pub(super) fn later(&mut self, job: Job, at: Instant) {
         self.seq += 1;
         self.delayed.push(Reverse(Delayed { at, seq: self.seq, job }));
     }
@@ -30,14 +32,16 @@ impl SyncEngine {
     /// [`handle_timeout`](Self::handle_timeout) (which `poll_transmit` calls), so a driver
     /// need not ask [`is_suspended`](Self::is_suspended) again after it.
     pub fn poll_timeout(&self, now: u64) -> Option<u64> {
+        let now = Instant::from_ms(now);
         match self.invocation {
-            Invocation::AwaitingCheckpoint(_) => return Some(now),
+            Invocation::AwaitingCheckpoint(_) => return Some(now.as_ms()),
             Invocation::Running(_) if matches!(self.stage, Stage::Listing { .. } | Stage::Applying) => {}
             _ => return None,
         }
         // A look at the bucket must not move it: ask a copy.
         let mut rate = self.rate.clone();
-        self.next_wake(now, |requests| rate.as_mut().map_or(Some(now), |r| r.next_slots(now, requests)))
+        let wake = self.next_wake(now, |requests| Self::slot(rate.as_mut(), now, requests));
+        wake.map(Instant::as_ms)
     }
 
     /// Acts on the time at `now`: stops this invocation when its allowance is spent, when the
@@ -47,6 +51,11 @@ impl SyncEngine {
     /// calls it whenever it has nothing to send, so drivers need not; calling it again at the
     /// same `now` changes nothing.
     pub fn handle_timeout(&mut self, now: u64) {
+        self.on_time(Instant::from_ms(now));
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout).
+    pub(super) fn on_time(&mut self, now: Instant) {
         let Invocation::Running(allowance) = self.invocation else { return };
         if !matches!(self.stage, Stage::Listing { .. } | Stage::Applying) {
             return;
@@ -59,7 +68,7 @@ impl SyncEngine {
         }
         // The bucket is asked as poll_transmit asks it (it counts time as it is asked).
         let mut rate = self.rate.take();
-        let wake = self.next_wake(now, |requests| rate.as_mut().map_or(Some(now), |r| r.next_slots(now, requests)));
+        let wake = self.next_wake(now, |requests| Self::slot(rate.as_mut(), now, requests));
         self.rate = rate;
         if let (Some(w), Some(deadline)) = (wake, allowance.deadline) {
             if w >= deadline && w > now {
@@ -72,11 +81,11 @@ impl SyncEngine {
     /// When a request could next go, given when the rate bucket has room for `requests`
     /// (`slot`): the earliest retry due, the token's retry time, the bucket's slot; never before
     /// a 429's pause ends.
-    fn next_wake(&self, now: u64, slot: impl FnOnce(u32) -> Option<u64>) -> Option<u64> {
+    fn next_wake(&self, now: Instant, slot: impl FnOnce(u32) -> Option<Instant>) -> Option<Instant> {
         let next_delayed = self.delayed.peek().map(|d| d.0.at);
         let has_work = !self.ready.is_empty() || next_delayed.is_some_and(|t| t <= now);
         // A job that is due but blocked (token, concurrency, window) wakes nobody by itself.
-        let mut wake: Option<u64> = next_delayed.filter(|&t| t > now);
+        let mut wake: Option<Instant> = next_delayed.filter(|&t| t > now);
         if self.needs_token(now) && !self.token_in_flight() && self.counters.token_not_before > now && has_work {
             wake = Some(wake.map_or(self.counters.token_not_before, |w| w.min(self.counters.token_not_before)));
         }
@@ -95,13 +104,22 @@ impl SyncEngine {
         wake.map(|w| w.max(self.counters.paused_until).max(now))
     }
 
+    /// When the rate bucket (`pace/`, which counts in ms) has room for `requests`; `now` with
+    /// no bucket.
+    pub(super) fn slot(rate: Option<&mut TokenBucket>, now: Instant, requests: u32) -> Option<Instant> {
+        match rate {
+            Some(r) => r.next_slots(now.as_ms(), requests).map(Instant::from_ms),
+            None => Some(now),
+        }
+    }
+
     /// Whether jobs wait to be sent (now or after a backoff).
     pub(super) fn has_queued_work(&self) -> bool {
         !(self.ready.is_empty() && self.delayed.is_empty())
     }
 
     /// Whether this invocation's allowance is used up.
-    pub(super) fn allowance_spent(&self, now: u64) -> bool {
+    pub(super) fn allowance_spent(&self, now: Instant) -> bool {
         let Some(a) = self.invocation.allowance() else { return false };
         a.requests_until.is_some_and(|n| self.counters.requests >= n) || a.deadline.is_some_and(|d| now >= d)
     }

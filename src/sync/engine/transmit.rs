@@ -10,6 +10,7 @@ use super::state::{Invocation, Stage};
 use super::SyncEngine;
 use crate::http::Request;
 use crate::platform::wire::Auth;
+use crate::time::Instant;
 
 impl SyncEngine {
     /// The next request to send now, if one may go: within the concurrency cap, the rate
@@ -18,14 +19,15 @@ impl SyncEngine {
     /// returns `None`, [`is_suspended`](Self::is_suspended) and the others say where the
     /// invocation stands.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
+        let now = Instant::from_ms(now);
         let request = self.next_request(now);
         if request.is_none() {
-            self.handle_timeout(now);
+            self.on_time(now);
         }
         request
     }
 
-    fn next_request(&mut self, now: u64) -> Option<Request> {
+    fn next_request(&mut self, now: Instant) -> Option<Request> {
         let Invocation::Running(_) = self.invocation else { return None };
         if !matches!(self.stage, Stage::Listing { .. } | Stage::Applying) {
             return None;
@@ -61,7 +63,7 @@ impl SyncEngine {
             // A token goes only when the request it is for may follow it; a token request the
             // platform does not count takes no slot of its own.
             let requests = if job.kind == JobKind::Token && rated { 2 } else { 1 };
-            if rate.next_slots(now, requests) != Some(now) {
+            if rate.next_slots(now.as_ms(), requests) != Some(now.as_ms()) {
                 return None;
             }
         }
@@ -111,7 +113,7 @@ impl SyncEngine {
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
         if let (Some(rate), true) = (&mut self.rate, rated) {
-            rate.on_send(now);
+            rate.on_send(now.as_ms());
         }
         self.counters.requests += 1;
         Some(req)
