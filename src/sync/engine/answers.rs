@@ -11,7 +11,7 @@ use crate::http::{RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use crate::planner::ActionKind;
 use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
-use crate::sync::pace::{rate_limit_budget, Verdict};
+use crate::sync::pace::{rate_limit_budget, retry_after_wait, Verdict};
 use crate::sync::report::RunErrorCode;
 use crate::time::{Duration, Instant};
 
@@ -83,6 +83,12 @@ impl SyncEngine {
             Err(_) => Verdict::Lost,
         };
         rate.on_answer(now.as_ms(), verdict);
+        if let (Ok(resp), Verdict::RateLimited) = (result, verdict) {
+            // When the budget frees teaches the platform's window (at an event's first 429).
+            if let Some(wait) = retry_after_wait(resp, now.as_ms()) {
+                rate.learn_reset(now.as_ms(), wait);
+            }
+        }
         if let Ok(resp) = result {
             let budget = rate_limit_budget(resp, now.as_ms());
             if !budget.is_empty() {
