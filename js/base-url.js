@@ -1,3 +1,4 @@
+// @ts-check
 // The base URL check of the JS API, before anything reaches wasm (which checks it again, the
 // same strict way, in src/sync/options.rs `check_base_url`). The URL is read by the WHATWG URL
 // parser, the one the host's fetch uses, and accepted only when the parser reads it exactly as
@@ -27,7 +28,7 @@ export function checkBaseUrl(text) {
   const bad = (why) => new LearnerSyncError('INVALID_OPTIONS', `invalid options: baseUrl ${shown(text)}: ${why}`);
   const odd = text.match(/[^\x21-\x7e]/u);
   if (odd) {
-    const code = odd[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+    const code = /** @type {number} */ (odd[0].codePointAt(0)).toString(16).toUpperCase().padStart(4, '0');
     throw bad(`contains ${describe(odd[0])} (U+${code}): a base URL is plain ASCII text`);
   }
   let url;

@@ -1,3 +1,4 @@
+// @ts-check
 // Browser (and bundler) entry: fetches and compiles the wasm next to this package's glue.
 import init from '../pkg/learner_sync.js';
 

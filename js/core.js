@@ -1,3 +1,4 @@
+// @ts-check
 // The learner-sync JS API, shared by every runtime entry (node.js, browser.js, workerd.js).
 // Each entry initialises the wasm module its own way, then re-exports this file.
 //
@@ -16,6 +17,7 @@ export { redactSecrets } from './redact.js';
  * See index.d.ts for the types.
  */
 export class Planner {
+  /** @type {RawPlanner | undefined} */
   #raw;
   constructor(options) {
     if (!options || typeof options !== 'object') {

@@ -1,3 +1,4 @@
+// @ts-check
 // Errors and input conversion shared by the planner and sync APIs.
 
 const encoder = new TextEncoder();
@@ -12,10 +13,15 @@ export class LearnerSyncError extends Error {
   }
 }
 
-/** Rethrows an error from wasm as a LearnerSyncError (other errors as they are). */
+/**
+ * Rethrows an error from wasm as a LearnerSyncError (other errors as they are).
+ * @param {any} e
+ * @returns {never}
+ */
 export function rethrow(e) {
   if (e && typeof e.code === 'string' && !(e instanceof LearnerSyncError)) {
     const { code, message, label, field, column } = e;
+    /** @type {Record<string, unknown>} */
     const extra = {};
     for (const [k, v] of Object.entries({ label, field, column })) if (v !== undefined) extra[k] = v;
     throw new LearnerSyncError(code, message, extra);

@@ -170,6 +170,8 @@ export interface DeactivateAction extends ActionBase {
   orphan?: true;
   matchedBy?: MatchKey;
   user?: Values;
+  /** Withheld by the source-completeness guard (`plan.withheld` says why): not sent. */
+  withheld?: true;
 }
 
 /** An orphan under the delete policy. */
@@ -178,6 +180,8 @@ export interface DeleteAction extends ActionBase {
   platformId: string;
   orphan: true;
   user: Values;
+  /** Withheld by the source-completeness guard (`plan.withheld` says why): not sent. */
+  withheld?: true;
 }
 
 /** An orphan under the review policy: nothing is sent. */
@@ -569,6 +573,20 @@ export interface SyncReport {
   checkpoint?: string;
 }
 
+/**
+ * What the engine passes to the host's `fetch`: a `RequestInit` that globalThis.fetch accepts
+ * under the DOM lib and @types/node alike (header pairs, and a body on an `ArrayBuffer` of its
+ * own, never a shared one). Needs TypeScript 5.7 or later (`Uint8Array<ArrayBuffer>`).
+ */
+export interface FetchInit {
+  method: string;
+  /** `[name, value]` pairs, lower-case names; `authorization` is a credential (never log it). */
+  headers: [string, string][];
+  body?: Uint8Array<ArrayBuffer>;
+  redirect: 'manual';
+  signal: AbortSignal;
+}
+
 /** A Response-like value: what `fetch` resolves to. */
 export interface FetchResponse {
   status: number;
@@ -607,7 +625,7 @@ export interface SyncHost {
    * opaque redirect in browsers) and stops the run with REDIRECTED; a fetch of your own must not
    * follow redirects either.
    */
-  fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal }) => Promise<FetchResponse>;
+  fetch?: (url: string, init: FetchInit) => Promise<FetchResponse>;
   /** Milliseconds since the Unix epoch (an HTTP-date `Retry-After` is read against it when the answer sends no believable `Date`); default Date.now. */
   now?: () => number;
   /** Never asked for more than `retry.maxWaitMs` by the engine; the default sleeps in steps a timer takes (2^31-1 ms). */

@@ -1,3 +1,4 @@
+// @ts-check
 // Node entry: loads the wasm from the package folder synchronously (no top-level await), so
 // it also works through require().
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// @ts-check
 // Redaction on the JS side: the text the CLI prints, the errors the API throws and the lines
 // the Worker logs pass through the core's redactor (src/sync/redact.rs) with the credentials
 // at hand, so a credential never shows in any encoding: raw, URL-encoded, JSON-escaped, base64

@@ -1,3 +1,4 @@
+// @ts-check
 // The stateless call style, for hosted low-code platforms (Workato, Tray, n8n) that run one
 // step at a time and send HTTP with their own step: `beginSync` returns the first requests and
 // a state (JSON text); each `stepSync` takes the state back with the answers to those requests

@@ -1,3 +1,4 @@
+// @ts-check
 // The sync driver: runs the engine's state machine with the host's fetch and clock.
 // The engine decides what to send and when; this file only sends, waits and hands back.
 import { RawSync, maxResponseBytes } from '../pkg/learner_sync.js';
@@ -174,7 +175,8 @@ async function send(fetchFn, req, timeoutMs) {
     return { id: req.id, status: res.status, headers, body };
   } catch (e) {
     const kind = controller.signal.aborted ? 'timeout' : 'network';
-    return { id: req.id, failure: kind, message: String(e?.cause?.code ?? e?.message ?? e) };
+    const err = /** @type {any} */ (e);
+    return { id: req.id, failure: kind, message: String(err?.cause?.code ?? err?.message ?? err) };
   } finally {
     clearTimeout(timer);
   }
@@ -219,7 +221,8 @@ export async function sync(options, host) {
   if (config.claimBatch !== undefined && !saveCheckpoint) {
     throw new LearnerSyncError('INVALID_OPTIONS', 'claimBatch needs host.saveCheckpoint to save the checkpoints it asks for');
   }
-  let raw;
+  // Undefined until made below (else the call throws): typed as made, for the loop's sake.
+  let raw = /** @type {RawSync} */ (/** @type {unknown} */ (undefined));
   try {
     if (checkpoint) {
       const planOptions = plan.platform ? jsonText(plan, 'the options') : '';

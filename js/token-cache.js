@@ -1,3 +1,4 @@
+// @ts-check
 // The host's token cache (`host.tokenCache`): where a host that runs a sync across invocations
 // (stepSync, a resumed sync, the Worker) keeps the access token and its expiry, outside the
 // state or checkpoint text, which never holds one. Each invocation hands the engine the token

@@ -32,7 +32,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
-# 3. npm packages (binaryen's wasm-opt, miniflare, playwright-core, lodash for the benchmark).
+# 3. npm packages (binaryen's wasm-opt, miniflare, playwright-core, lodash for the benchmark;
+#    esbuild, vite, wrangler and @types/node 20 and 22 for the packaging test's consumers).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi

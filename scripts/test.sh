@@ -4,7 +4,9 @@
 #   1. native cargo tests (planner, sources, walkthrough, properties),
 #   1b. cargo-deny's offline dependency checks (deny.toml),
 #   2. the wasm binding's conversions inside wasm (wasm-bindgen-test-runner, in Node),
-#   3. JS tests on the built package in Node (API, CLI, types, packaging),
+#   3. JS tests on the built package in Node (API, CLI, types against real output, and the
+#      packaging test: the packed tarball installed offline into fresh Node, TypeScript,
+#      esbuild, vite and wrangler projects, run in Node, Chromium and workerd),
 #   4. a bounded fuzz run of every parser (FUZZ_SECONDS each, default 10),
 #   5. one smoke test per runtime: workerd (Miniflare) and headless Chromium, and the
 #      end-to-end tests against the simulators and a real SCIM server (scim2-server).

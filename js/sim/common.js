@@ -113,7 +113,12 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     const url = new URL(req.url, 'http://sim');
     if (url.pathname === '/__sim/state') return send(res, 200, snapshot());
     if (url.pathname === '/__sim/stats') return send(res, 200, { ...stats, faultsInjected: { ...f.injected } });
-    const body = await readBody(req);
+    let body;
+    try {
+      body = await readBody(req);
+    } catch {
+      return; // the client went away mid-body (a Worker stopped mid-request): nobody to answer
+    }
     const t = now();
     stats.requests += 1;
     const route = `${req.method} ${url.pathname.replace(/\/[^/]*\d[^/]*$/, '/:id')}`;

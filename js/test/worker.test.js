@@ -1,15 +1,17 @@
-// The example Worker (js/worker/), run in workerd through Miniflare as wrangler.toml describes
-// it: its `scheduled` handler fired tick after tick with a small budget against the Foundry
+// The Worker template (examples/cloudflare-worker/), bundled against this checkout as a bundler
+// would bundle it against the installed package (esbuild, the workerd condition), then run in
+// workerd through Miniflare as wrangler.toml describes it: its `scheduled` handler fired tick after tick with a small budget against the Foundry
 // simulator on loopback, until the daily sync is done, with one access token kept in KV beside
 // the checkpoint; and a tick killed half-way (workerd itself stopped) resumed from the last
 // checkpoint without creating anyone twice.
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { parse } from 'smol-toml';
 import { startFoundry } from '../sim/foundry.js';
@@ -17,8 +19,29 @@ import { sample } from '../demo/sample.js';
 import { assertNoDuplicates, assertConverged } from './sim-checks.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TOML = join(ROOT, 'js/worker/wrangler.toml');
-const wrangler = parse(readFileSync(TOML, 'utf8'));
+const TEMPLATE = join(ROOT, 'examples/cloudflare-worker');
+const wrangler = parse(readFileSync(join(TEMPLATE, 'wrangler.toml'), 'utf8'));
+
+// The template imports 'learner-sync': resolved here to this checkout (a node_modules folder
+// holding a link to it), through the package's exports map, as it is once installed. The real
+// wrangler build of the packed package is js/test/package.test.js's.
+let built;
+before(async () => {
+  built = mkdtempSync(join(tmpdir(), 'ls-worker-'));
+  mkdirSync(join(built, 'node_modules'));
+  symlinkSync(ROOT, join(built, 'node_modules/learner-sync'));
+  await build({
+    entryPoints: [join(TEMPLATE, wrangler.main)],
+    outdir: join(built, 'out'),
+    bundle: true,
+    format: 'esm',
+    conditions: ['workerd', 'worker', 'browser'],
+    nodePaths: [join(built, 'node_modules')],
+    loader: { '.wasm': 'copy' },
+    logLevel: 'error',
+  });
+});
+after(() => rmSync(built, { recursive: true, force: true }));
 const FAST = { limit: 200, windowMs: 1000 };
 const CREDENTIALS = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret' };
 
@@ -39,8 +62,8 @@ function worker(sim, source, persist, budget, extra = {}) {
   const options = { ...JSON.parse(wrangler.vars.LEARNER_SYNC_OPTIONS), baseUrl: sim.url, rate: FAST, ...extra };
   return new Miniflare({
     modules: true,
-    modulesRoot: ROOT,
-    scriptPath: join(dirname(TOML), wrangler.main),
+    modulesRoot: join(built, 'out'),
+    scriptPath: join(built, 'out/worker.js'),
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
@@ -90,7 +113,7 @@ test('wrangler.toml declares the cron trigger, the KV namespace and the vars the
   assert.equal(wrangler.kv_namespaces[0].binding, 'LEARNER_SYNC_STATE');
   for (const v of ['LEARNER_SYNC_OPTIONS', 'SOURCE_URL', 'REQUEST_BUDGET', 'TIME_BUDGET_MS', 'RUN_EVERY_HOURS']) assert.ok(v in wrangler.vars, v);
   assert.ok(!/secret|password/i.test(JSON.stringify(wrangler.vars)), 'no credential in vars');
-  const source = readFileSync(join(ROOT, 'js/worker/worker.js'), 'utf8');
+  const source = readFileSync(join(TEMPLATE, wrangler.main), 'utf8');
   for (const v of Object.keys(wrangler.vars)) assert.ok(source.includes(v), `the Worker reads ${v}`);
 });
 

@@ -4,5 +4,7 @@
 
 mod errors;
 pub mod planner;
+#[cfg(feature = "sync")]
 pub mod redact;
+#[cfg(feature = "sync")]
 pub mod sync;

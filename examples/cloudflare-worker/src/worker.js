@@ -12,8 +12,10 @@
 // kept in KV under its own key (`token`, with its expiry), never in the checkpoint: a tick
 // reuses it while it lasts instead of fetching one per tick.
 //
-// Copy this file into your Worker project and import from 'learner-sync' instead of '../workerd.js'.
-import { sync, LearnerSyncError, credentialsFromEnv, redactSecrets } from '../workerd.js';
+// A template to copy: this folder (package.json, wrangler.toml, src/) is a Worker project as it
+// stands. `npm install`, fill in wrangler.toml, then `npx wrangler deploy`: wrangler's bundler
+// picks the package's workerd entry and loads its .wasm as a compiled module, with no config.
+import { sync, LearnerSyncError, credentialsFromEnv, redactSecrets } from 'learner-sync';
 
 const CHECKPOINT = 'checkpoint';
 const LAST_RUN = 'last-run';
