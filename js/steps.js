@@ -53,18 +53,19 @@ function advance(raw, now, credentials, cache, token) {
     for (let req = raw.pollTransmit(now); req; req = raw.pollTransmit(now)) requests.push(plainRequest(req));
     const events = [];
     for (let e = raw.pollEvent(); e; e = raw.pollEvent()) events.push(e);
+    // pollTransmit settled where the invocation stands; pollTimeout only looks.
     const done = raw.isFinished();
+    const suspended = !done && raw.isSuspended();
     const result = { state: raw.checkpointJson(), requests, done, events };
-    if (!done && requests.length === 0) {
-      const wake = raw.pollTimeout(now);
-      if (wake !== undefined) result.wakeAt = wake;
-    }
     if (done) result.report = JSON.parse(raw.reportJson(now));
-    else if (raw.isSuspended()) {
+    else if (suspended) {
       // A pause longer than retry.maxWaitMs: nothing to send until it ends (the report says
       // RATE_LIMITED); step again at `wakeAt`, not before.
       result.report = JSON.parse(raw.reportJson(now));
       if (result.report.resumeAt !== undefined) result.wakeAt = result.report.resumeAt;
+    } else if (requests.length === 0) {
+      const wake = raw.pollTimeout(now);
+      if (wake !== undefined) result.wakeAt = wake;
     }
     return { result, fresh: cache ? raw.takeNewToken() : undefined };
   } catch (e) {

@@ -323,9 +323,9 @@ export async function sync(options, host) {
         raw.checkpointSaved();
         continue;
       }
+      // pollTransmit settled where the invocation stands; pollTimeout only looks.
       if (raw.isFinished() || raw.isSuspended()) break;
       let wake = raw.pollTimeout(now());
-      if (raw.isSuspended()) break;
       if (budget && granted === 0 && wake !== undefined && wake <= now()) {
         // The engine would send now: not without the shared budget's grant.
         if (now() >= stopAt) {

@@ -29,6 +29,7 @@ pub mod planner;
 pub mod platform;
 pub mod source;
 pub mod sync;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 pub mod binding;

@@ -4,12 +4,13 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use learner_sync::sync::{Phase, Response, State, SyncEngine, SyncOptions, TransportError};
 use learner_sync::{ActionKind, PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
+use support::{End, SimHost};
 
 const FOUNDRY: &str = r#"{"platform":"foundry","match":["ssoId","email"]}"#;
 
@@ -35,72 +36,6 @@ fn sync_options_with(extra: Value) -> Value {
         c[k] = v.clone();
     }
     c
-}
-
-#[derive(Debug, PartialEq)]
-enum End {
-    Finished,
-    Suspended,
-    /// Killed after this many requests: nothing more was saved.
-    Killed,
-}
-
-/// One invocation on the simulated clock, from `*now`. Saves a checkpoint into `saved` each
-/// time the engine asks, and at the end when suspended. `kill_after`: the invocation dies
-/// after sending that many requests (answers lost, no checkpoint written).
-fn invocation(
-    engine: &mut SyncEngine,
-    now: &mut u64,
-    sim: &mut FoundrySim,
-    saved: &mut Vec<u8>,
-    kill_after: Option<u32>,
-) -> End {
-    engine.start(*now).unwrap();
-    let latency = 20;
-    let mut pending: BTreeMap<(u64, u64), Result<Response, TransportError>> = BTreeMap::new();
-    let mut sent = 0u32;
-    loop {
-        while let Some(req) = engine.poll_transmit(*now) {
-            let answer = sim.handle(&req, *now);
-            pending.insert((*now + latency, req.id), answer);
-            sent += 1;
-            if kill_after.is_some_and(|k| sent >= k) {
-                return End::Killed;
-            }
-        }
-        while engine.poll_event().is_some() {}
-        if engine.wants_checkpoint() {
-            *saved = engine.checkpoint();
-            engine.checkpoint_saved();
-            continue;
-        }
-        if engine.is_finished() {
-            return End::Finished;
-        }
-        if engine.is_suspended() {
-            *saved = engine.checkpoint();
-            return End::Suspended;
-        }
-        let wake = engine.poll_timeout(*now);
-        if engine.is_suspended() {
-            // The next wait would outlast the invocation's time budget.
-            continue;
-        }
-        let next = match (pending.keys().next().map(|k| k.0), wake) {
-            (Some(a), Some(w)) => a.min(w),
-            (Some(a), None) => a,
-            (None, Some(w)) => w,
-            (None, None) => panic!("stalled at {now}"),
-        };
-        *now = (*now).max(next);
-        while let Some(entry) = pending.first_entry() {
-            if entry.key().0 > *now {
-                break;
-            }
-            let ((_, id), answer) = entry.remove_entry();
-            engine.handle_response(id, *now, answer);
-        }
-    }
 }
 
 /// The engine for the next invocation: a new run, or one resumed from `saved`, given the
@@ -132,9 +67,9 @@ fn resume_engine(saved: &[u8], source: &str, extra: &Value) -> SyncEngine {
 fn one_run(n: usize, seed: u64, extra: Value) -> (learner_sync::sync::SyncReport, FoundrySim) {
     let (mut sim, src) = realm(n, seed);
     let mut engine = next_engine(&[], &src, &extra, 0);
-    let (mut now, mut saved) = (0, Vec::new());
-    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Finished);
-    (engine.report(now), sim)
+    let mut host = SimHost::new(20);
+    assert_eq!(host.invocation(&mut engine, |r, now| sim.handle(r, now)), End::Finished);
+    (engine.report(host.now), sim)
 }
 
 fn assert_unique_keys(sim: &FoundrySim) {
@@ -153,19 +88,19 @@ fn a_budgeted_run_resumes_across_invocations_and_ends_as_one_run_does() {
     let (whole, whole_sim) = one_run(400, 7, json!({"pageSize": 10}));
     let (mut sim, src) = realm(400, 7);
     let extra = json!({"budget": {"requests": 12}, "pageSize": 10});
-    let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0);
+    let (mut host, mut ticks) = (SimHost::new(20), 0);
     let mut suspended_in = HashSet::new();
     let report = loop {
-        let mut engine = next_engine(&saved, &src, &extra, now);
-        let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, None);
+        let mut engine = next_engine(&host.saved, &src, &extra, host.now);
+        let end = host.invocation(&mut engine, |r, now| sim.handle(r, now));
         ticks += 1;
-        assert!(engine.report(now).requests <= 12 * ticks, "the budget holds");
+        assert!(engine.report(host.now).requests <= 12 * ticks, "the budget holds");
         if end == End::Finished {
-            break engine.report(now);
+            break engine.report(host.now);
         }
         assert_eq!(end, End::Suspended);
         suspended_in.insert(engine.phase());
-        now += 60_000; // the next cron tick
+        host.now += 60_000; // the next cron tick
         assert!(ticks < 200, "no progress");
     };
     assert!(report.finished && report.error.is_none(), "{:?}", report.error);
@@ -192,21 +127,21 @@ fn a_run_killed_between_checkpoints_resumes_without_creating_anyone_twice() {
     for seed in 1..=40u64 {
         let (mut sim, src) = realm(240, seed);
         let extra = json!({"budget": {"requests": 40}, "claimBatch": 8});
-        let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0u32);
+        let (mut host, mut ticks) = (SimHost::new(20), 0u32);
         let mut rng = seed;
         let report = loop {
-            let mut engine = next_engine(&saved, &src, &extra, now);
+            let mut engine = next_engine(&host.saved, &src, &extra, host.now);
             rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             // Every other invocation dies somewhere in its budget.
-            let kill = (ticks % 2 == 1).then_some(((rng >> 33) % 38 + 2) as u32);
-            let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, kill);
+            host.kill_after = (ticks % 2 == 1).then_some(((rng >> 33) % 38 + 2) as u32);
+            let end = host.invocation(&mut engine, |r, now| sim.handle(r, now));
             ticks += 1;
             match end {
-                End::Finished => break engine.report(now),
+                End::Finished => break engine.report(host.now),
                 End::Killed => kills += 1,
                 End::Suspended => {}
             }
-            now += 60_000;
+            host.now += 60_000;
             assert!(ticks < 500, "seed {seed}: no progress");
         };
         assert!(report.finished && report.error.is_none(), "seed {seed}: {:?}", report.error);
@@ -219,10 +154,10 @@ fn a_run_killed_between_checkpoints_resumes_without_creating_anyone_twice() {
         resumed_lookups +=
             report.outcomes.iter().filter(|o| o.reason.as_deref().is_some_and(|r| r.contains("lookup"))).count();
         // Nothing left undone: the next run has nothing to write.
-        let mut engine = next_engine(&[], &src, &json!({}), now);
-        let mut again = Vec::new();
-        assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut again, None), End::Finished);
-        let p = engine.report(now).plan.unwrap();
+        let mut engine = next_engine(&[], &src, &json!({}), host.now);
+        let mut again = SimHost { now: host.now, ..SimHost::new(20) };
+        assert_eq!(again.invocation(&mut engine, |r, now| sim.handle(r, now)), End::Finished);
+        let p = engine.report(again.now).plan.unwrap();
         assert_eq!((p.create, p.update, p.deactivate, p.reactivate), (0, 0, 0, 0), "seed {seed}: converged");
     }
     assert!(kills >= 40, "kills happened ({kills})");
@@ -269,9 +204,9 @@ fn requests_in_flight_survive_a_checkpoint_and_their_answers_land_in_the_resumed
 fn a_checkpoint_holds_no_credential_and_no_token() {
     let (mut sim, src) = realm(200, 5);
     let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 12}}), 0);
-    let (mut now, mut saved) = (0, Vec::new());
-    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
-    let text = String::from_utf8(saved).unwrap();
+    let mut host = SimHost::new(20);
+    assert_eq!(host.invocation(&mut engine, |r, now| sim.handle(r, now)), End::Suspended);
+    let text = String::from_utf8(host.saved).unwrap();
     assert!(text.contains("learnerSyncCheckpoint"));
     for secret in ["sim-secret-3f9a", "sim-client", "sim-token"] {
         assert!(!text.contains(secret), "the checkpoint holds {secret}");
@@ -284,20 +219,20 @@ fn a_wait_longer_than_the_time_budget_ends_the_invocation_instead() {
     sim.limit = 20; // the platform's budget is far below what the client was told
     sim.faults.retry_after = true;
     let extra = json!({"budget": {"ms": 5_000}});
-    let (mut saved, mut now, mut ticks) = (Vec::new(), 0u64, 0);
+    let (mut host, mut ticks) = (SimHost::new(20), 0);
     loop {
-        let mut engine = next_engine(&saved, &src, &extra, now);
-        let start = now;
-        let end = invocation(&mut engine, &mut now, &mut sim, &mut saved, None);
+        let mut engine = next_engine(&host.saved, &src, &extra, host.now);
+        let start = host.now;
+        let end = host.invocation(&mut engine, |r, now| sim.handle(r, now));
         ticks += 1;
         // Answers in flight at the deadline are awaited (20 ms each); no pause is begun past it.
-        assert!(now <= start + 5_000 + 20, "invocation {ticks} ran from {start} to {now}");
+        assert!(host.now <= start + 5_000 + 20, "invocation {ticks} ran from {start} to {}", host.now);
         if end == End::Finished {
-            let r = engine.report(now);
+            let r = engine.report(host.now);
             assert!(r.finished && r.counts.failed == 0, "{:?}", r.counts);
             break;
         }
-        now += 60_000;
+        host.now += 60_000;
         assert!(ticks < 100);
     }
     assert!(ticks > 2);
@@ -308,8 +243,9 @@ fn a_wait_longer_than_the_time_budget_ends_the_invocation_instead() {
 fn resuming_with_other_options_or_without_the_source_is_refused() {
     let (mut sim, src) = realm(200, 2);
     let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 3}}), 0);
-    let (mut now, mut saved) = (0, Vec::new());
-    assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
+    let mut host = SimHost::new(20);
+    assert_eq!(host.invocation(&mut engine, |r, now| sim.handle(r, now)), End::Suspended);
+    let (now, saved) = (host.now, host.saved);
     let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
     let other = PlanOptions::from_json(br#"{"platform":"foundry","match":["ssoId"]}"#).unwrap();
     let e = SyncEngine::resume(&saved, &sync_options, Some(&other)).err().unwrap();
@@ -366,16 +302,16 @@ fn a_resumed_listing_never_plans_against_a_missing_source() {
 fn applying_checkpoint() -> (Value, FoundrySim, String, u64) {
     let (mut sim, src) = realm(200, 11);
     let extra = json!({"budget": {"requests": 30}});
-    let (mut saved, mut now) = (Vec::new(), 0u64);
+    let mut host = SimHost::new(20);
     for _ in 0..50 {
-        let mut engine = next_engine(&saved, &src, &extra, now);
-        assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
-        let v: Value = serde_json::from_slice(&saved).unwrap();
+        let mut engine = next_engine(&host.saved, &src, &extra, host.now);
+        assert_eq!(host.invocation(&mut engine, |r, now| sim.handle(r, now)), End::Suspended);
+        let v: Value = serde_json::from_slice(&host.saved).unwrap();
         let writes = v["ready"].as_array().unwrap().iter().filter(|j| j["k"].get("write").is_some()).count();
         if v["phase"] == "applying" && writes >= 2 {
-            return (v, sim, src, now + 60_000);
+            return (v, sim, src, host.now + 60_000);
         }
-        now += 60_000;
+        host.now += 60_000;
     }
     panic!("the run never suspended while applying");
 }

@@ -3,10 +3,10 @@
 //! the header row or declared; the encoding comes from a byte-order mark or is declared.
 //! Hostile inputs first.
 
-mod common;
+mod support;
 
-use common::*;
 use learner_sync::{SourceFormat, SourceText};
+use support::plans::*;
 
 /// Plans one source page written as `text` says; the plan as JSON.
 fn plan_with(bytes: &[u8], text: SourceText) -> Result<serde_json::Value, learner_sync::Error> {

@@ -309,3 +309,43 @@ fn fault_injection_over_many_seeds_every_action_terminal_no_duplicates_and_conve
     }
     println!("fault injection: {runs} runs, {faults} faults injected, {done} actions done, {failed} failed, {retries} retries, {limited} 429s seen; every run converged");
 }
+
+#[test]
+fn poll_timeout_only_looks_asking_it_changes_neither_its_answer_nor_the_run() {
+    // A run whose rate bucket holds its requests back (2 per 10 s), with a minute's time
+    // allowance: it waits for a slot, well within the allowance.
+    let users: Vec<SimUser> = (0..40).map(|i| user(i, "Old", true)).collect();
+    let mut sim = FoundrySim::new(users, 3);
+    let options = learner_sync::PlanOptions::from_json(FOUNDRY.as_bytes()).unwrap();
+    let sync_options = config(json!({"rate": {"limit": 2, "windowMs": 10_000}, "budget": {"ms": 60_000}}));
+    let sync_options = learner_sync::sync::SyncOptions::from_json(sync_options.to_string().as_bytes()).unwrap();
+    let mut e = learner_sync::sync::SyncEngine::new(options, sync_options).unwrap();
+    let src = source((0..40).map(|i| (i, "New".to_string(), true)));
+    e.add_source(src.as_bytes(), learner_sync::SourceFormat::Auto, "source.csv").unwrap();
+    let mut now = 0;
+    e.start(now).unwrap();
+    let wake = loop {
+        let mut sent = Vec::new();
+        while let Some(req) = e.poll_transmit(now) {
+            sent.push((req.id, sim.handle(&req, now)));
+        }
+        if let (true, Some(w)) = (sent.is_empty(), e.poll_timeout(now).filter(|&w| w > now)) {
+            break w;
+        }
+        now += 20;
+        for (id, answer) in sent {
+            e.handle_response(id, now, answer);
+        }
+        assert!(now < 60_000 && !e.is_finished(), "the bucket never held a request back");
+    };
+    assert!(!e.is_suspended() && !e.is_finished());
+    let before = e.checkpoint();
+    // Asked at other times (a host whose clock jumped past the allowance, or went back), it
+    // says when; it neither stops the invocation nor moves the bucket.
+    for at in [now, now + 1, wake, now + 59_000, now + 1_000_000_000, 0] {
+        let _ = e.poll_timeout(at);
+    }
+    assert_eq!(e.poll_timeout(now), Some(wake));
+    assert!(!e.is_suspended(), "a look stopped the invocation");
+    assert!(e.checkpoint() == before, "a look changed the run's state");
+}

@@ -1,15 +1,15 @@
 //! Plans and reports as CSV: the columns, the walkthrough's rows, values that need quoting,
 //! and cells a spreadsheet would run as formulas.
 
-mod common;
+mod support;
 
 use std::borrow::Cow;
 
-use common::*;
 use learner_sync::export::{inert, plan_to_csv, report_to_csv, PLAN_COLUMNS, REPORT_COLUMNS};
 use learner_sync::planner::{Action, ActionKind, Plan, Values};
 use learner_sync::sync::SyncReport;
 use learner_sync::{PlanOptions, Platform, SourceFormat, Summary, TargetFormat};
+use support::plans::*;
 
 const SOURCE: &str = include_str!("../examples/walkthrough/source.csv");
 const FOUNDRY: &str = include_str!("../examples/walkthrough/foundry-users.json");

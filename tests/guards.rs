@@ -1,11 +1,10 @@
 //! Safety guards: a truncated export or a mass change never deactivates learners unasked.
 
-mod common;
 mod support;
 
-use common::*;
 use learner_sync::sync::State;
 use serde_json::json;
+use support::plans::*;
 
 fn roster(n: usize, active: impl Fn(usize) -> bool) -> String {
     let mut s = String::from("ssoId,firstName,lastName,email,active\n");

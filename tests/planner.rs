@@ -1,9 +1,9 @@
 //! Every action kind, every conflict kind, protection, normalisation and matching rules.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::json;
+use support::plans::*;
 
 const FOUNDRY: &str = r#"{"platform":"foundry"}"#;
 const HEAD: &str = "ssoId,firstName,lastName,email,active\n";

@@ -3,7 +3,7 @@
 //! yields at most one action; protected users are never deactivated or deleted; a plan with its
 //! `held` key removed is held all the same.
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 
@@ -114,9 +114,9 @@ proptest! {
         let options = format!(r#"{{"platform":"scim","match":{matching},"orphans":"{orphans}"}}"#);
         let src = source_csv(&ls);
         let mut state = platform(&us);
-        let first = common::plan(&options, &[&src], &[&Value::Array(state.clone()).to_string()]);
+        let first = support::plans::plan(&options, &[&src], &[&Value::Array(state.clone()).to_string()]);
         apply(&first, &mut state);
-        let second = common::plan(&options, &[&src], &[&Value::Array(state.clone()).to_string()]);
+        let second = support::plans::plan(&options, &[&src], &[&Value::Array(state.clone()).to_string()]);
         prop_assert_eq!(writes(&second), 0, "first: {}\nsecond: {}", first, second);
     }
 
@@ -127,8 +127,8 @@ proptest! {
         let options = r#"{"platform":"scim","match":["ssoId","email"],"orphans":"delete"}"#;
         let src = source_csv(&ls);
         let tgt = Value::Array(platform(&us)).to_string();
-        let a = common::plan(options, &[&src], &[&tgt]);
-        let b = common::plan(options, &[&src], &[&tgt]);
+        let a = support::plans::plan(options, &[&src], &[&tgt]);
+        let b = support::plans::plan(options, &[&src], &[&tgt]);
         prop_assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
 
         let mut per_row: HashMap<u64, usize> = HashMap::new();
@@ -161,7 +161,7 @@ proptest! {
         // Any deactivation holds the plan, so most cases are held.
         let options = r#"{"platform":"scim","match":["ssoId","email"],"orphans":"deactivate",
             "guards":{"maxDeactivatePercent":0,"maxDeactivateCount":0}}"#;
-        let made = common::plan(options, &[&source_csv(&ls)], &[&Value::Array(platform(&us)).to_string()]);
+        let made = support::plans::plan(options, &[&source_csv(&ls)], &[&Value::Array(platform(&us)).to_string()]);
         let mut edited = made.clone();
         edited.as_object_mut().unwrap().remove("held");
         edited["summary"]["deactivate"] = json!(0);

@@ -1,9 +1,9 @@
 //! Wrong shapes are errors naming the page, the user and the field, never users read as empty.
 
-mod common;
+mod support;
 
-use common::*;
 use learner_sync::TargetFormat;
+use support::plans::*;
 
 fn refused(options: &str, page: &str, format: TargetFormat) -> String {
     let mut pl = planner(options);

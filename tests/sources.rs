@@ -1,11 +1,11 @@
 //! Reading pages: CSV mapping, JSON sources, malformed pages, normalisation.
 
-mod common;
+mod support;
 
-use common::*;
 use learner_sync::{SourceFormat, TargetFormat};
 use proptest::prelude::*;
 use serde_json::json;
+use support::plans::*;
 
 const HR_EXPORT: &str = "\u{feff}Employee SSO,Given,Family,Work Email,Status\n\
     33,Geoff,Smith,geoff@example.org,Active\n\

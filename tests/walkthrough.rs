@@ -1,9 +1,9 @@
 //! The reference walkthrough of MISSION.md, from the shipped example files.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::json;
+use support::plans::*;
 
 const SOURCE: &str = include_str!("../examples/walkthrough/source.csv");
 const FOUNDRY: &str = include_str!("../examples/walkthrough/foundry-users.json");

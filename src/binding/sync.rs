@@ -237,7 +237,7 @@ impl JsSync {
 
     /// When to poll again if nothing arrives (undefined: wait for answers only).
     #[wasm_bindgen(js_name = pollTimeout)]
-    pub fn poll_timeout(&mut self, now: f64) -> Option<f64> {
+    pub fn poll_timeout(&self, now: f64) -> Option<f64> {
         self.0.poll_timeout(now as u64).map(|t| t as f64)
     }
 

@@ -11,13 +11,22 @@
 //! loop {
 //!     while let Some(request) = sync.poll_transmit(now) { send(request) }   // the host's fetch
 //!     while let Some(event) = sync.poll_event() { show(event) }
-//!     if sync.is_finished() { break }
-//!     wait for an answer or until sync.poll_timeout(now);
+//!     if sync.wants_checkpoint() { save(sync.checkpoint()); sync.checkpoint_saved(); continue }
+//!     if sync.is_finished() || sync.is_suspended() { break }
+//!     wait for an answer or until sync.poll_timeout(now);   // only looks: nothing to re-check
 //!     sync.handle_response(id, now, answer_or_transport_error);
 //!     if let Some((value, expires_at)) = sync.take_new_token() { keep(value, expires_at) }  // optional
 //! }
 //! let report = sync.report(now);
 //! ```
+//!
+//! Polls that only look and handlers that act, as in quinn-proto: `poll_timeout(&self)` says
+//! when to call again; what the time decides (this invocation's allowance spent, a pause past
+//! `retry.maxWaitMs`, a wait that would outlast the time allowance) is done by
+//! `handle_timeout(now)`, which `poll_transmit` calls once it has nothing to send, so after
+//! the last `poll_transmit` the invocation's state (`is_suspended`, `wants_checkpoint`) is
+//! settled. The engine's state is two enums (`engine/state.rs`): where the run is, and what
+//! this invocation is doing.
 //!
 //! A full sync gets a token where the platform needs one (Foundry), lists every platform user
 //! page by page (inactive ones too), plans, then sends one request per write action. A delta
@@ -48,4 +57,4 @@ pub use options::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncOption
 // alias inside the crate, and the types are re-exported for hosts that drive the engine.
 use crate::http;
 pub use crate::http::{Method, Request, RequestId, Response, TransportError, Unreachable, MAX_RESPONSE_BYTES};
-pub use report::{Outcome, State, SyncReport};
+pub use report::{Outcome, RunError, RunErrorCode, State, SyncReport};

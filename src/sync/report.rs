@@ -92,23 +92,107 @@ pub struct Counts {
     pub skipped: u32,
 }
 
-/// A failure that stopped the run before or while planning.
+/// Why a run stopped: the `code` of a report's `error`, one stable string each (documented
+/// for JavaScript as `RunErrorCode` in `js/index.d.ts`, and in the README's "Run errors").
+/// The run's actions not sent fail "not sent: …" with the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunErrorCode {
+    /// The platform refused the credentials (HTTP 401), or every access token it issued.
+    AuthFailed,
+    /// No access token after every retry (5xx, network failures).
+    PlatformUnavailable,
+    /// Before anything answered, the platform could not be reached (its host name does not
+    /// resolve, the connection was refused, TLS failed): stopped at once, naming the host and
+    /// why.
+    PlatformUnreachable,
+    /// The token endpoint answered 429 more than `retry.maxRateLimited` times; or, in a
+    /// suspended report, a `Retry-After` longer than `retry.maxWaitMs`: resume later.
+    RateLimited,
+    /// The platform's users could not all be read.
+    ListingFailed,
+    /// The listing does not end (a page seen before, an empty page that says more follow,
+    /// more pages than the platform's total allows); nothing was written.
+    PagingLoop,
+    /// An answer past [`MAX_RESPONSE_BYTES`](crate::http::MAX_RESPONSE_BYTES).
+    ResponseTooLarge,
+    /// The platform answered a redirect, never followed: the base URL is wrong.
+    Redirected,
+    /// A plan given to apply would act on an administrator or unmanaged user the listing
+    /// shows: nothing was sent.
+    PlanRefused,
+    /// A resumed listing finished and the run had no source pages given again: nothing was
+    /// planned (planning against nothing would deactivate everyone).
+    InvalidInput,
+    /// In a suspended report: the host's shared budget (`host.sharedBudget`) could not be
+    /// consulted; nothing more was sent; resume from the checkpoint once it can.
+    BudgetFailed,
+}
+
+impl RunErrorCode {
+    /// Every code, for documentation checks.
+    pub const ALL: [RunErrorCode; 11] = [
+        RunErrorCode::AuthFailed,
+        RunErrorCode::PlatformUnavailable,
+        RunErrorCode::PlatformUnreachable,
+        RunErrorCode::RateLimited,
+        RunErrorCode::ListingFailed,
+        RunErrorCode::PagingLoop,
+        RunErrorCode::ResponseTooLarge,
+        RunErrorCode::Redirected,
+        RunErrorCode::PlanRefused,
+        RunErrorCode::InvalidInput,
+        RunErrorCode::BudgetFailed,
+    ];
+
+    /// The code as JavaScript and the report show it (`AUTH_FAILED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunErrorCode::AuthFailed => "AUTH_FAILED",
+            RunErrorCode::PlatformUnavailable => "PLATFORM_UNAVAILABLE",
+            RunErrorCode::PlatformUnreachable => "PLATFORM_UNREACHABLE",
+            RunErrorCode::RateLimited => "RATE_LIMITED",
+            RunErrorCode::ListingFailed => "LISTING_FAILED",
+            RunErrorCode::PagingLoop => "PAGING_LOOP",
+            RunErrorCode::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            RunErrorCode::Redirected => "REDIRECTED",
+            RunErrorCode::PlanRefused => "PLAN_REFUSED",
+            RunErrorCode::InvalidInput => "INVALID_INPUT",
+            RunErrorCode::BudgetFailed => "BUDGET_FAILED",
+        }
+    }
+}
+
+/// A code equals the string it is shown as (`code == "AUTH_FAILED"`).
+impl PartialEq<&str> for RunErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for RunErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure that stopped the run, or (in a suspended report) why this invocation stopped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
-    /// `AUTH_FAILED` (credentials refused), `PLATFORM_UNAVAILABLE` (no token after every retry),
-    /// `PLATFORM_UNREACHABLE` (before anything answered, the host could not be reached: its
-    /// name does not resolve, the connection was refused, TLS failed; stopped at once, naming
-    /// the host and why),
-    /// `RATE_LIMITED` (token requests answered 429 past `retry.maxRateLimited`; or, in a
-    /// suspended report, a `Retry-After` longer than `retry.maxWaitMs`: resume later),
-    /// `LISTING_FAILED` (the platform's users could not all be read), `PAGING_LOOP` (the
-    /// listing does not end; nothing was written), `RESPONSE_TOO_LARGE` (an answer past
-    /// [`MAX_RESPONSE_BYTES`](crate::sync::MAX_RESPONSE_BYTES)), `REDIRECTED` (the
-    /// platform answered a redirect, never followed: the base URL is wrong); in a suspended
-    /// report, `BUDGET_FAILED` (the host's shared budget could not be consulted: nothing more
-    /// was sent; resume from the checkpoint once it can).
-    pub code: String,
+    pub code: RunErrorCode,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunErrorCode;
+
+    #[test]
+    fn each_code_serialises_as_it_is_shown() {
+        for code in RunErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 }
 
 /// The report of one run.

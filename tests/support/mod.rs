@@ -1,10 +1,13 @@
-//! Test support: simulated platforms and a driver that runs a sync on a simulated clock.
+//! Test support, one module for every native test: plans from text ([`plans`]), the
+//! simulated Foundry ([`foundry`]), and the simulated host ([`SimHost`], and [`drive`] for
+//! several engines on one clock) that runs a sync on a simulated clock.
 #![allow(dead_code)]
 
 pub mod foundry;
+pub mod plans;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use learner_sync::sync::{Request, Response, SyncEngine, SyncOptions, SyncReport, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
@@ -114,43 +117,107 @@ pub fn is_token(r: &Request) -> bool {
     r.url.ends_with("/oauth/token")
 }
 
-/// Runs one invocation of `e` from `now` until it finishes or is suspended, answering with
-/// `handle`: token answers take `token_ms`, the others 20 ms. Returns the report and what was
-/// sent; `now` is left at the end.
+/// How a simulated invocation ended.
+#[derive(Debug, PartialEq)]
+pub enum End {
+    Finished,
+    /// Stopped at its budget (or a long pause) with every answer in; its checkpoint is saved.
+    Suspended,
+    /// Killed after `kill_after` requests: their answers are lost and nothing more is saved.
+    Killed,
+}
+
+/// The simulated host: drives one invocation of an engine at a time on a simulated clock, as
+/// a Worker tick or a CLI run does: sends what `poll_transmit` gives to the platform (a
+/// closure), hands the answers back after `latency`, saves a checkpoint whenever the engine
+/// asks for one and when it ends suspended, and sleeps until the next answer or
+/// `poll_timeout`.
+pub struct SimHost {
+    /// The simulated clock, in ms; left where the last invocation ended.
+    pub now: u64,
+    /// Each request's round trip, in ms.
+    pub latency: u64,
+    /// A token request's round trip, in ms.
+    pub token_latency: u64,
+    /// The next invocation dies after sending this many requests (taken by it).
+    pub kill_after: Option<u32>,
+    /// The last checkpoint saved (empty before the first).
+    pub saved: Vec<u8>,
+    /// What the last invocation sent.
+    pub sent: Sent,
+}
+
+impl SimHost {
+    /// A host at time 0 whose requests all take `latency` ms.
+    pub fn new(latency: u64) -> Self {
+        SimHost { now: 0, latency, token_latency: latency, kill_after: None, saved: Vec::new(), sent: Vec::new() }
+    }
+
+    /// Runs one invocation of `engine` from `self.now` until it finishes, is suspended or is
+    /// killed, answering each request with `platform`. Panics if it stalls.
+    pub fn invocation(
+        &mut self,
+        engine: &mut SyncEngine,
+        mut platform: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+    ) -> End {
+        engine.start(self.now).unwrap();
+        let kill_after = self.kill_after.take();
+        // Answers due, by (when, request ID).
+        let mut pending: BTreeMap<(u64, u64), Result<Response, TransportError>> = BTreeMap::new();
+        self.sent.clear();
+        for _ in 0..1_000_000 {
+            while let Some(req) = engine.poll_transmit(self.now) {
+                let latency = if is_token(&req) { self.token_latency } else { self.latency };
+                self.sent.push((self.now, self.now + latency, is_token(&req)));
+                pending.insert((self.now + latency, req.id), platform(&req, self.now));
+                if kill_after.is_some_and(|k| self.sent.len() as u32 >= k) {
+                    return End::Killed;
+                }
+            }
+            while engine.poll_event().is_some() {}
+            if engine.wants_checkpoint() {
+                self.saved = engine.checkpoint();
+                engine.checkpoint_saved();
+                continue;
+            }
+            if engine.is_finished() {
+                return End::Finished;
+            }
+            if engine.is_suspended() {
+                self.saved = engine.checkpoint();
+                return End::Suspended;
+            }
+            let next = match (pending.keys().next().map(|k| k.0), engine.poll_timeout(self.now)) {
+                (Some(a), Some(w)) => a.min(w),
+                (Some(a), None) => a,
+                (None, Some(w)) => w,
+                (None, None) => panic!("stalled at {}", self.now),
+            };
+            self.now = self.now.max(next);
+            while let Some(entry) = pending.first_entry() {
+                if entry.key().0 > self.now {
+                    break;
+                }
+                let ((_, id), answer) = entry.remove_entry();
+                engine.handle_response(id, self.now, answer);
+            }
+        }
+        panic!("the run did not end in a million steps")
+    }
+}
+
+/// Runs one invocation of `e` on a [`SimHost`] from `now` until it finishes or is suspended,
+/// answering with `handle`: token answers take `token_ms`, the others 20 ms. Returns the
+/// report and what was sent; `now` is left at the end.
 pub fn invocation(
     e: &mut SyncEngine,
     now: &mut u64,
     token_ms: u64,
-    mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
+    handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> (SyncReport, Sent) {
-    e.start(*now).unwrap();
-    let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
-    let mut sent = Vec::new();
-    for _ in 0..1_000_000 {
-        while let Some(req) = e.poll_transmit(*now) {
-            let latency = if is_token(&req) { token_ms } else { 20 };
-            sent.push((*now, *now + latency, is_token(&req)));
-            let answer = handle(&req, *now);
-            pending.push((*now + latency, req.id, answer));
-        }
-        while e.poll_event().is_some() {}
-        if e.is_finished() || e.is_suspended() {
-            return (e.report(*now), sent);
-        }
-        let next_answer = pending.iter().map(|p| p.0).min();
-        let next = match (next_answer, e.poll_timeout(*now)) {
-            (Some(a), Some(w)) => a.min(w),
-            (Some(a), None) => a,
-            (None, Some(w)) => w,
-            (None, None) if e.is_suspended() => return (e.report(*now), sent),
-            (None, None) => panic!("stalled at {now}"),
-        };
-        *now = next.max(*now);
-        pending.sort_by_key(|p| (p.0, p.1));
-        while pending.first().is_some_and(|p| p.0 <= *now) {
-            let (_, id, answer) = pending.remove(0);
-            e.handle_response(id, *now, answer);
-        }
-    }
-    panic!("the run did not end in a million steps")
+    let mut host = SimHost { now: *now, token_latency: token_ms, ..SimHost::new(20) };
+    let end = host.invocation(e, handle);
+    assert_ne!(end, End::Killed);
+    *now = host.now;
+    (e.report(*now), host.sent)
 }

@@ -3,18 +3,22 @@
 //! its job (a token, a list page, a write, a lookup, a parking). Retries and giving up live
 //! here too.
 
+use super::apply::Ending;
 use super::jobs::{Job, JobKind};
+use super::state::Stage;
 use super::{Event, Phase, SyncEngine};
 use crate::http::{RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use crate::planner::ActionKind;
 use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
 use crate::sync::pace::{rate_limit_budget, retry_after_wait, Verdict};
-use crate::sync::report::State;
+use crate::sync::report::RunErrorCode;
+use crate::time::{Duration, Instant};
 
 impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
     pub fn handle_response(&mut self, id: RequestId, now: u64, result: Result<Response, TransportError>) {
+        let now = Instant::from_ms(now);
         let Some((mut job, generation)) = self.in_flight.remove(&id) else { return };
         self.note_token();
         if let JobKind::Write(i) | JobKind::Park(i) = job.kind {
@@ -38,7 +42,7 @@ impl SyncEngine {
                 // with retries.
                 let host = self.host();
                 self.stop(
-                    "PLATFORM_UNREACHABLE",
+                    RunErrorCode::PlatformUnreachable,
                     format!("cannot reach {host}: {e}; check the base URL and the network"),
                     now,
                 );
@@ -52,7 +56,7 @@ impl SyncEngine {
                 job.auth_retries += 1;
                 if job.auth_retries > 2 {
                     self.stop(
-                        "AUTH_FAILED",
+                        RunErrorCode::AuthFailed,
                         "the platform refuses every access token it issues (HTTP 401)".into(),
                         now,
                     );
@@ -66,7 +70,11 @@ impl SyncEngine {
                 // Fixed credentials that the platform refuses will not get better: stop rather
                 // than repeat them (repeated failures can get credentials disabled).
                 let detail = self.wire.error_detail(&resp);
-                self.stop("AUTH_FAILED", format!("the platform refused the credentials (HTTP 401): {detail}"), now);
+                self.stop(
+                    RunErrorCode::AuthFailed,
+                    format!("the platform refused the credentials (HTTP 401): {detail}"),
+                    now,
+                );
             }
             Ok(resp) if resp.status >= 500 => {
                 let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
@@ -79,7 +87,7 @@ impl SyncEngine {
 
     /// Tells the rate bucket how an answer bears on the budget, and what its `RateLimit-*`
     /// headers say of it.
-    pub(super) fn pace_answer(&mut self, result: &Result<Response, TransportError>, now: u64) {
+    pub(super) fn pace_answer(&mut self, result: &Result<Response, TransportError>, now: Instant) {
         let share = self.options.rate_for(self.platform).map_or(1.0, |r| r.share);
         let Some(rate) = &mut self.rate else { return };
         let verdict = match result {
@@ -87,29 +95,29 @@ impl SyncEngine {
             Ok(_) => Verdict::Accepted,
             Err(_) => Verdict::Lost,
         };
-        rate.on_answer(now, verdict);
+        rate.on_answer(now.as_ms(), verdict);
         if let (Ok(resp), Verdict::RateLimited) = (result, verdict) {
             // When the budget frees teaches the platform's window (at an event's first 429).
-            if let Some(wait) = retry_after_wait(resp, now) {
-                rate.learn_reset(now, wait);
+            if let Some(wait) = retry_after_wait(resp, now.as_ms()) {
+                rate.learn_reset(now.as_ms(), wait);
             }
         }
         if let Ok(resp) = result {
-            let budget = rate_limit_budget(resp, now);
+            let budget = rate_limit_budget(resp, now.as_ms());
             if !budget.is_empty() {
-                rate.observe(now, &budget, share);
+                rate.observe(now.as_ms(), &budget, share);
             }
         }
     }
 
-    pub(super) fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: u64) {
+    pub(super) fn retry_or_give_up(&mut self, mut job: Job, status: Option<u16>, detail: String, now: Instant) {
         job.failures += 1;
         if job.kind == JobKind::Token {
             // The token is fetched when a request needs it, never queued: note when to try.
             self.counters.token_failures = job.failures;
             if job.failures < self.options.retry.max_attempts {
                 self.counters.retries += 1;
-                self.counters.token_not_before = now + self.backoff.delay(job.failures);
+                self.counters.token_not_before = now + Duration::from_ms(self.backoff.delay(job.failures));
             } else {
                 self.give_up(job, status, detail, now);
             }
@@ -117,14 +125,14 @@ impl SyncEngine {
         }
         if job.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = self.backoff.delay(job.failures);
+            let wait = Duration::from_ms(self.backoff.delay(job.failures));
             self.later(job, now + wait);
         } else {
             self.give_up(job, status, detail, now);
         }
     }
 
-    pub(super) fn on_transport_error(&mut self, job: Job, e: TransportError, now: u64) {
+    pub(super) fn on_transport_error(&mut self, job: Job, e: TransportError, now: Instant) {
         // Which host, for the message when retries run out (a timeout may be a lost answer,
         // retried; only a platform never reached stops at once, above).
         let e = format!("{}: {e}", self.host());
@@ -149,43 +157,37 @@ impl SyncEngine {
     }
 
     /// Counts a failure against `failed` and queues `next` in its place.
-    pub(super) fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: u64) {
+    pub(super) fn retry_or_give_up_as(&mut self, failed: Job, mut next: Job, detail: String, now: Instant) {
         next.failures = failed.failures + 1;
         if next.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = self.backoff.delay(next.failures);
+            let wait = Duration::from_ms(self.backoff.delay(next.failures));
             self.later(next, now + wait);
         } else {
             self.give_up(failed, None, format!("{detail}; whether the user was created is unknown"), now);
         }
     }
 
-    pub(super) fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: u64) {
+    pub(super) fn give_up(&mut self, job: Job, status: Option<u16>, detail: String, now: Instant) {
         match job.kind {
             // Retries ran out on 5xx or transport failures: the platform is down, the
             // credentials were not judged.
             JobKind::Token if status == Some(429) => {
-                self.stop("RATE_LIMITED", format!("could not get an access token: {detail}"), now)
+                self.stop(RunErrorCode::RateLimited, format!("could not get an access token: {detail}"), now)
             }
             JobKind::Token => {
-                self.stop("PLATFORM_UNAVAILABLE", format!("could not get an access token: {detail}"), now)
+                self.stop(RunErrorCode::PlatformUnavailable, format!("could not get an access token: {detail}"), now)
             }
             JobKind::List(_) => {
-                self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now)
+                self.stop(RunErrorCode::ListingFailed, format!("could not read the platform's users: {detail}"), now)
             }
-            JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, State::Failed, None, status, Some(detail), None),
-            JobKind::Park(i) => self.settle(
-                i,
-                State::Failed,
-                None,
-                status,
-                Some(format!("could not move its value out of the way first: {detail}")),
-                None,
-            ),
+            JobKind::Write(i) | JobKind::Lookup(i) => self.settle(i, Ending::failed(status, detail)),
+            JobKind::Park(i) => self
+                .settle(i, Ending::failed(status, format!("could not move its value out of the way first: {detail}"))),
         }
     }
 
-    pub(super) fn on_answer(&mut self, job: Job, resp: Response, now: u64) {
+    pub(super) fn on_answer(&mut self, job: Job, resp: Response, now: Instant) {
         match job.kind {
             JobKind::Token => self.on_token(job, resp, now),
             JobKind::List(cursor) => self.on_page(job, cursor, resp, now),
@@ -199,15 +201,19 @@ impl SyncEngine {
             JobKind::Park(i) => {
                 let detail =
                     format!("could not move its value out of the way first: {}", self.wire.error_detail(&resp));
-                self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+                self.settle(i, Ending::failed(Some(resp.status), detail));
             }
         }
     }
 
-    pub(super) fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: u64) {
+    pub(super) fn on_page(&mut self, job: Job, cursor: Cursor, resp: Response, now: Instant) {
         if !resp.is_success() {
             let detail = format!("HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
-            return self.stop("LISTING_FAILED", format!("could not read the platform's users: {detail}"), now);
+            return self.stop(
+                RunErrorCode::ListingFailed,
+                format!("could not read the platform's users: {detail}"),
+                now,
+            );
         }
         let label = format!(
             "{} users page {}{}",
@@ -215,7 +221,7 @@ impl SyncEngine {
             cursor.position,
             if cursor.pass > 0 { " (inactive)" } else { "" }
         );
-        let planner = self.planner.as_mut().expect("planner while listing");
+        let planner = self.stage.planner_mut().expect("planner while listing");
         match planner.add_target(&resp.body, TargetFormat::Auto, &label) {
             Ok(stats) => {
                 self.counters.pages_read += 1;
@@ -230,20 +236,23 @@ impl SyncEngine {
                 let goes_on = next.is_some_and(|n| n.pass == cursor.pass);
                 if let Err(why) = self.paging.check(cursor, &stats, says_more, goes_on) {
                     let m = format!("the platform's listing does not end: {why}; nothing was written");
-                    return self.stop("PAGING_LOOP", m, now);
+                    return self.stop(RunErrorCode::PagingLoop, m, now);
                 }
-                let planner = self.planner.as_mut().expect("planner while listing");
+                let no_source = self.stage.planner().is_some_and(|p| p.source_pages() == 0);
                 match next {
                     Some(next) => self.ready.push_front(Job::new(JobKind::List(next))),
-                    None if self.pinned.is_none() && planner.source_pages() == 0 => {
+                    None if self.stage.plans_from_source() && no_source => {
                         // Only a resumed run can get here (start refuses the rest): its source
                         // was not given again. Planning against nothing would deactivate everyone.
                         let m = "the listing finished but the run has no source pages (a resumed run must be given them again); nothing was planned";
-                        self.stop("INVALID_INPUT", m.into(), now);
+                        self.stop(RunErrorCode::InvalidInput, m.into(), now);
                     }
                     None => {
-                        let planner = self.planner.take().expect("planner while listing");
-                        match self.pinned.take() {
+                        let Stage::Listing { planner, pinned } = std::mem::replace(&mut self.stage, Stage::Applying)
+                        else {
+                            unreachable!("pages are read only while listing")
+                        };
+                        match pinned {
                             Some(mut plan) => {
                                 let users = planner.platform_users();
                                 let vetted = crate::sync::pinned::vet_against(&mut plan, &users, &planner);
@@ -269,18 +278,18 @@ impl SyncEngine {
         }
     }
 
-    pub(super) fn on_write(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+    pub(super) fn on_write(&mut self, job: Job, i: usize, resp: Response, now: Instant) {
         let kind = self.actions[i].action;
         if resp.is_success() {
             if kind == ActionKind::Create {
                 match self.wire.created_id(&resp) {
-                    Some(id) => self.settle(i, State::Done, Some(id), None, None, None),
+                    Some(id) => self.settle(i, Ending::done(Some(id))),
                     // Created, but the answer has no ID: find it.
                     None => self.ready.push_back(Job::new(JobKind::Lookup(i))),
                 }
             } else {
                 let id = self.actions[i].platform_id.as_deref().map(str::to_string);
-                self.settle(i, State::Done, id, None, None, None);
+                self.settle(i, Ending::done(id));
             }
             return;
         }
@@ -293,21 +302,14 @@ impl SyncEngine {
         }
         if kind == ActionKind::Delete && resp.status == 404 && uncertain {
             let id = self.actions[i].platform_id.as_deref().map(str::to_string);
-            return self.settle(
-                i,
-                State::Done,
-                id,
-                None,
-                None,
-                Some("already deleted (an earlier answer was lost)".into()),
-            );
+            return self.settle(i, Ending::done_as(id, "already deleted (an earlier answer was lost)"));
         }
         let _ = (job, now);
         let detail = self.wire.error_detail(&resp);
-        self.settle(i, State::Failed, None, Some(resp.status), Some(detail), None);
+        self.settle(i, Ending::failed(Some(resp.status), detail));
     }
 
-    pub(super) fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: u64) {
+    pub(super) fn on_lookup(&mut self, job: Job, i: usize, resp: Response, now: Instant) {
         if !resp.is_success() && resp.status != 404 {
             let detail = format!("lookup HTTP {}: {}", resp.status, self.wire.error_detail(&resp));
             return self.retry_or_give_up(job, Some(resp.status), detail, now);
@@ -315,21 +317,24 @@ impl SyncEngine {
         let key = self.actions[i].key.as_deref().unwrap_or_default();
         match self.wire.read_lookup(&resp, key) {
             Lookup::Found(id) if self.states[i].uncertain || !self.states[i].taken => {
-                let note =
-                    self.states[i].uncertain.then(|| "confirmed by a lookup after an answer was lost".to_string());
-                self.settle(i, State::Done, Some(id), None, None, note)
+                let ending = if self.states[i].uncertain {
+                    Ending::done_as(Some(id), "confirmed by a lookup after an answer was lost")
+                } else {
+                    Ending::done(Some(id))
+                };
+                self.settle(i, ending)
             }
             Lookup::Found(id) => {
                 // Not ours: the listing missed this user. Nothing is created twice; the next
                 // run sees the user and reconciles it.
                 let reason = "not created: a user with this key already exists (the listing missed it); the next run reconciles it";
-                self.settle(i, State::Skipped, Some(id), None, None, Some(reason.into()))
+                self.settle(i, Ending::skipped_for(id, reason))
             }
             Lookup::Absent if self.states[i].taken && !self.states[i].uncertain => {
                 // Refused as taken, yet no user has the key: another unique value (the email)
                 // is held by someone else. Sending again would fail the same way.
                 let detail = "the platform says a unique value is already taken, but no user has this key: the email is likely held by another user".to_string();
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Absent => {
                 // Not there: the earlier create did not take effect. Send it again.
@@ -346,13 +351,13 @@ impl SyncEngine {
                 let detail = format!(
                     "the lookup by key listed {n} other user(s) and none with this key (the platform ignored the filter): {unknown} is unknown; nothing was sent again"
                 );
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Ambiguous(n) => {
                 let detail = format!(
                     "the lookup by key found {n} users with this key: which one is this learner's cannot be told; nothing was sent again"
                 );
-                self.settle(i, State::Failed, None, None, Some(detail), None)
+                self.settle(i, Ending::failed(None, detail))
             }
             Lookup::Unreadable(why) => self.retry_or_give_up(job, Some(resp.status), why, now),
         }

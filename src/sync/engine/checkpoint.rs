@@ -34,6 +34,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::jobs::{ActionState, Counters, Job, JobKind};
+use super::state::Stage;
 use super::{Phase, SyncEngine};
 use crate::error::Error;
 use crate::options::PlanOptions;
@@ -43,13 +44,14 @@ use crate::sync::http::{RequestId, TransportError};
 use crate::sync::options::SyncOptions;
 use crate::sync::pace::{Backoff, TokenBucket};
 use crate::sync::report::{Outcome, RunError, State};
+use crate::time::{Duration, Instant};
 
 /// The version of the checkpoint format; a checkpoint of another version is refused.
 /// Format 2: the rate is a token bucket with an adapting rate (issue 11), not a window.
 pub const CHECKPOINT_FORMAT: u32 = 2;
 
 /// How far past the resuming host's clock a checkpoint's waits may end (at least).
-const DAY_MS: u64 = 24 * 3_600_000;
+const DAY: Duration = Duration::from_secs(24 * 3_600);
 
 /// Request ids go to JavaScript as numbers: above 2^53 they are no longer exact.
 const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
@@ -128,7 +130,7 @@ struct Saved {
     plan: Option<SavedPlan>,
     ready: Vec<Job>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    delayed: Vec<(u64, Job)>,
+    delayed: Vec<(Instant, Job)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     in_flight: Vec<(RequestId, Job)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,16 +146,13 @@ impl SyncEngine {
     /// [`is_suspended`](Self::is_suspended) or [`wants_checkpoint`](Self::wants_checkpoint)
     /// says so, or between any two calls (requests in flight are saved as in flight).
     pub fn checkpoint(&self) -> Vec<u8> {
-        let listing = match (&self.planner, self.phase) {
-            (Some(planner), Phase::Reading | Phase::Listing) => {
-                let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
-                Some(SavedListing {
-                    users: RawValue::from_string(users).expect("users are JSON"),
-                    pinned: self.pinned.clone(),
-                })
+        let listing = self.stage.planner().map(|planner| {
+            let users = String::from_utf8(planner.users_json()).expect("JSON is UTF-8");
+            SavedListing {
+                users: RawValue::from_string(users).expect("users are JSON"),
+                pinned: self.stage.pinned().cloned(),
             }
-            _ => None,
-        };
+        });
         let plan = self.plan_summary.as_ref().map(|summary| SavedPlan {
             actions: self.actions.clone(),
             summary: summary.clone(),
@@ -170,14 +169,14 @@ impl SyncEngine {
             parks: sorted(self.parks.iter().map(|(i, a)| (*i, a.clone()))),
             park_dependents: sorted(self.park_dependents.iter().map(|(i, d)| (*i, d.clone()))),
         });
-        let mut delayed: Vec<(u64, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
+        let mut delayed: Vec<(Instant, u64, Job)> = self.delayed.iter().map(|d| (d.0.at, d.0.seq, d.0.job)).collect();
         // `seq` is unique, so an unstable sort gives the one order (and links no stable sort).
         delayed.sort_unstable_by_key(|d| (d.0, d.1));
         let saved = Saved {
             learner_sync_checkpoint: CHECKPOINT_FORMAT,
             plan_options: self.plan_options.clone(),
             sync_options: serde_json::to_value(&self.options).expect("sync options serialise"),
-            phase: self.phase,
+            phase: self.stage.phase(),
             listing,
             plan,
             ready: self.ready.iter().copied().collect(),
@@ -280,23 +279,25 @@ impl SyncEngine {
     /// run resumed within it suspends again, `RATE_LIMITED`), but not past 2^53 ms. Call it
     /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
-        let window = self.rate.as_ref().map_or(0, TokenBucket::window_ms);
-        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.options.retry.max_ms.saturating_mul(2));
-        let limit = now.saturating_add(ahead);
+        let now = Instant::from_ms(now);
+        let window = Duration::from_ms(self.rate.as_ref().map_or(0, TokenBucket::window_ms));
+        let longest_backoff = Duration::from_ms(self.options.retry.max_ms);
+        let ahead = DAY.max(window.saturating_mul(2)).max(longest_backoff.saturating_mul(2));
+        let limit = now + ahead;
         let paused = self.counters.paused_until;
-        if paused > MAX_REQUEST_ID {
+        if paused > Instant::LATEST_EXACT {
             return Err(Error::InvalidCheckpoint("the pause after a 429 ends past 2^53 ms".into()));
         }
         let waits = [
             ("the next token request", self.counters.token_not_before, limit.max(paused)),
-            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or(0), limit.max(paused)),
-            ("the rate bucket", self.rate.as_ref().map_or(0, TokenBucket::latest_wait), limit),
+            ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or_default(), limit.max(paused)),
+            ("the rate bucket", Instant::from_ms(self.rate.as_ref().map_or(0, TokenBucket::latest_wait)), limit),
         ];
         for (what, at, bound) in waits {
             if at > bound {
                 return Err(Error::InvalidCheckpoint(format!(
                     "{what} waits until {at}, past the 429 pause and more than {} hours past now ({now})",
-                    ahead / 3_600_000
+                    ahead.as_ms() / 3_600_000
                 )));
             }
         }
@@ -311,21 +312,22 @@ impl SyncEngine {
 
     fn restore(&mut self, phase: Phase, listing: Option<SavedListing>, plan: Option<SavedPlan>) -> Result<(), Error> {
         let bad = |m: &str| Error::InvalidCheckpoint(m.into());
-        self.phase = phase;
         match phase {
             Phase::Reading => {}
             Phase::Listing => {
                 let listing = listing.ok_or_else(|| bad("listing, but no users were saved"))?;
-                let planner = self.planner.as_mut().expect("a new engine has a planner");
+                let Stage::Reading { mut planner, .. } = std::mem::replace(&mut self.stage, Stage::Done) else {
+                    unreachable!("a new engine is reading")
+                };
                 planner.add_target(
                     listing.users.get().as_bytes(),
                     TargetFormat::Normalised,
                     "users read before the checkpoint",
                 )?;
-                self.pinned = listing.pinned;
+                self.stage = Stage::Listing { planner, pinned: listing.pinned };
             }
             Phase::Applying | Phase::Done => {
-                self.planner = None;
+                self.stage = if phase == Phase::Done { Stage::Done } else { Stage::Applying };
                 let Some(plan) = plan else {
                     // A run that stopped before it planned (credentials refused).
                     return if phase == Phase::Done { Ok(()) } else { Err(bad("applying, but no plan was saved")) };
@@ -397,7 +399,7 @@ impl SyncEngine {
         let open = |i: usize| i < n && self.states[i].queued && self.states[i].outcome.is_none();
         let ok = |job: &Job, in_flight: bool| match job.kind {
             JobKind::Token => in_flight,
-            JobKind::List(_) => self.phase == Phase::Listing,
+            JobKind::List(_) => matches!(self.stage, Stage::Listing { .. }),
             // An answer in flight may come for an action a stop settled since.
             JobKind::Write(i) | JobKind::Lookup(i) => i < n && self.states[i].queued && (in_flight || open(i)),
             JobKind::Park(i) => self.parks.contains_key(&i),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::wire::Cursor;
 use crate::sync::report::Outcome;
+use crate::time::Instant;
 
 /// What a request is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +50,7 @@ impl Job {
 
 /// A job waiting until `at` (a retry's backoff); `seq` keeps equal times in order.
 pub(super) struct Delayed {
-    pub at: u64,
+    pub at: Instant,
     pub seq: u64,
     pub job: Job,
 }
@@ -90,19 +91,19 @@ pub(super) struct Counters {
     /// Token requests answered 429 in a row (toward `retry.maxRateLimited`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub token_rate_limited: u32,
-    pub token_not_before: u64,
+    pub token_not_before: Instant,
     /// The expiry of the last token the platform refused (401): the host's cache may still
     /// hold it, and one handed in again with this expiry is not used. (Its expiry, not its
     /// value: a checkpoint never holds a token.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refused_token_expiry: Option<u64>,
+    pub refused_token_expiry: Option<Instant>,
     /// No request before this time (a 429's pause).
-    pub paused_until: u64,
+    pub paused_until: Instant,
     pub next_id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<u64>,
+    pub started_at: Option<Instant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<u64>,
+    pub finished_at: Option<Instant>,
 }
 
 /// Per planned action. Saved in checkpoints, all but the outcome (saved beside it, in short).

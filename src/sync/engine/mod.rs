@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::options::{Mode, SyncOptions};
 use super::pace::{Backoff, TokenBucket};
 use super::redact::Redactor;
-use super::report::{Counts, Created, RunError, State, SyncReport};
+use super::report::{Counts, Created, RunError, RunErrorCode, State, SyncReport};
 use crate::error::Error;
 use crate::http::RequestId;
 use crate::options::{PlanOptions, Platform};
@@ -29,6 +29,7 @@ use crate::platform::learnifier::LearnifierWire;
 use crate::platform::scim::ScimWire;
 use crate::platform::wire::{Auth, Wire, WireContext};
 use crate::source::{SourceFormat, SourceText};
+use crate::time::{Duration, Instant};
 
 mod answers;
 mod apply;
@@ -39,11 +40,13 @@ mod paging;
 mod rate_limit;
 mod redaction;
 mod redirect;
+mod state;
 mod timers;
 mod token;
 mod transmit;
 
 use jobs::{ActionState, Counters, Delayed, Job, JobKind};
+use state::{Allowance, Given, Invocation, Stage};
 use token::Token;
 
 /// Where a run is.
@@ -82,11 +85,10 @@ pub struct SyncEngine {
     options: SyncOptions,
     wire: Box<dyn Wire + Send>,
     auth: Auth,
-    planner: Option<Planner>,
-    /// A plan made earlier, applied after listing and checking (`with_plan`).
-    pinned: Option<Plan<'static>>,
-    /// A plan applied as it stands, without listing (`from_plan`).
-    prepared: Option<Plan<'static>>,
+    /// Where the run is, with what only that stage has (the planner, a plan given to apply).
+    stage: Stage,
+    /// What this invocation is doing (never saved).
+    invocation: Invocation,
     actions: Vec<Action<'static>>,
     states: Vec<ActionState>,
     /// Who waits for each action's write, and for each parking.
@@ -97,7 +99,6 @@ pub struct SyncEngine {
     fingerprint: String,
     held: Option<Held>,
     withheld: Option<Withheld>,
-    phase: Phase,
     token: Option<Token>,
     token_generation: u64,
     in_flight: FxHashMap<RequestId, (Job, u64)>,
@@ -115,20 +116,6 @@ pub struct SyncEngine {
     /// Figures and clocks carried across invocations.
     counters: Counters,
     error: Option<RunError>,
-    /// This invocation has started (`start`); a resumed engine takes source pages until then.
-    running: bool,
-    /// This invocation's budget: the request count and the time at which it stops.
-    stop_at_requests: Option<u32>,
-    deadline: Option<u64>,
-    /// The budget ran out: no new request, answers awaited; then suspended.
-    stopping: bool,
-    suspended: bool,
-    /// Why this invocation was suspended other than by its budget (a pause longer than
-    /// `retry.maxWaitMs`): the report's error while suspended. Not saved: each invocation
-    /// judges afresh.
-    suspend_reason: Option<RunError>,
-    /// Writes were claimed: the host must save a checkpoint before they go.
-    checkpoint_due: bool,
     /// The platform answered something this invocation: from then on a failure to reach it
     /// is a lost connection, retried, not a wrong address. Not saved.
     answered: bool,
@@ -166,9 +153,8 @@ impl SyncEngine {
             plan_options: plan_options.clone(),
             wire,
             auth,
-            planner: Some(Planner::new(plan_options)?),
-            pinned: None,
-            prepared: None,
+            stage: Stage::Reading { planner: Planner::new(plan_options)?, given: Given::Nothing },
+            invocation: Invocation::Idle,
             actions: Vec::new(),
             states: Vec::new(),
             dependents: Vec::new(),
@@ -178,7 +164,6 @@ impl SyncEngine {
             fingerprint: String::new(),
             held: None,
             withheld: None,
-            phase: Phase::Reading,
             token: None,
             token_generation: 0,
             in_flight: FxHashMap::default(),
@@ -192,13 +177,6 @@ impl SyncEngine {
             redactor: None,
             counters: Counters { next_id: 1, ..Counters::default() },
             error: None,
-            running: false,
-            stop_at_requests: None,
-            deadline: None,
-            stopping: false,
-            suspended: false,
-            suspend_reason: None,
-            checkpoint_due: false,
             answered: false,
             options,
         })
@@ -217,7 +195,7 @@ impl SyncEngine {
         let plan = super::pinned::trusted(plan, host)?;
         let mut engine = SyncEngine::new(plan.options.clone(), options)?;
         engine.options.mode = Mode::Full;
-        engine.pinned = Some(plan);
+        engine.give(Given::Pinned(plan));
         Ok(engine)
     }
 
@@ -233,8 +211,15 @@ impl SyncEngine {
         crate::planner::guards::reapply(&mut plan, users).map_err(Error::PlanRefused)?;
         let mut engine = SyncEngine::new(plan.options.clone(), options)?;
         engine.options.mode = Mode::Full;
-        engine.prepared = Some(plan);
+        engine.give(Given::Prepared(plan));
         Ok(engine)
+    }
+
+    /// A new run (still reading) takes `given` instead of planning from the source.
+    fn give(&mut self, given: Given) {
+        if let Stage::Reading { given: slot, .. } = &mut self.stage {
+            *slot = given;
+        }
     }
 
     /// Adds a page of the system of record (before [`start`](Self::start)).
@@ -250,7 +235,7 @@ impl SyncEngine {
         text: &SourceText,
         label: &str,
     ) -> Result<PageStats, Error> {
-        match (&mut self.planner, self.running) {
+        match (self.stage.planner_mut(), self.invocation.started()) {
             (Some(p), false) => p.add_source_as(bytes, format, text, label),
             _ => Err(Error::InvalidOptions("source pages must be added before the sync starts".into())),
         }
@@ -259,49 +244,59 @@ impl SyncEngine {
     /// Whether the run still needs the source pages: before it plans (a new run, or one
     /// resumed while listing, whose checkpoint keeps the platform's users but not the source).
     pub fn needs_source(&self) -> bool {
-        self.planner.is_some() && !self.running && self.prepared.is_none() && self.pinned.is_none()
+        self.stage.plans_from_source() && !self.invocation.started()
     }
 
     /// Starts the run, or this invocation of a resumed one: a full sync starts listing the
     /// platform; a delta sync plans at once. Refused for a run resumed while listing that was
     /// given no source pages (it would plan against an empty source).
     pub fn start(&mut self, now: u64) -> Result<(), Error> {
-        if self.running {
+        let now = Instant::from_ms(now);
+        if self.invocation.started() {
             return Ok(());
         }
         // (Only a full sync lists, so a run resumed while listing is one.)
         let full = self.options.mode == Mode::Full;
-        if full && self.needs_source() && self.planner.as_ref().is_some_and(|p| p.source_pages() == 0) {
+        if full && self.needs_source() && self.stage.planner().is_some_and(|p| p.source_pages() == 0) {
             // A full sync planned against no source would deactivate everyone.
-            return Err(match self.phase {
+            return Err(match self.stage.phase() {
                 Phase::Listing => Error::InvalidCheckpoint(
                     "the run was resumed while listing the platform: add the source pages again before starting".into(),
                 ),
                 _ => Error::InvalidInput("no source pages: add the system of record's pages before starting".into()),
             });
         }
-        self.running = true;
         self.counters.invocations += 1;
         let budget = self.options.budget.unwrap_or_default();
-        self.stop_at_requests = budget.requests.map(|n| self.counters.requests.saturating_add(n));
-        self.deadline = budget.ms.map(|ms| now.saturating_add(ms));
-        if self.phase != Phase::Reading {
-            self.events.push_back(Event::Phase { phase: self.phase });
+        self.invocation = Invocation::Running(Allowance {
+            requests_until: budget.requests.map(|n| self.counters.requests.saturating_add(n)),
+            deadline: budget.ms.map(|ms| now + Duration::from_ms(ms)),
+        });
+        let Stage::Reading { .. } = self.stage else {
+            self.events.push_back(Event::Phase { phase: self.stage.phase() });
+            // A run resumed (or answered) before the platform's pause is over: suspended at
+            // once, sending nothing.
+            if self.pause_too_long(now) && self.has_queued_work() {
+                self.suspend_rate_limited(now);
+            }
             return Ok(());
-        }
+        };
         self.counters.started_at = Some(now);
-        if let Some(plan) = self.prepared.take() {
-            self.planner = None;
-            self.apply(plan, now);
-            return Ok(());
-        }
-        match self.options.mode {
-            Mode::Full => {
-                self.set_phase(Phase::Listing);
+        let Stage::Reading { planner, given } = std::mem::replace(&mut self.stage, Stage::Applying) else {
+            unreachable!("reading, as matched above")
+        };
+        match (given, self.options.mode) {
+            (Given::Prepared(plan), _) => self.apply(plan, now),
+            (given, Mode::Full) => {
+                let pinned = match given {
+                    Given::Pinned(plan) => Some(plan),
+                    _ => None,
+                };
+                self.stage = Stage::Listing { planner, pinned };
+                self.events.push_back(Event::Phase { phase: Phase::Listing });
                 self.ready.push_back(Job::new(JobKind::List(self.wire.first_page())));
             }
-            Mode::Delta => {
-                let planner = self.planner.take().expect("planner until planned");
+            (_, Mode::Delta) => {
                 let plan = planner.finish_delta().into_owned();
                 self.apply(plan, now);
             }
@@ -324,11 +319,11 @@ impl SyncEngine {
     }
 
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.stage.phase()
     }
 
     pub fn is_finished(&self) -> bool {
-        self.phase == Phase::Done
+        matches!(self.stage, Stage::Done)
     }
 
     /// The next event for the host, if any.
@@ -336,30 +331,28 @@ impl SyncEngine {
         self.events.pop_front()
     }
 
-    fn set_phase(&mut self, phase: Phase) {
-        self.phase = phase;
-        self.events.push_back(Event::Phase { phase });
-    }
-
     /// Whether this invocation stopped at its budget before the run finished: save
     /// [`checkpoint`](Self::checkpoint) and resume from it later.
     pub fn is_suspended(&self) -> bool {
-        self.suspended
+        matches!(self.invocation, Invocation::Suspended { .. })
     }
 
     /// Whether writes were claimed and the host must save [`checkpoint`](Self::checkpoint)
     /// (and then call [`checkpoint_saved`](Self::checkpoint_saved)) before they are sent.
     pub fn wants_checkpoint(&self) -> bool {
-        self.checkpoint_due
+        matches!(self.invocation, Invocation::AwaitingCheckpoint(_))
     }
 
     /// The host saved the checkpoint it was asked for: the claimed writes may go.
     pub fn checkpoint_saved(&mut self) {
-        self.checkpoint_due = false;
+        if let Invocation::AwaitingCheckpoint(allowance) = self.invocation {
+            self.invocation = Invocation::Running(allowance);
+        }
     }
 
     /// The report so far (final once [`is_finished`](Self::is_finished)).
     pub fn report(&self, now: u64) -> SyncReport {
+        let now = Instant::from_ms(now);
         let mut counts = Counts::default();
         let mut outcomes = Vec::with_capacity(self.states.len());
         let mut created = Vec::new();
@@ -383,15 +376,20 @@ impl SyncEngine {
             outcomes.push(o.clone());
         }
         let end = self.counters.finished_at.unwrap_or(now);
+        let suspended = match &self.invocation {
+            Invocation::Suspended { reason } => Some(reason),
+            _ => None,
+        };
         SyncReport {
             mode: self.options.mode,
             dry_run: self.options.dry_run,
-            finished: self.phase == Phase::Done,
-            suspended: self.suspended,
+            finished: self.is_finished(),
+            suspended: suspended.is_some(),
             invocations: self.counters.invocations,
-            error: self.error.clone().or_else(|| self.suspended.then(|| self.suspend_reason.clone()).flatten()),
-            resume_at: (self.suspended && self.suspend_reason.as_ref().is_some_and(|e| e.code == "RATE_LIMITED"))
-                .then_some(self.counters.paused_until),
+            error: self.error.clone().or_else(|| suspended.cloned().flatten()),
+            resume_at: suspended
+                .is_some_and(|r| r.as_ref().is_some_and(|e| e.code == RunErrorCode::RateLimited))
+                .then_some(self.counters.paused_until.as_ms()),
             held: self.held.clone(),
             withheld: self.withheld.clone(),
             counts,
@@ -401,7 +399,7 @@ impl SyncEngine {
             retries: self.counters.retries,
             rate_limited: self.counters.rate_limited,
             pages_read: self.counters.pages_read,
-            elapsed_ms: end.saturating_sub(self.counters.started_at.unwrap_or(end)),
+            elapsed_ms: end.since(self.counters.started_at.unwrap_or(end)).as_ms(),
             created,
             outcomes,
         }

@@ -20,14 +20,15 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
 use crate::sync::pace::{rate_limit_budget, retry_after_wait};
-use crate::sync::report::RunError;
+use crate::sync::report::{RunError, RunErrorCode};
+use crate::time::{Duration, Instant};
 
 /// The latest instant a pause may end at: JavaScript's largest exact integer, since
 /// checkpoints and wake-up times pass through JavaScript numbers.
-const LATEST: u64 = (1 << 53) - 1;
+const LATEST: Instant = Instant::LATEST_EXACT;
 
 impl SyncEngine {
-    pub(super) fn on_rate_limited(&mut self, mut job: Job, resp: Response, now: u64) {
+    pub(super) fn on_rate_limited(&mut self, mut job: Job, resp: Response, now: Instant) {
         self.counters.rate_limited += 1;
         job.rate_limited += 1;
         if job.kind == JobKind::Token {
@@ -39,16 +40,17 @@ impl SyncEngine {
             return self.give_up(job, Some(429), detail, now);
         }
         // Retry-After, or else the reset of a budget the platform says is spent.
-        let budget = rate_limit_budget(&resp, now);
+        let budget = rate_limit_budget(&resp, now.as_ms());
+        // (`pace/` counts in ms: its durations become Durations here.)
         let spent = budget.reset_ms.filter(|_| budget.remaining.is_none_or(|r| r == 0));
-        let asked = retry_after_wait(&resp, now).or(spent);
+        let asked = retry_after_wait(&resp, now.as_ms()).or(spent).map(Duration::from_ms);
         // The backoff grows with the 429s of the congestion event, not only this request's: a
         // fresh probe refused again waits longer than the first did; but by at most a quarter
         // of the pause so far, so the pause overshoots the platform's reset by little.
         let attempt = job.rate_limited.max(self.rate.as_ref().map_or(0, |r| r.refusals()));
-        let cap = self.rate.as_ref().and_then(|r| r.probe_wait_cap(now)).unwrap_or(u64::MAX);
-        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt).min(cap));
-        let until = now.saturating_add(wait).min(LATEST.max(now));
+        let cap = self.rate.as_ref().and_then(|r| r.probe_wait_cap(now.as_ms())).unwrap_or(u64::MAX);
+        let wait = asked.unwrap_or_else(|| Duration::from_ms(self.backoff.delay(attempt).min(cap)));
+        let until = (now + wait).min(LATEST.max(now));
         self.counters.paused_until = self.counters.paused_until.max(until);
         self.counters.retries += 1;
         if job.kind == JobKind::Token {
@@ -62,22 +64,20 @@ impl SyncEngine {
     }
 
     /// Whether the pause ahead is longer than one invocation may wait.
-    pub(super) fn pause_too_long(&self, now: u64) -> bool {
-        self.counters.paused_until > now.saturating_add(self.options.retry.max_wait_ms)
+    pub(super) fn pause_too_long(&self, now: Instant) -> bool {
+        self.counters.paused_until > now + Duration::from_ms(self.options.retry.max_wait_ms)
     }
 
     /// Ends this invocation, suspended with `RATE_LIMITED`: the pause ahead is too long.
-    pub(super) fn suspend_rate_limited(&mut self, now: u64) {
+    pub(super) fn suspend_rate_limited(&mut self, now: Instant) {
         let until = self.counters.paused_until;
         let message = format!(
             "the platform asked for a pause of {} s (Retry-After), more than retry.maxWaitMs ({} s): this invocation \
              stops; resume from its checkpoint at or after {until} (ms since the Unix epoch)",
-            until.saturating_sub(now).div_ceil(1000),
+            until.since(now).as_secs_ceil(),
             self.options.retry.max_wait_ms / 1000
         );
-        self.suspend_reason = Some(RunError { code: "RATE_LIMITED".into(), message });
-        self.stopping = true;
-        self.check_suspend();
+        self.stop_invocation(Some(RunError { code: RunErrorCode::RateLimited, message }));
     }
 
     /// Ends this invocation at the host's word (a shared budget the host could not consult):
@@ -85,12 +85,10 @@ impl SyncEngine {
     /// `BUDGET_FAILED` and `message` as the report's error, its checkpoint keeping every
     /// action's state. A finished run stays finished.
     pub fn suspend_budget_failed(&mut self, message: &str) {
-        if self.phase == super::Phase::Done || self.suspended {
+        if self.is_finished() || self.is_suspended() {
             return;
         }
         let message = self.redact(message);
-        self.suspend_reason = Some(RunError { code: "BUDGET_FAILED".into(), message });
-        self.stopping = true;
-        self.check_suspend();
+        self.stop_invocation(Some(RunError { code: RunErrorCode::BudgetFailed, message }));
     }
 }

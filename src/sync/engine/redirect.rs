@@ -13,10 +13,12 @@
 //! does nothing but point elsewhere) and fails with the status; every action not sent fails
 //! "not sent", as for any stop.
 
+use super::apply::Ending;
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
-use crate::sync::report::State;
+use crate::sync::report::RunErrorCode;
+use crate::time::Instant;
 
 /// The longest host named in a message.
 const MAX_HOST: usize = 255;
@@ -24,7 +26,7 @@ const MAX_HOST: usize = 255;
 impl SyncEngine {
     /// A redirect answered `job`: `resp` is the 3xx answer, or `None` when the host's fetch
     /// could not show it.
-    pub(super) fn on_redirect(&mut self, job: Job, resp: Option<&Response>, now: u64) {
+    pub(super) fn on_redirect(&mut self, job: Job, resp: Option<&Response>, now: Instant) {
         let what = match job.kind {
             JobKind::Token => "the token request",
             JobKind::List(_) => "a list request",
@@ -50,10 +52,10 @@ impl SyncEngine {
             } else {
                 format!("not processed: the platform answered {answer} (not followed)")
             };
-            self.settle(i, State::Failed, None, status, Some(detail), None);
+            self.settle(i, Ending::failed(status, detail));
         }
         if self.error.is_none() {
-            self.stop("REDIRECTED", message, now);
+            self.stop(RunErrorCode::Redirected, message, now);
         }
     }
 }

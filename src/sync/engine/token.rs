@@ -40,23 +40,25 @@ use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::platform::wire::Auth;
 use crate::sync::http::Response;
+use crate::sync::report::RunErrorCode;
+use crate::time::{Duration, Instant};
 
 /// The longest margin before expiry at which a token is renewed.
-const MAX_MARGIN_MS: u64 = 60_000;
+const MAX_MARGIN: Duration = Duration::from_secs(60);
 
 /// An access token. Never saved in a checkpoint: a resumed run fetches its own, or is handed
 /// the host's ([`SyncEngine::use_token`]).
 pub(super) struct Token {
     pub value: String,
     pub generation: u64,
-    fetched_at: u64,
+    fetched_at: Instant,
     /// When it expires (the host's clock).
-    expires_at: u64,
+    expires_at: Instant,
     /// When its successor is asked for: its expiry less the margin.
-    renew_at: u64,
+    renew_at: Instant,
     /// Until when requests go with it while its successor is awaited: half the margin before
     /// its expiry.
-    use_until: u64,
+    use_until: Instant,
     /// Requests it is still owed: those ready when it came, sent with it whatever its age.
     owed: u32,
     /// Handed in by the host rather than fetched by this engine.
@@ -67,8 +69,8 @@ pub(super) struct Token {
 
 impl Token {
     /// A token received at `now`, living `lifetime_ms`, owed to `owed` requests.
-    pub fn fetched(value: String, generation: u64, now: u64, lifetime_ms: u64, owed: u32) -> Self {
-        let mut t = Token::living(value, generation, now, lifetime_ms);
+    pub fn fetched(value: String, generation: u64, now: Instant, lifetime: Duration, owed: u32) -> Self {
+        let mut t = Token::living(value, generation, now, lifetime);
         t.owed = owed.max(1);
         t.unshared = true;
         t
@@ -76,17 +78,17 @@ impl Token {
 
     /// A token the host kept, handed in at `now`, expiring at `expires_at`: its lifetime is
     /// taken as what is left of it, and nothing is owed to it.
-    pub fn handed(value: String, generation: u64, now: u64, expires_at: u64) -> Self {
-        let mut t = Token::living(value, generation, now, expires_at.saturating_sub(now));
+    pub fn handed(value: String, generation: u64, now: Instant, expires_at: Instant) -> Self {
+        let mut t = Token::living(value, generation, now, expires_at.since(now));
         t.handed = true;
         t
     }
 
-    fn living(value: String, generation: u64, now: u64, lifetime_ms: u64) -> Self {
-        let margin = MAX_MARGIN_MS.min(lifetime_ms / 10);
-        let expires_at = now.saturating_add(lifetime_ms);
-        let renew_at = now.saturating_add(lifetime_ms - margin).max(now.saturating_add(margin));
-        let use_until = expires_at.saturating_sub(margin / 2).max(renew_at);
+    fn living(value: String, generation: u64, now: Instant, lifetime: Duration) -> Self {
+        let margin = MAX_MARGIN.min(lifetime.div(10));
+        let expires_at = now + lifetime;
+        let renew_at = (now + (lifetime - margin)).max(now + margin);
+        let use_until = (expires_at - margin.div(2)).max(renew_at);
         Token {
             value,
             generation,
@@ -101,15 +103,15 @@ impl Token {
     }
 
     /// Whether requests may still go with it at `now`: before half its margin is left, or
-    /// while it is owed requests (for at most [`MAX_MARGIN_MS`] after it came, so that a token
+    /// while it is owed requests (for at most [`MAX_MARGIN`] after it came, so that a token
     /// owed requests is not sent long after, say, a pause).
-    pub fn usable(&self, now: u64) -> bool {
-        now < self.use_until || (self.owed > 0 && now < self.fetched_at.saturating_add(MAX_MARGIN_MS))
+    pub fn usable(&self, now: Instant) -> bool {
+        now < self.use_until || (self.owed > 0 && now < self.fetched_at + MAX_MARGIN)
     }
 
     /// Whether its successor should be asked for while it serves: past its renewal, before
     /// half its margin is left.
-    fn renewing(&self, now: u64) -> bool {
+    fn renewing(&self, now: Instant) -> bool {
         self.renew_at <= now && now < self.use_until
     }
 
@@ -127,12 +129,12 @@ fn fits_a_header(value: &str) -> bool {
 
 impl SyncEngine {
     /// Whether requests must wait for a token: none, or the one held is too old to use.
-    pub(super) fn needs_token(&self, now: u64) -> bool {
+    pub(super) fn needs_token(&self, now: Instant) -> bool {
         matches!(self.auth, Auth::OAuthClient) && self.token.as_ref().is_none_or(|t| !t.usable(now))
     }
 
     /// Whether the token's successor should be asked for now, while requests go on with it.
-    pub(super) fn renewal_due(&self, now: u64) -> bool {
+    pub(super) fn renewal_due(&self, now: Instant) -> bool {
         matches!(self.auth, Auth::OAuthClient)
             && self.token.as_ref().is_some_and(|t| t.renewing(now))
             && !self.token_in_flight()
@@ -167,6 +169,7 @@ impl SyncEngine {
     /// when the run fetches no token (another platform, `hostAuth`), when it has expired, when
     /// it could not go in a header, or when the run holds a token that lasts longer.
     pub fn use_token(&mut self, value: &str, expires_at: u64, now: u64) -> bool {
+        let (expires_at, now) = (Instant::from_ms(expires_at), Instant::from_ms(now));
         if !matches!(self.auth, Auth::OAuthClient) || expires_at <= now || !fits_a_header(value) {
             return false;
         }
@@ -190,7 +193,7 @@ impl SyncEngine {
     pub fn take_new_token(&mut self) -> Option<(String, u64)> {
         let t = self.token.as_mut().filter(|t| t.unshared && t.expires_at > t.fetched_at)?;
         t.unshared = false;
-        Some((t.value.clone(), t.expires_at))
+        Some((t.value.clone(), t.expires_at.as_ms()))
     }
 
     /// The token job, carrying what earlier token requests met (5xx failures and 429s).
@@ -202,7 +205,7 @@ impl SyncEngine {
     }
 
     /// A token answer: the token, or why there is none.
-    pub(super) fn on_token(&mut self, job: Job, resp: Response, now: u64) {
+    pub(super) fn on_token(&mut self, job: Job, resp: Response, now: Instant) {
         match (resp.is_success(), self.wire.read_token(&resp)) {
             (true, Some((value, ttl))) => {
                 self.counters.token_failures = 0;
@@ -211,13 +214,13 @@ impl SyncEngine {
                 let room = self.options.concurrency.saturating_sub(self.in_flight.len() as u32);
                 let ready = self.ready.len() + self.delayed.iter().filter(|d| d.0.at <= now).count();
                 let owed = (ready as u32).min(room);
-                self.token = Some(Token::fetched(value, self.token_generation, now, ttl.saturating_mul(1000), owed));
+                self.token = Some(Token::fetched(value, self.token_generation, now, Duration::from_secs(ttl), owed));
             }
             (true, None) => {
                 self.retry_or_give_up(job, Some(resp.status), "the token answer has no access_token".into(), now)
             }
             (false, _) => self.stop(
-                "AUTH_FAILED",
+                RunErrorCode::AuthFailed,
                 format!(
                     "the platform refused the client credentials (HTTP {}): {}",
                     resp.status,
@@ -232,43 +235,55 @@ impl SyncEngine {
 #[cfg(test)]
 mod tests {
     use super::Token;
+    use crate::time::{Duration, Instant};
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_ms(ms)
+    }
+
+    fn life(ms: u64) -> Duration {
+        Duration::from_ms(ms)
+    }
 
     #[test]
     fn a_token_is_renewed_a_tenth_of_its_life_early_at_most_a_minute() {
-        let t = Token::fetched("t".into(), 1, 1_000, 7_200_000, 1);
-        assert_eq!(t.renew_at, 1_000 + 7_200_000 - 60_000);
-        let t = Token::fetched("t".into(), 1, 1_000, 30_000, 1);
-        assert_eq!(t.renew_at, 1_000 + 27_000);
+        let t = Token::fetched("t".into(), 1, at(1_000), life(7_200_000), 1);
+        assert_eq!(t.renew_at, at(1_000 + 7_200_000 - 60_000));
+        let t = Token::fetched("t".into(), 1, at(1_000), life(30_000), 1);
+        assert_eq!(t.renew_at, at(1_000 + 27_000));
     }
 
     #[test]
     fn a_token_serves_while_its_successor_is_asked_for_until_half_its_margin_is_left() {
-        let t = Token::fetched("t".into(), 1, 0, 7_200_000, 1);
-        assert!(!t.renewing(7_139_999) && t.usable(7_139_999));
-        assert!(t.renewing(7_140_000) && t.usable(7_140_000), "renewed a minute early, still used");
-        assert!(t.renewing(7_169_999) && t.usable(7_169_999));
-        assert!(!t.renewing(7_170_000) && !t.usable(7_170_000), "30 s before its expiry, requests wait");
+        let t = Token::fetched("t".into(), 1, at(0), life(7_200_000), 1);
+        assert!(!t.renewing(at(7_139_999)) && t.usable(at(7_139_999)));
+        assert!(t.renewing(at(7_140_000)) && t.usable(at(7_140_000)), "renewed a minute early, still used");
+        assert!(t.renewing(at(7_169_999)) && t.usable(at(7_169_999)));
+        assert!(!t.renewing(at(7_170_000)) && !t.usable(at(7_170_000)), "30 s before its expiry, requests wait");
     }
 
     #[test]
     fn a_token_of_no_lifetime_serves_the_requests_it_is_owed() {
-        let mut t = Token::fetched("t".into(), 1, 1_000, 0, 3);
-        assert!(!t.renewing(1_000), "owed requests, not renewed while they go");
-        assert!(t.usable(1_000) && t.usable(5_000));
+        let mut t = Token::fetched("t".into(), 1, at(1_000), life(0), 3);
+        assert!(!t.renewing(at(1_000)), "owed requests, not renewed while they go");
+        assert!(t.usable(at(1_000)) && t.usable(at(5_000)));
         t.spend();
         t.spend();
-        assert!(t.usable(5_000));
-        assert!(!t.usable(61_000), "owed, but a minute old");
+        assert!(t.usable(at(5_000)));
+        assert!(!t.usable(at(61_000)), "owed, but a minute old");
         t.spend();
-        assert!(!t.usable(5_000), "spent, and past its life");
+        assert!(!t.usable(at(5_000)), "spent, and past its life");
     }
 
     #[test]
     fn a_handed_token_is_owed_nothing_and_never_used_past_its_expiry() {
-        let t = Token::handed("t".into(), 1, 1_000, 1_010);
-        assert!(t.usable(1_000) && !t.renewing(1_000) && t.renewing(1_009), "near its end: used while renewed");
-        assert!(!t.usable(1_010));
-        let t = Token::handed("t".into(), 1, 0, 3_600_000);
-        assert_eq!((t.renew_at, t.use_until), (3_540_000, 3_570_000));
+        let t = Token::handed("t".into(), 1, at(1_000), at(1_010));
+        assert!(
+            t.usable(at(1_000)) && !t.renewing(at(1_000)) && t.renewing(at(1_009)),
+            "near its end: used while renewed"
+        );
+        assert!(!t.usable(at(1_010)));
+        let t = Token::handed("t".into(), 1, at(0), at(3_600_000));
+        assert_eq!((t.renew_at, t.use_until), (at(3_540_000), at(3_570_000)));
     }
 }

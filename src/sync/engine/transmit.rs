@@ -6,23 +6,37 @@
 use std::cmp::Reverse;
 
 use super::jobs::JobKind;
-use super::{Phase, SyncEngine};
+use super::state::{Invocation, Stage};
+use super::SyncEngine;
 use crate::http::Request;
 use crate::platform::wire::Auth;
+use crate::time::Instant;
 
 impl SyncEngine {
     /// The next request to send now, if one may go: within the concurrency cap, the rate
-    /// window, any 429 pause, and after a token where one is needed.
+    /// window, any 429 pause, and after a token where one is needed. Once there is none, what
+    /// the time decides is done ([`handle_timeout`](Self::handle_timeout)): after the last call
+    /// returns `None`, [`is_suspended`](Self::is_suspended) and the others say where the
+    /// invocation stands.
     pub fn poll_transmit(&mut self, now: u64) -> Option<Request> {
-        if !self.running || self.suspended || self.checkpoint_due || matches!(self.phase, Phase::Done | Phase::Reading)
-        {
+        let now = Instant::from_ms(now);
+        let request = self.next_request(now);
+        if request.is_none() {
+            self.on_time(now);
+        }
+        request
+    }
+
+    fn next_request(&mut self, now: Instant) -> Option<Request> {
+        let Invocation::Running(_) = self.invocation else { return None };
+        if !matches!(self.stage, Stage::Listing { .. } | Stage::Applying) {
             return None;
         }
-        if self.budget_spent(now) {
-            self.stopping = true;
-            self.check_suspend();
+        if self.allowance_spent(now) {
+            self.stop_invocation(None);
+            return None;
         }
-        if self.stopping || now < self.counters.paused_until {
+        if now < self.counters.paused_until {
             return None;
         }
         while self.delayed.peek().is_some_and(|d| d.0.at <= now) {
@@ -49,7 +63,7 @@ impl SyncEngine {
             // A token goes only when the request it is for may follow it; a token request the
             // platform does not count takes no slot of its own.
             let requests = if job.kind == JobKind::Token && rated { 2 } else { 1 };
-            if rate.next_slots(now, requests) != Some(now) {
+            if rate.next_slots(now.as_ms(), requests) != Some(now.as_ms()) {
                 return None;
             }
         }
@@ -99,7 +113,7 @@ impl SyncEngine {
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
         if let (Some(rate), true) = (&mut self.rate, rated) {
-            rate.on_send(now);
+            rate.on_send(now.as_ms());
         }
         self.counters.requests += 1;
         Some(req)
@@ -108,8 +122,9 @@ impl SyncEngine {
     /// Claims the next writes in the queue (up to `claim_batch`, and no more than the request
     /// budget has left), so that a checkpoint records them as possibly sent.
     pub(super) fn claim_writes(&mut self) {
+        let Invocation::Running(allowance) = self.invocation else { return };
         let mut room = self.options.claim_batch.unwrap_or(1).max(1);
-        if let Some(end) = self.stop_at_requests {
+        if let Some(end) = allowance.requests_until {
             room = room.min(end.saturating_sub(self.counters.requests).max(1));
         }
         for job in &self.ready {
@@ -123,6 +138,6 @@ impl SyncEngine {
                 }
             }
         }
-        self.checkpoint_due = true;
+        self.invocation = Invocation::AwaitingCheckpoint(allowance);
     }
 }

@@ -1,5 +1,4 @@
-//! Helpers shared by the native tests: plan from text and look at the plan as JSON.
-#![allow(dead_code)]
+//! Planning from text, and looking at the plan as JSON.
 
 use learner_sync::{PlanOptions, Planner, SourceFormat, TargetFormat};
 use serde_json::Value;
