@@ -41,6 +41,13 @@ export interface PlanOptions {
    * key (e.g. `email` on a first sync) gives a `link` that writes the first key onto the user.
    */
   match?: MatchKey[];
+  /**
+   * First sync (default `true`): a learner that matches nobody by `match` is linked to a
+   * platform user with no primary key and the same email, as if `email` were the last key.
+   * `false` turns it off: such a learner is then a `keyTaken` conflict naming both, never a
+   * create the platform would refuse.
+   */
+  linkByEmail?: boolean;
   orphans?: OrphanPolicy;
   mapping?: Mapping;
   /** Further role or rule-set names that mark a platform user as an administrator. */
@@ -124,7 +131,13 @@ export type ConflictKind =
   | 'duplicatePlatformKey'
   | 'multipleMatches'
   | 'sharedUser'
-  | 'keyMismatch';
+  | 'keyMismatch'
+  /** An active learner matches nobody, but a listed user holds one of its keys or its email. */
+  | 'keyTaken'
+  /** Users share a key value that decided nothing: reported beside, each planned on its own. */
+  | 'sharedPlatformKey'
+  /** The platform listed one user ID twice with different content: nothing is done to it. */
+  | 'listedTwice';
 
 interface ActionBase {
   /** The primary matching key's value (the learner's, or the orphan's). */
@@ -180,16 +193,28 @@ export interface DeleteAction extends ActionBase {
   user: Values;
 }
 
-/** An orphan under the review policy: nothing is sent. */
+/**
+ * Listed for an administrator; nothing is sent. An orphan under the review policy
+ * (`orphan: true`, with `user`); a leaver matched to an administrator, or a learner matched to
+ * a user made by hand (the learner's `row`, and the reason says what was not sent); or a user no
+ * learner was matched to that shares a key value (`field`, `value`) with a learner decided
+ * otherwise (`user`).
+ */
 export interface ReviewAction extends ActionBase {
   action: 'review';
   platformId: string;
-  orphan: true;
-  user: Values;
+  orphan?: true;
+  user?: Values;
+  matchedBy?: MatchKey;
+  field?: string;
+  value?: string;
   reason: string;
 }
 
-/** Records whose keys collide; nothing is done to any of them. */
+/**
+ * Records whose keys collide; nothing is done to any of them (but `sharedPlatformKey`, a note
+ * whose users are planned on their own, and the holder named by `keyTaken`).
+ */
 export interface ConflictAction extends ActionBase {
   action: 'conflict';
   conflict: ConflictKind;

@@ -14,8 +14,8 @@
 //! 2. A pair found by a later key onto a user with another primary key is a conflict. Otherwise
 //!    MISSION's table: inactive learner and active user: deactivate; active learner and inactive
 //!    user: reactivate (link when found by a later key); both active and a field differs:
-//!    update (link when found by a later key). A write onto an administrator or an unmanaged
-//!    user is `review` instead.
+//!    update (link when found by a later key). A write onto an unmanaged user (made by hand),
+//!    or a deactivation of an administrator, is `review` instead.
 //! 3. An active learner left over is created, unless a user holds (after the plan's writes)
 //!    one of its keys or its email: a conflict.
 //! 4. A user left over that shares a key value with a learner is reviewed (it may be that
@@ -200,7 +200,7 @@ fn reference(o: &Options, ls: &[Learner], us: &[User]) -> BTreeMap<String, Strin
                     }
                 };
                 let kind = match kind {
-                    Some(k) if k != "conflict" && (u.admin || !u.managed) => Some("review"),
+                    Some(k) if k != "conflict" && (!u.managed || (u.admin && k == "deactivate")) => Some("review"),
                     k => k,
                 };
                 if let Some(k) = kind {

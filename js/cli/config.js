@@ -200,6 +200,7 @@ const SCHEMA = object({
   platform: oneOf('foundry', 'learnifier', 'scim'),
   baseUrl,
   match: matchKeys,
+  linkByEmail: bool,
   orphans: oneOf('review', 'deactivate', 'delete'),
   mapping,
   protect: strings,

@@ -64,6 +64,8 @@ function planOptions(values, config, { sourceNeeded = true } = {}) {
   const options = { platform };
   const match = values.match !== undefined ? list(values.match) : config.match;
   if (match) options.match = match;
+  const linkByEmail = values['no-link'] ? false : config.linkByEmail;
+  if (linkByEmail !== undefined) options.linkByEmail = linkByEmail;
   const orphans = values.orphans ?? config.orphans;
   if (orphans) options.orphans = orphans;
   const protect = values.protect !== undefined ? list(values.protect) : config.protect;

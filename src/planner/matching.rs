@@ -13,8 +13,8 @@
 //! After the last key, an active learner still undecided is created, unless a listed user
 //! holds one of its keys or its email (`keyTaken`: the platform would refuse it); a user still
 //! undecided is an orphan, unless it shares a key value with a source row (then it is listed
-//! for review and left alone). A matched administrator or unmanaged user (made by hand) is
-//! never written: the plan says `review` with the reason. An invalid row always gives its
+//! for review and left alone). A matched user made by hand (unmanaged) is never written, and a
+//! matched administrator never deactivated: the plan says `review` with the reason. An invalid row always gives its
 //! `invalid` entry; a user it matches is left alone.
 //!
 //! Each record is decided once, so a platform user is never acted on twice and a learner
@@ -121,7 +121,7 @@ impl<'p> Inputs<'p> {
         let Some(l) = self.learners.get(with as usize) else { return f };
         let primary = self.opts.primary();
         let mismatch = keys[key as usize] != primary && self.text(&user.fields, primary).is_some();
-        if !l.active || user.admin || !user.managed || mismatch {
+        if !l.active || !user.managed || mismatch {
             return f;
         }
         for field in Field::ALL {
@@ -438,13 +438,13 @@ impl<'p> Decisions<'_, 'p> {
             self.summary.unchanged += 1;
             return;
         }
-        if u.admin || !u.managed {
-            // Never written through a match: a write could strip an administrator's roles
-            // (Foundry's PATCH may replace them) or take over an account made by hand.
-            let who = if u.admin {
-                "administrator: the sync never writes to an administrator's account"
-            } else {
+        if !u.managed || (u.admin && kind == ActionKind::Deactivate) {
+            // A user made by hand is never written through a match, and an administrator is
+            // never deactivated or locked (updates leave its roles as they are).
+            let who = if !u.managed {
                 "made by hand (no external id): not managed by the sync, so left alone"
+            } else {
+                "administrator: the sync never deactivates or locks an administrator"
             };
             let mut a = self.learner_action(ActionKind::Review, l);
             a.platform_id = Some(Cow::Borrowed(inp.arena.get(u.id)));
@@ -473,7 +473,9 @@ impl<'p> Decisions<'_, 'p> {
             let u = &inp.users[ui];
             let value = inp.text(&l.fields, field).unwrap_or_default();
             let id = inp.arena.get(u.id);
-            let how = if field == Field::Email && !self.keys.contains(&Field::Email) {
+            let how = if inp.twice[ui] {
+                " (it is listed twice with different content)"
+            } else if field == Field::Email && !self.keys.contains(&Field::Email) {
                 " (linking by email is off)"
             } else if inp.text(&u.fields, inp.opts.primary()).is_none() || !u.managed || u.admin {
                 ""
