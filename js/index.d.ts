@@ -158,6 +158,8 @@ export interface UpdateAction extends ActionBase {
   action: 'update';
   platformId: string;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** An active learner whose user is inactive (changes include `active`). */
@@ -165,6 +167,8 @@ export interface ReactivateAction extends ActionBase {
   action: 'reactivate';
   platformId: string;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** A learner found only by a later key: writes the primary key (and changes) onto the user. */
@@ -173,6 +177,8 @@ export interface LinkAction extends ActionBase {
   platformId: string;
   matchedBy: MatchKey;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** A leaver, or an orphan under the deactivate policy (`orphan: true`). */

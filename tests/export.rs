@@ -54,10 +54,11 @@ fn the_walkthrough_plan_as_rows() {
     assert_eq!(update("platformId"), "dek\u{2011}123");
     assert_eq!(update("changes"), "lastName: Smith → Smith\u{2011}Evans");
     assert_eq!(update("lastName"), "Smith\u{2011}Evans", "the value after the update");
+    // Who this is about (issue 12 item 8): the fields left alone come from the platform user.
     assert_eq!(
-        (update("email"), update("active"), update("orphan")),
-        ("", "", ""),
-        "an update carries only its changes"
+        (update("email"), update("firstName"), update("active"), update("orphan")),
+        ("geoff.smith@example.org", "Geoff", "true", ""),
+        "an update row names its user"
     );
     assert_eq!((update("source"), update("row")), ("hr.csv", "2"));
 
@@ -67,6 +68,7 @@ fn the_walkthrough_plan_as_rows() {
         ("iux\u{2011}332", "active: true → false", "false")
     );
     assert_eq!(leaver("row"), "4");
+    assert_eq!((leaver("email"), leaver("firstName"), leaver("lastName")), ("leo.later@example.org", "Leo", "Later"));
 
     let create = cells(&header, &rows[2]);
     let got: Vec<&str> =

@@ -7,7 +7,7 @@
 //! | `action` | `create`, `update`, `link`, `reactivate`, `deactivate`, `delete`, `review`, `conflict` or `invalid` |
 //! | `key` | the primary matching key's value (the learner's, or the orphan's) |
 //! | `platformId` | the platform user acted on |
-//! | `email`, `firstName`, `lastName`, `ssoId`, `employeeId`, `studentId`, `active` | the user's values after the action, as far as the plan knows them: a create's fields; an orphan's values on the platform; for a write, each changed field's new value (the plan does not carry the fields an update leaves alone) |
+//! | `email`, `firstName`, `lastName`, `ssoId`, `employeeId`, `studentId`, `active` | the user's values after the action, as far as the plan knows them: a create's fields; an orphan's values on the platform; for a write to a matched user, each changed field's new value and the user's own values for the rest |
 //! | `changes` | every field written, old to new: `lastName: Smith → Smith‑Evans; active: true → false`; a missing value shows as `(none)`, and a value that would be ambiguous there (empty, `(none)`, with `;`, `→`, `"`, a line break, or spaces at either end) as a JSON string |
 //! | `reason` | why, in words: an invalid row, a conflict, an orphan listed for review |
 //! | `orphan` | `yes` for a platform user no learner matches |

@@ -448,6 +448,7 @@ impl<'p> Decisions<'_, 'p> {
             };
             let mut a = self.learner_action(ActionKind::Review, l);
             a.platform_id = Some(Cow::Borrowed(inp.arena.get(u.id)));
+            a.user = Some(Box::new(inp.values(&u.fields, u.active)));
             a.matched_by = linked.then_some(matched_by);
             a.reason = Some(Cow::Owned(format!("{who} (the {} is not sent)", kind.name())));
             self.push(a);
@@ -455,6 +456,9 @@ impl<'p> Decisions<'_, 'p> {
         }
         let mut a = self.learner_action(kind, l);
         a.platform_id = Some(Cow::Borrowed(inp.arena.get(u.id)));
+        // Who this is about: the platform user's values, for the CSV's and the preview's
+        // email and name (the changes carry only what is written).
+        a.user = Some(Box::new(inp.values(&u.fields, u.active)));
         if linked {
             a.matched_by = Some(matched_by);
         }
