@@ -394,7 +394,7 @@ export function plan(
  *
  * Columns: `action, key, platformId, email, firstName, lastName, ssoId, employeeId,
  * studentId, active, changes, reason, orphan, withheld, matchedBy, conflict, field, value,
- * source, row, rows, platformIds`.
+ * source, row, rows, platformIds, held` (`held`: `yes` on every write of a held plan).
  * - `email` … `active`: the user's values after the action, as far as the plan knows them (a
  *   create's fields, an orphan's values on the platform, each changed field's new value).
  * - `changes`: every field written, old to new, e.g. `lastName: Smith → Smith-Evans; active:

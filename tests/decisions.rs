@@ -200,3 +200,21 @@ fn a_user_listed_twice_with_different_content_is_a_conflict() {
     let p = plan(r#"{"platform":"foundry"}"#, &[&src], &[&before, &before]);
     assert!(p["actions"].as_array().unwrap().is_empty(), "{p}");
 }
+
+// Item 9.
+#[test]
+fn a_delta_leaver_with_a_blank_key_is_deactivated_by_its_platform_id() {
+    let src = "platformId,ssoId,firstName,lastName,email,active\nu7,,Leo,Later,leo@example.org,false\nu8,,New,Key,n@example.org,true\nu9,,Two,Rows,t@example.org,false\nu9,9,Two,Rows,t@example.org,true\n";
+    let mut p = planner(r#"{"platform":"foundry"}"#);
+    p.add_source(src.as_bytes(), learner_sync::SourceFormat::Auto, "delta.csv").unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&p.finish_delta().to_json()).unwrap();
+    let got: Vec<String> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {} {}", a["action"].as_str().unwrap(), a["platformId"].as_str().unwrap_or("-"), a["row"]))
+        .collect();
+    // Row 2 leaves by its ID; row 3 (active, no key) cannot be updated without its key, and
+    // row 4 shares u9 with row 5: both stay invalid rather than guess.
+    assert_eq!(got, ["invalid - 3", "invalid - 4", "deactivate u7 2", "update u9 5"], "{plan}");
+}

@@ -39,6 +39,11 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// Whether the action sends a write (review, conflict and invalid send nothing).
+    pub fn is_write(self) -> bool {
+        !matches!(self, ActionKind::Review | ActionKind::Conflict | ActionKind::Invalid)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ActionKind::Invalid => "invalid",
