@@ -419,6 +419,32 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Issue 12 item 6: the same pages in another order give the same bytes, conflicts and all.
+    #[test]
+    fn plans_are_the_same_bytes_whatever_the_order_of_pages(
+        o in options(), ls in learners(), us in users(), cut_l in 0usize..14, cut_u in 0usize..14
+    ) {
+        let (l1, l2) = ls.split_at(cut_l.min(ls.len()));
+        let (u1, u2) = us.split_at(cut_u.min(us.len()));
+        let sources = [("a.csv", source_csv(l1)), ("b.csv", source_csv(l2))];
+        let targets = [("t1", target_json(u1)), ("t2", target_json(u2))];
+        let run = |order: [usize; 2]| {
+            let mut p = common::planner(&options_json(&o));
+            for &i in &order {
+                p.add_source(sources[i].1.as_bytes(), learner_sync::SourceFormat::Auto, sources[i].0).unwrap();
+            }
+            for &i in &order {
+                p.add_target(targets[i].1.as_bytes(), learner_sync::TargetFormat::Auto, targets[i].0).unwrap();
+            }
+            String::from_utf8(p.finish().to_json()).unwrap()
+        };
+        prop_assert_eq!(run([0, 1]), run([1, 0]));
+    }
+}
+
 #[test]
 fn the_reference_plans_the_walkthrough_as_mission_says() {
     let l = |row, sso: &str, first: &str, last: &str, active| Learner {

@@ -243,7 +243,10 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
                 usr[c.first_user as usize] = Fate::Pair { key: ki as u8, with: s as u32 };
             } else if conflicted(c) {
                 let g = join(c, v, &mut groups);
-                groups[g as usize].sources.push(s as u32);
+                let group = &mut groups[g as usize];
+                group.sources.push(s as u32);
+                // Of the spellings that match (emails in other cases), the least: whatever the order.
+                group.value = group.value.min(v);
                 src[s] = Fate::Conflict(g);
             }
         }
@@ -255,7 +258,9 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
             let c = by_value.get_mut(&match_form(key, v)).expect("counted");
             if c.sources >= 1 && conflicted(c) {
                 let g = join(c, v, &mut groups);
-                groups[g as usize].users.push(u as u32);
+                let group = &mut groups[g as usize];
+                group.users.push(u as u32);
+                group.value = group.value.min(v);
                 usr[u] = Fate::Conflict(g);
             }
         }
@@ -336,7 +341,13 @@ pub(crate) fn order(a: &Action, b: &Action) -> std::cmp::Ordering {
     fn k<'x>(x: &'x Action) -> (Option<&'x str>, Option<&'x str>, Option<&'x str>, Option<u32>, ActionKind) {
         (x.key.as_deref(), x.platform_id.as_deref(), x.source.as_deref(), x.row, x.action)
     }
-    k(a).cmp(&k(b))
+    // Then what tells conflicts and notes without a key or platform ID apart, so the order
+    // never depends on the order pages came in.
+    fn more<'x>(x: &'x Action) -> (Option<&'x str>, Option<&'x str>, &'x [Cow<'x, str>], Vec<(&'x str, u32)>) {
+        let rows = x.rows.iter().map(|r| (r.source.as_ref(), r.row)).collect();
+        (x.field.as_deref(), x.value.as_deref(), &x.platform_ids, rows)
+    }
+    k(a).cmp(&k(b)).then_with(|| more(a).cmp(&more(b)))
 }
 
 struct Decisions<'i, 'p> {
