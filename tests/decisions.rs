@@ -15,7 +15,9 @@ fn csv(rows: &[&str]) -> String {
 
 /// A normalised platform user with an employee ID.
 fn user_e(id: &str, sso: &str, employee: &str, email: &str, active: bool) -> String {
-    format!(r#"{{"id":"{id}","ssoId":"{sso}","employeeId":"{employee}","firstName":"F","lastName":"L","email":"{email}","active":{active}}}"#)
+    format!(
+        r#"{{"id":"{id}","ssoId":"{sso}","employeeId":"{employee}","firstName":"F","lastName":"L","email":"{email}","active":{active}}}"#
+    )
 }
 
 // Item 1.
@@ -145,6 +147,12 @@ fn the_default_links_a_keyless_user_by_email_and_can_be_turned_off() {
     assert_eq!(c[0]["rows"], json!([{"source": "source1", "row": 2}]));
     assert!(c[0]["reason"].as_str().unwrap().contains("linking by email is off"), "{}", c[0]["reason"]);
     assert_eq!(p["options"]["linkByEmail"], false, "the plan echoes the option");
+    // The user holding the learner's email is not an orphan to deactivate: it is reviewed.
+    let p = plan(r#"{"platform":"foundry","linkByEmail":false,"orphans":"deactivate"}"#, &[&src], &[tgt]);
+    assert!(of_kind(&p, "deactivate").is_empty(), "{p}");
+    let r = of_kind(&p, "review");
+    assert_eq!(r.len(), 1, "{p}");
+    assert!(r[0]["reason"].as_str().unwrap().contains("shares email"), "{}", r[0]["reason"]);
 }
 
 #[test]

@@ -166,7 +166,8 @@ fn a_delta_create_refused_as_taken_hands_back_the_id_of_the_user_with_the_key() 
     });
     let r = &run.report;
     assert_eq!(r.outcomes[0].state, State::Skipped, "{:?}", r.outcomes);
-    let created: Vec<(Option<&str>, &str)> = r.created.iter().map(|c| (c.key.as_deref(), c.platform_id.as_str())).collect();
+    let created: Vec<(Option<&str>, &str)> =
+        r.created.iter().map(|c| (c.key.as_deref(), c.platform_id.as_str())).collect();
     assert_eq!(created, [(Some("44"), "zak-928")]);
     assert_eq!((posts, sim.stats.creates), (1, 0), "one create, refused; nothing sent again");
 }

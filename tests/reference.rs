@@ -18,8 +18,8 @@
 //!    or a deactivation of an administrator, is `review` instead.
 //! 3. An active learner left over is created, unless a user holds (after the plan's writes)
 //!    one of its keys or its email: a conflict.
-//! 4. A user left over that shares a key value with a learner is reviewed (it may be that
-//!    learner's account); otherwise it is an orphan: administrators, unmanaged and protected
+//! 4. A user left over that shares a key value or its email with a learner is reviewed (it
+//!    may be that learner's account); otherwise it is an orphan: administrators, unmanaged and protected
 //!    users are left alone, the rest follow the policy.
 //!
 //! Deliberate differences from the product, each with its reason:
@@ -125,7 +125,9 @@ impl Options {
     fn stored(&self) -> Vec<&'static str> {
         let all = ["ssoId", "employeeId", "email", "firstName", "lastName"];
         all.into_iter()
-            .filter(|f| self.platform == "foundry" || *f == self.keys[0] || matches!(*f, "email" | "firstName" | "lastName"))
+            .filter(|f| {
+                self.platform == "foundry" || *f == self.keys[0] || matches!(*f, "email" | "firstName" | "lastName")
+            })
             .collect()
     }
 }
@@ -175,10 +177,8 @@ fn reference(o: &Options, ls: &[Learner], us: &[User]) -> BTreeMap<String, Strin
     };
     let row = |l: &Learner| format!("row {}", l.row);
     // What each user holds once the pairs' writes are made.
-    let mut after: Vec<BTreeMap<&str, String>> = us
-        .iter()
-        .map(|u| KEYS.iter().filter_map(|&k| u.get(k).map(|v| (k, v))).collect())
-        .collect();
+    let mut after: Vec<BTreeMap<&str, String>> =
+        us.iter().map(|u| KEYS.iter().filter_map(|&k| u.get(k).map(|v| (k, v))).collect()).collect();
 
     for (li, l) in ls.iter().enumerate() {
         match lf[li] {
@@ -233,7 +233,9 @@ fn reference(o: &Options, ls: &[Learner], us: &[User]) -> BTreeMap<String, Strin
         match uf[ui] {
             Fate::Conflict => put(u.id.clone(), "conflict"),
             Fate::Open => {
-                let shares = ls.iter().any(|l| tried.iter().any(|&k| u.get(k).is_some() && u.get(k) == l.get(k)));
+                let shares = ls
+                    .iter()
+                    .any(|l| tried.iter().chain(["email"].iter()).any(|&k| u.get(k).is_some() && u.get(k) == l.get(k)));
                 let protected = o.protect.iter().any(|p| *p == u.id || Some(p.clone()) == u.get(primary));
                 if shares {
                     put(u.id.clone(), "review");
@@ -480,7 +482,8 @@ fn the_reference_plans_the_walkthrough_as_mission_says() {
         u("iux\u{2011}332", "55", "Leo", "Later"),
         u("qai\u{2011}928", "787", "Dan", "Dismayed"),
     ];
-    let o = Options { platform: "foundry", keys: vec!["ssoId"], link_by_email: true, orphans: "review", protect: vec![] };
+    let o =
+        Options { platform: "foundry", keys: vec!["ssoId"], link_by_email: true, orphans: "review", protect: vec![] };
     let want: BTreeMap<String, String> = [
         ("row 2", "update"),
         ("dek\u{2011}123", "update"),

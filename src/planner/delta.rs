@@ -36,7 +36,8 @@ pub(crate) fn decide<'p>(
     // A leaver whose key cell is blank is still found by the platform ID stored for it, unless
     // another row names that ID too.
     let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-    for id in learners.iter().map(|l| l.platform_id).chain(invalid.iter().filter_map(|r| r.by_platform_id.map(|b| b.0))) {
+    for id in learners.iter().map(|l| l.platform_id).chain(invalid.iter().filter_map(|r| r.by_platform_id.map(|b| b.0)))
+    {
         if let Some(id) = arena.opt(id) {
             *ids.entry(id).or_default() += 1;
         }

@@ -12,8 +12,8 @@
 //!
 //! After the last key, an active learner still undecided is created, unless a listed user
 //! holds one of its keys or its email (`keyTaken`: the platform would refuse it); a user still
-//! undecided is an orphan, unless it shares a key value with a source row (then it is listed
-//! for review and left alone). A matched user made by hand (unmanaged) is never written, and a
+//! undecided is an orphan, unless it shares a key value or its email with a source row (then
+//! it is listed for review and left alone: it may be that learner's account). A matched user made by hand (unmanaged) is never written, and a
 //! matched administrator never deactivated: the plan says `review` with the reason. An invalid row always gives its
 //! `invalid` entry; a user it matches is left alone.
 //!
@@ -49,7 +49,10 @@ pub(crate) struct Inputs<'p> {
 enum Fate {
     Open,
     /// Matched at `keys[key]` with the record on the other side.
-    Pair { key: u8, with: u32 },
+    Pair {
+        key: u8,
+        with: u32,
+    },
     /// In conflict group `groups[n]`.
     Conflict(u32),
     /// A superseded copy of a user: not a record of its own.
@@ -109,7 +112,9 @@ impl<'p> Inputs<'p> {
 
     /// The first of `keys` whose value in `f` the index holds, and who holds it.
     fn held(&self, keys: &[Field], f: &Fields, index: &[FxHashMap<Cow<'p, str>, usize>]) -> Option<(Field, usize)> {
-        keys.iter().zip(index).find_map(|(&k, m)| self.text(f, k).and_then(|v| m.get(&match_form(k, v))).map(|&i| (k, i)))
+        keys.iter()
+            .zip(index)
+            .find_map(|(&k, m)| self.text(f, k).and_then(|v| m.get(&match_form(k, v))).map(|&i| (k, i)))
     }
 
     /// The fields user `u` holds once its pair's write is made: a matched learner that is
@@ -170,8 +175,7 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
     let keys = inp.opts.keys();
     let n_src = inp.learners.len() + inp.invalid.len();
     let mut src: Vec<Fate> = vec![Fate::Open; n_src];
-    let mut usr: Vec<Fate> =
-        inp.superseded.iter().map(|&gone| if gone { Fate::Gone } else { Fate::Open }).collect();
+    let mut usr: Vec<Fate> = inp.superseded.iter().map(|&gone| if gone { Fate::Gone } else { Fate::Open }).collect();
     let mut groups: Vec<Group<'p>> = Vec::new();
     let mut shared: Vec<Group<'p>> = Vec::new();
 
@@ -275,7 +279,8 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
         }
         for (v, members) in all {
             if members.len() >= 2 && by_value.get(&v).is_none_or(|c| c.group == u32::MAX) {
-                let value = members.iter().map(|&u| inp.text(&inp.users[u as usize].fields, key).unwrap()).min().unwrap();
+                let value =
+                    members.iter().map(|&u| inp.text(&inp.users[u as usize].fields, key).unwrap()).min().unwrap();
                 shared.push(Group { key, value, sources: Vec::new(), users: members });
             }
         }
@@ -289,11 +294,12 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
         out.invalid(rec);
     }
     // What source rows and listed users hold, for the checks after the last key.
-    let held_by_sources = inp.index(&keys, (0..n_src).map(|s| inp.source_fields(s)), |s| inp.source_rank(s));
+    // Keys and the email: what a create would collide on, and what makes a user someone's.
     let mut taken_fields = keys.clone();
     if !taken_fields.contains(&Field::Email) {
         taken_fields.push(Field::Email);
     }
+    let held_by_sources = inp.index(&taken_fields, (0..n_src).map(|s| inp.source_fields(s)), |s| inp.source_rank(s));
     // What each user holds once the plan's writes are made (the executor sends the write that
     // frees a value before the one that takes it, `sync::moves`); every copy of a user listed
     // twice holds its values: a create would meet either.
@@ -314,7 +320,7 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
     for (u, fate) in usr.iter().enumerate() {
         match *fate {
             Fate::Pair { with, .. } if with as usize >= inp.learners.len() => out.summary.untouched += 1,
-            Fate::Open => match inp.held(&keys, &inp.users[u].fields, &held_by_sources) {
+            Fate::Open => match inp.held(&taken_fields, &inp.users[u].fields, &held_by_sources) {
                 Some((field, s)) => out.claimed(u, field, s, src[s]),
                 None => out.orphan(u),
             },
@@ -561,7 +567,7 @@ impl<'p> Decisions<'_, 'p> {
         self.push(a);
     }
 
-    /// A user that no learner was matched to, but that shares a key value with a source row
+    /// A user that no learner was matched to, but that shares a key value or its email with a source row
     /// decided another way: not an orphan (it may be that learner's account), so it is listed
     /// for review and left alone.
     fn claimed(&mut self, ui: usize, field: Field, s: usize, fate: Fate) {
@@ -576,6 +582,11 @@ impl<'p> Decisions<'_, 'p> {
                 self.keys[key as usize].name()
             ),
             Fate::Conflict(_) => "who is in a conflict".to_string(),
+            Fate::Open => match inp.learners.get(s) {
+                Some(l) if l.active => "who matches nobody by key and is not created".to_string(),
+                Some(_) => "who left and matches nobody by key".to_string(),
+                None => "which cannot be used".to_string(),
+            },
             _ => "which cannot be used".to_string(),
         };
         let mut a = Action::new(ActionKind::Review);
@@ -593,8 +604,7 @@ impl<'p> Decisions<'_, 'p> {
 
     fn conflict(&mut self, g: &Group<'p>) {
         let inp = self.inp;
-        let learners: Vec<&Learner> =
-            g.sources.iter().filter_map(|&s| inp.learners.get(s as usize)).collect();
+        let learners: Vec<&Learner> = g.sources.iter().filter_map(|&s| inp.learners.get(s as usize)).collect();
         let unusable = g.sources.len() - learners.len();
         if learners.is_empty() && g.users.len() < 2 {
             // Invalid rows and at most one user: the rows say why; the user is left alone.

@@ -325,9 +325,8 @@ impl Planner {
             return twice;
         }
         let a = &self.arena;
-        let content = |u: &PlatformUser| {
-            (crate::model::Field::ALL.map(|f| a.get(u.fields.get(f))), u.active, u.admin, u.managed)
-        };
+        let content =
+            |u: &PlatformUser| (crate::model::Field::ALL.map(|f| a.get(u.fields.get(f))), u.active, u.admin, u.managed);
         let mut copies: rustc_hash::FxHashMap<&str, Vec<usize>> = rustc_hash::FxHashMap::default();
         for (i, u) in self.users.iter().enumerate() {
             copies.entry(a.get(u.id)).or_default().push(i);
