@@ -214,8 +214,8 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
                 None => c.sources += 1,
             }
         };
-        for s in 0..n_src {
-            if src[s] == Fate::Open {
+        for (s, fate) in src.iter().enumerate() {
+            if *fate == Fate::Open {
                 if let Some(v) = inp.text(inp.source_fields(s), key) {
                     add(v, None);
                 }
@@ -236,14 +236,14 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
             }
             c.group
         };
-        for s in 0..n_src {
-            if src[s] != Fate::Open {
+        for (s, fate) in src.iter_mut().enumerate() {
+            if *fate != Fate::Open {
                 continue;
             }
             let Some(v) = inp.text(inp.source_fields(s), key) else { continue };
             let c = by_value.get_mut(&match_form(key, v)).expect("counted");
             if c.sources == 1 && c.users == 1 {
-                src[s] = Fate::Pair { key: ki as u8, with: c.first_user };
+                *fate = Fate::Pair { key: ki as u8, with: c.first_user };
                 usr[c.first_user as usize] = Fate::Pair { key: ki as u8, with: s as u32 };
             } else if conflicted(c) {
                 let g = join(c, v, &mut groups);
@@ -251,7 +251,7 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
                 group.sources.push(s as u32);
                 // Of the spellings that match (emails in other cases), the least: whatever the order.
                 group.value = group.value.min(v);
-                src[s] = Fate::Conflict(g);
+                *fate = Fate::Conflict(g);
             }
         }
         for (u, user) in inp.users.iter().enumerate() {
@@ -349,7 +349,8 @@ pub(crate) fn order(a: &Action, b: &Action) -> std::cmp::Ordering {
     }
     // Then what tells conflicts and notes without a key or platform ID apart, so the order
     // never depends on the order pages came in.
-    fn more<'x>(x: &'x Action) -> (Option<&'x str>, Option<&'x str>, &'x [Cow<'x, str>], Vec<(&'x str, u32)>) {
+    type More<'x> = (Option<&'x str>, Option<&'x str>, &'x [Cow<'x, str>], Vec<(&'x str, u32)>);
+    fn more<'x>(x: &'x Action) -> More<'x> {
         let rows = x.rows.iter().map(|r| (r.source.as_ref(), r.row)).collect();
         (x.field.as_deref(), x.value.as_deref(), &x.platform_ids, rows)
     }
