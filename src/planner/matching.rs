@@ -268,20 +268,29 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
                 usr[u] = Fate::Conflict(g);
             }
         }
-        // Users sharing a value that put nobody in conflict: reported beside.
-        let mut all: FxHashMap<Cow<'p, str>, Vec<u32>> = FxHashMap::default();
-        for (u, user) in inp.users.iter().enumerate() {
-            if usr[u] != Fate::Gone {
-                if let Some(v) = inp.text(&user.fields, key) {
-                    all.entry(match_form(key, v)).or_default().push(u as u32);
-                }
+        // Users sharing a value that put nobody in conflict: reported beside. Counted first,
+        // so that only duplicated values hold a list.
+        let value_of = |u: usize| inp.text(&inp.users[u].fields, key).filter(|_| usr[u] != Fate::Gone);
+        let mut count: FxHashMap<Cow<'p, str>, u32> = FxHashMap::default();
+        for u in 0..inp.users.len() {
+            if let Some(v) = value_of(u) {
+                *count.entry(match_form(key, v)).or_default() += 1;
             }
         }
-        for (v, members) in all {
-            if members.len() >= 2 && by_value.get(&v).is_none_or(|c| c.group == u32::MAX) {
-                let value =
-                    members.iter().map(|&u| inp.text(&inp.users[u as usize].fields, key).unwrap()).min().unwrap();
-                shared.push(Group { key, value, sources: Vec::new(), users: members });
+        count.retain(|v, n| *n >= 2 && by_value.get(v).is_none_or(|c| c.group == u32::MAX));
+        if !count.is_empty() {
+            let mut members: FxHashMap<Cow<'p, str>, Vec<u32>> = FxHashMap::default();
+            for u in 0..inp.users.len() {
+                if let Some(v) = value_of(u) {
+                    let m = match_form(key, v);
+                    if count.contains_key(&m) {
+                        members.entry(m).or_default().push(u as u32);
+                    }
+                }
+            }
+            for (_, users) in members {
+                let value = users.iter().filter_map(|&u| value_of(u as usize)).min().expect("a member has the value");
+                shared.push(Group { key, value, sources: Vec::new(), users });
             }
         }
     }
