@@ -98,7 +98,7 @@ test('a keyless user with the learner\'s email is linked by default; --no-link a
     for (const off of [run(...base, '--no-link'), run(...base, '--config', join(dir, 'off.json'))]) {
       assert.equal(off.status, 0, off.stderr);
       const plan = JSON.parse(off.stdout);
-      assert.deepEqual(plan.actions.map((a) => `${a.action} ${a.conflict ?? a.platformId} ${a.platformIds ?? a.field}`), ['conflict keyTaken u9', 'review u9 email']);
+      assert.deepEqual(plan.actions.map((a) => `${a.action} ${a.conflict ?? a.platformId} ${a.platformIds ?? a.field}`), ['review u9 email', 'conflict keyTaken u9']);
       assert.equal(plan.options.linkByEmail, false);
     }
   } finally {
