@@ -83,28 +83,35 @@ impl<'p> Inputs<'p> {
         }
     }
 
-    /// Per key, which record (by its position in `records`) holds each value; of several, the
-    /// first by `rank`, so the answer does not depend on the order pages came in.
-    fn index<R: Ord>(
+    /// Per key, which of `candidates` (by position) holds each value that one of `wanted`
+    /// holds; of several, the first by `rank`, so the answer does not depend on the order
+    /// pages came in. Only the wanted values are kept: after matching they are few.
+    fn holders<'w, R: Ord>(
         &self,
         keys: &[Field],
-        records: impl Iterator<Item = &'p Fields> + Clone,
+        wanted: impl Iterator<Item = &'w Fields> + Clone,
+        candidates: impl Iterator<Item = Fields> + Clone,
         rank: impl Fn(usize) -> R,
     ) -> Vec<FxHashMap<Cow<'p, str>, usize>> {
         keys.iter()
             .map(|&key| {
                 let mut m: FxHashMap<Cow<'p, str>, usize> = FxHashMap::default();
-                for (i, f) in records.clone().enumerate() {
+                for f in wanted.clone() {
                     if let Some(v) = self.text(f, key) {
-                        m.entry(match_form(key, v))
-                            .and_modify(|at| {
-                                if rank(i) < rank(*at) {
-                                    *at = i
-                                }
-                            })
-                            .or_insert(i);
+                        m.insert(match_form(key, v), usize::MAX);
                     }
                 }
+                if m.is_empty() {
+                    return m;
+                }
+                for (i, f) in candidates.clone().enumerate() {
+                    if let Some(at) = self.text(&f, key).and_then(|v| m.get_mut(&match_form(key, v))) {
+                        if *at == usize::MAX || rank(i) < rank(*at) {
+                            *at = i;
+                        }
+                    }
+                }
+                m.retain(|_, at| *at != usize::MAX);
                 m
             })
             .collect()
@@ -193,23 +200,29 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
         struct Count {
             sources: u32,
             users: u32,
+            /// Every user with the value, decided or not (for the duplicates reported beside).
+            all_users: u32,
             first_user: u32,
             group: u32,
         }
         let mut by_value: FxHashMap<Cow<'p, str>, Count> = FxHashMap::default();
-        let mut add = |v: &'p str, user: Option<u32>| {
+        let mut add = |v: &'p str, user: Option<(u32, bool)>| {
             let c = by_value.entry(match_form(key, v)).or_insert(Count {
                 sources: 0,
                 users: 0,
+                all_users: 0,
                 first_user: u32::MAX,
                 group: u32::MAX,
             });
             match user {
-                Some(u) => {
-                    if c.users == 0 {
-                        c.first_user = u;
+                Some((u, open)) => {
+                    c.all_users += 1;
+                    if open {
+                        if c.users == 0 {
+                            c.first_user = u;
+                        }
+                        c.users += 1;
                     }
-                    c.users += 1;
                 }
                 None => c.sources += 1,
             }
@@ -222,9 +235,9 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
             }
         }
         for (u, user) in inp.users.iter().enumerate() {
-            if usr[u] == Fate::Open {
+            if usr[u] != Fate::Gone {
                 if let Some(v) = inp.text(&user.fields, key) {
-                    add(v, Some(u as u32));
+                    add(v, Some((u as u32, usr[u] == Fate::Open)));
                 }
             }
         }
@@ -268,22 +281,14 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
                 usr[u] = Fate::Conflict(g);
             }
         }
-        // Users sharing a value that put nobody in conflict: reported beside. Counted first,
-        // so that only duplicated values hold a list.
-        let value_of = |u: usize| inp.text(&inp.users[u].fields, key).filter(|_| usr[u] != Fate::Gone);
-        let mut count: FxHashMap<Cow<'p, str>, u32> = FxHashMap::default();
-        for u in 0..inp.users.len() {
-            if let Some(v) = value_of(u) {
-                *count.entry(match_form(key, v)).or_default() += 1;
-            }
-        }
-        count.retain(|v, n| *n >= 2 && by_value.get(v).is_none_or(|c| c.group == u32::MAX));
-        if !count.is_empty() {
+        // Users sharing a value that put nobody in conflict: reported beside.
+        if by_value.values().any(|c| c.all_users >= 2 && c.group == u32::MAX) {
+            let value_of = |u: usize| inp.text(&inp.users[u].fields, key).filter(|_| usr[u] != Fate::Gone);
             let mut members: FxHashMap<Cow<'p, str>, Vec<u32>> = FxHashMap::default();
             for u in 0..inp.users.len() {
                 if let Some(v) = value_of(u) {
                     let m = match_form(key, v);
-                    if count.contains_key(&m) {
+                    if by_value.get(&m).is_some_and(|c| c.all_users >= 2 && c.group == u32::MAX) {
                         members.entry(m).or_default().push(u as u32);
                     }
                 }
@@ -302,19 +307,23 @@ pub(crate) fn decide<'p>(inp: &Inputs<'p>) -> (Vec<Action<'p>>, Summary) {
     for rec in inp.invalid {
         out.invalid(rec);
     }
-    // What source rows and listed users hold, for the checks after the last key.
     // Keys and the email: what a create would collide on, and what makes a user someone's.
     let mut taken_fields = keys.clone();
     if !taken_fields.contains(&Field::Email) {
         taken_fields.push(Field::Email);
     }
-    let held_by_sources = inp.index(&taken_fields, (0..n_src).map(|s| inp.source_fields(s)), |s| inp.source_rank(s));
+    let open_users = (0..inp.users.len()).filter(|&u| usr[u] == Fate::Open).map(|u| &inp.users[u].fields);
+    let held_by_sources =
+        inp.holders(&taken_fields, open_users, (0..n_src).map(|s| *inp.source_fields(s)), |s| inp.source_rank(s));
     // What each user holds once the plan's writes are made (the executor sends the write that
     // frees a value before the one that takes it, `sync::moves`); every copy of a user listed
     // twice holds its values: a create would meet either.
     let listed: Vec<usize> = (0..inp.users.len()).filter(|&u| !inp.superseded[u] || inp.twice[u]).collect();
-    let after: Vec<Fields> = listed.iter().map(|&u| inp.after_writes(u, usr[u], &keys)).collect();
-    let held_by_users = inp.index(&taken_fields, after.iter(), |i| inp.arena.get(inp.users[listed[i]].id));
+    let creates = inp.learners.iter().zip(&src).filter(|(l, &f)| f == Fate::Open && l.active).map(|(l, _)| &l.fields);
+    let held_by_users =
+        inp.holders(&taken_fields, creates, listed.iter().map(|&u| inp.after_writes(u, usr[u], &keys)), |i| {
+            inp.arena.get(inp.users[listed[i]].id)
+        });
 
     for (l, fate) in src.iter().enumerate().take(inp.learners.len()) {
         match *fate {
