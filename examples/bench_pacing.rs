@@ -57,7 +57,7 @@
 //! at 5/s), so it did not start and stop with the sync as it does here; the 4 s between the
 //! two times is not explained by anything this benchmark can check.
 
-use learner_sync::sync::{Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Request, Response, SyncEngine, SyncOptions, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::json;
 use std::ops::Range;
@@ -196,7 +196,7 @@ fn engine(changed: Range<usize>, kept: Range<usize>, client: Option<Limit>, seed
         source.push_str(&format!("{i},F{i},{last},p{i}@example.org,true\n"));
     }
     let options = PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
-    let config = SyncConfig::from_json(config.to_string().as_bytes()).unwrap();
+    let config = SyncOptions::from_json(config.to_string().as_bytes()).unwrap();
     let mut sync = SyncEngine::new(options, config).unwrap();
     sync.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     sync

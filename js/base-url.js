@@ -1,5 +1,5 @@
 // The base URL check of the JS API, before anything reaches wasm (which checks it again, the
-// same strict way, in src/sync/config.rs `check_base_url`). The URL is read by the WHATWG URL
+// same strict way, in src/sync/options.rs `check_base_url`). The URL is read by the WHATWG URL
 // parser, the one the host's fetch uses, and accepted only when the parser reads it exactly as
 // it is written: no tab or line break it would drop, no `127。0。0。1` it would map to
 // `127.0.0.1`, no `0x7f.1` or `%31` host it would rewrite, no `..` it would resolve.

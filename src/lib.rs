@@ -18,8 +18,10 @@
 //!
 //! The WebAssembly binding (`src/binding`, built only for `wasm32`) is a thin skin over this.
 
+pub mod credentials;
 pub mod error;
 pub mod export;
+pub mod http;
 pub mod model;
 pub mod normalise;
 pub mod options;

@@ -2,8 +2,8 @@
 //! interface, and nothing a URL parser could read two ways (issue 10, item 3).
 
 use learner_sync::options::PlanOptions;
-use learner_sync::sync::config::check_base_url;
-use learner_sync::sync::{SyncConfig, SyncEngine};
+use learner_sync::sync::options::check_base_url;
+use learner_sync::sync::{SyncEngine, SyncOptions};
 use serde_json::json;
 
 fn refused(url: &str) -> String {
@@ -137,7 +137,7 @@ fn a_run_whose_base_url_is_refused_never_starts() {
         ["http://127.0.0.1.evil.example", "http://127\u{3002}0\u{3002}0\u{3002}1", "https://h#frag", "https://h?x=1"]
     {
         let cfg = json!({"baseUrl": base, "credentials": {"clientId": "id", "clientSecret": "client-secret-1"}});
-        let config = SyncConfig::from_json(cfg.to_string().as_bytes()).unwrap();
+        let config = SyncOptions::from_json(cfg.to_string().as_bytes()).unwrap();
         let err = SyncEngine::new(options.clone(), config).err().expect("refused");
         assert_eq!(err.code(), "INVALID_OPTIONS", "{base:?}");
         assert!(!err.to_string().contains("client-secret-1"));

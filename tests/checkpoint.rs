@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 
-use learner_sync::sync::{Phase, Response, State, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Phase, Response, State, SyncEngine, SyncOptions, TransportError};
 use learner_sync::{ActionKind, PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -29,7 +29,7 @@ fn realm(n: usize, seed: u64) -> (FoundrySim, String) {
     (FoundrySim::new(existing, seed), src)
 }
 
-fn settings(extra: Value) -> Value {
+fn sync_options_with(extra: Value) -> Value {
     let mut c = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "pageSize": 25});
     for (k, v) in extra.as_object().unwrap() {
         c[k] = v.clone();
@@ -114,14 +114,14 @@ fn next_engine(saved: &[u8], source: &str, extra: &Value, now: u64) -> SyncEngin
 /// As [`next_engine`], keeping requests in flight in flight.
 fn resume_engine(saved: &[u8], source: &str, extra: &Value) -> SyncEngine {
     let mut engine = if saved.is_empty() {
-        let config = SyncConfig::from_json(settings(extra.clone()).to_string().as_bytes()).unwrap();
+        let config = SyncOptions::from_json(sync_options_with(extra.clone()).to_string().as_bytes()).unwrap();
         SyncEngine::new(options(), config).unwrap()
     } else {
         // Through JavaScript's JSON, as a Worker's KV or a low-code platform would keep it.
         let text: Value = serde_json::from_slice(saved).unwrap();
-        let overrides =
+        let sync_options =
             json!({"baseUrl": BASE, "credentials": FoundrySim::credentials(), "budget": extra.get("budget")});
-        SyncEngine::resume(text.to_string().as_bytes(), &overrides, Some(&options())).unwrap()
+        SyncEngine::resume(text.to_string().as_bytes(), &sync_options, Some(&options())).unwrap()
     };
     if engine.needs_source() {
         engine.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
@@ -129,7 +129,7 @@ fn resume_engine(saved: &[u8], source: &str, extra: &Value) -> SyncEngine {
     engine
 }
 
-fn one_run(n: usize, seed: u64, extra: Value) -> (learner_sync::sync::Report, FoundrySim) {
+fn one_run(n: usize, seed: u64, extra: Value) -> (learner_sync::sync::SyncReport, FoundrySim) {
     let (mut sim, src) = realm(n, seed);
     let mut engine = next_engine(&[], &src, &extra, 0);
     let (mut now, mut saved) = (0, Vec::new());
@@ -144,7 +144,7 @@ fn assert_unique_keys(sim: &FoundrySim) {
     }
 }
 
-fn states(report: &learner_sync::sync::Report) -> Vec<(String, Option<String>, State)> {
+fn states(report: &learner_sync::sync::SyncReport) -> Vec<(String, Option<String>, State)> {
     report.outcomes.iter().map(|o| (o.action.name().to_string(), o.key.clone(), o.state)).collect()
 }
 
@@ -310,14 +310,14 @@ fn resuming_with_other_options_or_without_the_source_is_refused() {
     let mut engine = next_engine(&[], &src, &json!({"budget": {"requests": 3}}), 0);
     let (mut now, mut saved) = (0, Vec::new());
     assert_eq!(invocation(&mut engine, &mut now, &mut sim, &mut saved, None), End::Suspended);
-    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
     let other = PlanOptions::from_json(br#"{"platform":"foundry","match":["ssoId"]}"#).unwrap();
-    let e = SyncEngine::resume(&saved, &overrides, Some(&other)).err().unwrap();
+    let e = SyncEngine::resume(&saved, &sync_options, Some(&other)).err().unwrap();
     assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
     let moved = json!({"credentials": FoundrySim::credentials(), "baseUrl": "https://api.fifoundry.net"});
     assert_eq!(SyncEngine::resume(&saved, &moved, None).err().unwrap().code(), "CHECKPOINT_MISMATCH");
     // Mid-listing, the source is needed again: starting without it is refused.
-    let mut e = SyncEngine::resume(&saved, &overrides, Some(&options())).unwrap();
+    let mut e = SyncEngine::resume(&saved, &sync_options, Some(&options())).unwrap();
     assert!(e.needs_source());
     assert_eq!(e.start(now).unwrap_err().code(), "INVALID_CHECKPOINT");
     // Credentials are not in the checkpoint: resuming without them is refused.
@@ -343,9 +343,9 @@ fn a_resumed_listing_never_plans_against_a_missing_source() {
     };
     let saved = engine.checkpoint();
     let answer = sim.handle(&last, now + 5);
-    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
 
-    let mut forgetful = SyncEngine::resume(&saved, &overrides, None).unwrap();
+    let mut forgetful = SyncEngine::resume(&saved, &sync_options, None).unwrap();
     assert!(forgetful.needs_source());
     forgetful.handle_response(last.id, now + 10, answer.clone());
     assert!(forgetful.is_finished());
@@ -380,8 +380,8 @@ fn applying_checkpoint() -> (Value, FoundrySim, String, u64) {
     panic!("the run never suspended while applying");
 }
 
-fn resume_text(v: &Value, overrides: &Value) -> Result<SyncEngine, learner_sync::Error> {
-    SyncEngine::resume(v.to_string().as_bytes(), overrides, Some(&options()))
+fn resume_text(v: &Value, sync_options: &Value) -> Result<SyncEngine, learner_sync::Error> {
+    SyncEngine::resume(v.to_string().as_bytes(), sync_options, Some(&options()))
 }
 
 fn host() -> Value {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use common::*;
 use learner_sync::export::{inert, plan_to_csv, report_to_csv, PLAN_COLUMNS, REPORT_COLUMNS};
 use learner_sync::planner::{Action, ActionKind, Plan, Values};
-use learner_sync::sync::Report;
+use learner_sync::sync::SyncReport;
 use learner_sync::{PlanOptions, Platform, SourceFormat, Summary, TargetFormat};
 
 const SOURCE: &str = include_str!("../examples/walkthrough/source.csv");
@@ -246,7 +246,7 @@ fn a_withheld_link_says_so_and_by_which_key() {
 
 #[test]
 fn report_outcomes_as_rows() {
-    let report: Report = serde_json::from_value(serde_json::json!({
+    let report: SyncReport = serde_json::from_value(serde_json::json!({
         "mode": "full", "dryRun": false, "finished": true,
         "counts": {"done": 1, "failed": 1, "skipped": 1},
         "requests": 4, "retries": 1, "rateLimited": 0, "pagesRead": 1, "elapsedMs": 120,

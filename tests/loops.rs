@@ -6,7 +6,7 @@
 
 mod support;
 
-use learner_sync::sync::{Method, Report, Request, Response, State, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Method, Request, Response, State, SyncEngine, SyncOptions, SyncReport, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -34,7 +34,7 @@ fn renamed(n: usize) -> (FoundrySim, String) {
 
 fn engine(config: &Value, src: &str) -> SyncEngine {
     let opts = PlanOptions::from_json(FOUNDRY.as_bytes()).unwrap();
-    let mut e = SyncEngine::new(opts, SyncConfig::from_json(config.to_string().as_bytes()).unwrap()).unwrap();
+    let mut e = SyncEngine::new(opts, SyncOptions::from_json(config.to_string().as_bytes()).unwrap()).unwrap();
     e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     e
 }
@@ -44,7 +44,7 @@ fn invocation_report(
     e: &mut SyncEngine,
     now: &mut u64,
     handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
-) -> Report {
+) -> SyncReport {
     invocation(e, now, 20, handle).0
 }
 
@@ -52,7 +52,7 @@ const TOKEN_CEILING: u32 = 2_000;
 
 /// A sync of `n` renamed users whose tokens announce `ttl` seconds; returns the report and
 /// the token requests. Past [`TOKEN_CEILING`] token requests the platform refuses the client.
-fn with_token_ttl(ttl: u64, n: usize, extra: Value) -> (Report, u32, u64) {
+fn with_token_ttl(ttl: u64, n: usize, extra: Value) -> (SyncReport, u32, u64) {
     let (mut sim, src) = renamed(n);
     sim.announced_token_ttl = Some(ttl);
     let mut e = engine(&config(extra), &src);
@@ -198,10 +198,10 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     let resume_at = r.resume_at.expect("the report says when the pause ends");
     assert!(resume_at >= 1_700_000_000_000 + ten_years_s * 1000, "{resume_at}");
     let checkpoint = e.checkpoint();
-    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
 
     // Resumed an hour later: still paused, so suspended again without a request.
-    let mut again = SyncEngine::resume(&checkpoint, &overrides, None).unwrap();
+    let mut again = SyncEngine::resume(&checkpoint, &sync_options, None).unwrap();
     let mut later = now + 3_600_000;
     let before = sent;
     let r = invocation_report(&mut again, &mut later, |r, now| {
@@ -212,7 +212,7 @@ fn a_retry_after_of_ten_years_suspends_the_invocation_rate_limited_and_resumes_o
     assert_eq!(sent, before, "nothing sent while the platform's pause lasts");
 
     // Resumed once the pause is over: the run carries on and finishes.
-    let mut last = SyncEngine::resume(&again.checkpoint(), &overrides, None).unwrap();
+    let mut last = SyncEngine::resume(&again.checkpoint(), &sync_options, None).unwrap();
     assert_eq!(r.resume_at, Some(resume_at));
     let mut after = resume_at;
     let r = invocation_report(&mut last, &mut after, |r, now| sim.handle(r, now));
@@ -246,7 +246,7 @@ enum Listing {
 
 const LIST_CEILING: u32 = 1_000;
 
-fn hostile_listing(mode: Listing) -> (Report, u32, FoundrySim) {
+fn hostile_listing(mode: Listing) -> (SyncReport, u32, FoundrySim) {
     let (mut sim, src) = renamed(250);
     let mut e = engine(&config(json!({})), &src);
     let (mut now, mut lists) = (0, 0u32);

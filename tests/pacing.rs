@@ -5,7 +5,7 @@
 
 mod support;
 
-use learner_sync::sync::{Request, Response, SyncConfig, SyncEngine};
+use learner_sync::sync::{Request, Response, SyncEngine, SyncOptions};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -28,7 +28,7 @@ fn engine(changes: usize, extra: Value) -> SyncEngine {
         source.push_str(&format!("{i},F{i},New,p{i}@example.org,true\n"));
     }
     let options = PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
-    let config = SyncConfig::from_json(config.to_string().as_bytes()).unwrap();
+    let config = SyncOptions::from_json(config.to_string().as_bytes()).unwrap();
     let mut sync = SyncEngine::new(options, config).unwrap();
     sync.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     sync

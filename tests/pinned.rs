@@ -3,7 +3,7 @@
 
 mod support;
 
-use learner_sync::sync::{State, SyncConfig, SyncEngine};
+use learner_sync::sync::{State, SyncEngine, SyncOptions};
 use learner_sync::{Plan, PlanOptions, Planner, SourceFormat, TargetFormat};
 use serde_json::json;
 use support::foundry::{FoundrySim, SimUser, BASE};
@@ -45,8 +45,8 @@ fn host(approve: Option<&str>) -> PlanOptions {
     o
 }
 
-fn config() -> SyncConfig {
-    SyncConfig::from_json(json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()}).to_string().as_bytes())
+fn config() -> SyncOptions {
+    SyncOptions::from_json(json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()}).to_string().as_bytes())
         .unwrap()
 }
 

@@ -160,7 +160,7 @@ proptest! {
 
     #[test]
     fn a_plan_with_its_held_key_removed_is_still_held_and_sends_nothing(ls in learners(), us in users()) {
-        use learner_sync::sync::{SyncConfig, SyncEngine};
+        use learner_sync::sync::{SyncOptions, SyncEngine};
         // Any deactivation holds the plan, so most cases are held.
         let options = r#"{"platform":"scim","match":["ssoId","email"],"orphans":"deactivate",
             "guards":{"maxDeactivatePercent":0,"maxDeactivateCount":0}}"#;
@@ -170,7 +170,7 @@ proptest! {
         edited["summary"]["deactivate"] = json!(0);
         let plan: learner_sync::Plan = serde_json::from_value(edited).unwrap();
         let host = learner_sync::PlanOptions::from_json(options.as_bytes()).unwrap();
-        let config = SyncConfig::from_json(br#"{"baseUrl":"https://scim.example.org","credentials":{"token":"t"}}"#).unwrap();
+        let config = SyncOptions::from_json(br#"{"baseUrl":"https://scim.example.org","credentials":{"token":"t"}}"#).unwrap();
         let mut engine = SyncEngine::from_plan(plan.into_owned(), config, &host).unwrap();
         engine.start(0).unwrap();
         let held = engine.report(0).held.map(|h| h.fingerprint);

@@ -9,7 +9,7 @@ mod support;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use learner_sync::sync::redact::{base64_forms, encodings, WINDOW};
-use learner_sync::sync::{Method, Report, Request, Response, TransportError};
+use learner_sync::sync::{Method, Request, Response, SyncReport, TransportError};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 use support::foundry::{FoundrySim, BASE};
@@ -55,7 +55,7 @@ fn leak(text: &str, secrets: &[&str]) -> Option<String> {
     None
 }
 
-fn texts(report: &Report) -> String {
+fn texts(report: &SyncReport) -> String {
     let mut out: Vec<String> = report.outcomes.iter().filter_map(|o| o.error.clone()).collect();
     out.extend(report.error.as_ref().map(|e| e.message.clone()));
     out.join("\n")
@@ -166,7 +166,7 @@ fn a_token_handed_in_by_the_hosts_cache_that_the_platform_echoes_leaves_no_trace
     let opts = learner_sync::PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
     let mut sync = learner_sync::sync::SyncEngine::new(
         opts,
-        learner_sync::sync::SyncConfig::from_json(config.to_string().as_bytes()).unwrap(),
+        learner_sync::sync::SyncOptions::from_json(config.to_string().as_bytes()).unwrap(),
     )
     .unwrap();
     sync.add_source(SOURCE.as_bytes(), learner_sync::SourceFormat::Auto, "source.csv").unwrap();

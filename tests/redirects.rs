@@ -40,7 +40,7 @@ fn run(
     n: usize,
     redirected: impl Fn(&Request) -> bool,
     answer: Response,
-) -> (learner_sync::sync::Report, FoundrySim, Vec<Request>) {
+) -> (learner_sync::sync::SyncReport, FoundrySim, Vec<Request>) {
     let mut sim = FoundrySim::new((0..10).map(|i| user(i, &format!("L{i}"), true)).collect(), 7);
     let mut sent = Vec::new();
     let run = drive(FOUNDRY, config(), &source(n), 20, |req, now| {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use learner_sync::sync::{Request, Response, SyncConfig, SyncEngine};
+use learner_sync::sync::{Request, Response, SyncEngine, SyncOptions};
 use learner_sync::{PlanOptions, SourceFormat};
 use serde_json::{json, Value};
 use support::foundry::{user, FoundrySim, BASE};
@@ -27,7 +27,7 @@ fn engine(extra: Value, src: &str) -> SyncEngine {
         c[k] = v.clone();
     }
     let opts = PlanOptions::from_json(br#"{"platform":"foundry"}"#).unwrap();
-    let mut e = SyncEngine::new(opts, SyncConfig::from_json(c.to_string().as_bytes()).unwrap()).unwrap();
+    let mut e = SyncEngine::new(opts, SyncOptions::from_json(c.to_string().as_bytes()).unwrap()).unwrap();
     e.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     e
 }
@@ -139,8 +139,8 @@ fn a_request_restored_in_flight_that_meets_a_401_drops_the_handed_token() {
     assert!(!String::from_utf8_lossy(&checkpoint).contains(&value), "the checkpoint holds no token");
     // The next invocation: the platform has revoked the token the host kept.
     sim.revoke_tokens();
-    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
-    let mut resumed = SyncEngine::resume(&checkpoint, &overrides, None).unwrap();
+    let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let mut resumed = SyncEngine::resume(&checkpoint, &sync_options, None).unwrap();
     resumed.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").ok();
     assert!(resumed.use_token(&value, expires_at, now));
     resumed.start(now).unwrap();
@@ -173,8 +173,8 @@ fn a_refused_token_the_hosts_cache_hands_in_again_at_the_next_step_is_not_used()
     let answer = sim.handle(&page, now);
     assert_eq!(answer.as_ref().map(|r| r.status).ok(), Some(401));
     e.handle_response(page.id, now, answer);
-    let overrides = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
-    let mut next_step = SyncEngine::resume(&e.checkpoint(), &overrides, None).unwrap();
+    let sync_options = json!({"baseUrl": BASE, "credentials": FoundrySim::credentials()});
+    let mut next_step = SyncEngine::resume(&e.checkpoint(), &sync_options, None).unwrap();
     next_step.add_source(src.as_bytes(), SourceFormat::Auto, "source.csv").ok();
     assert!(!next_step.use_token(&value, expires_at, now), "the refused token is not taken back");
     next_step.start(now).unwrap();

@@ -13,7 +13,7 @@ fn run(
     config: Value,
     source: &str,
     mut answer: impl FnMut(&Request) -> Response,
-) -> (learner_sync::sync::Report, Vec<Request>) {
+) -> (learner_sync::sync::SyncReport, Vec<Request>) {
     let mut sent = Vec::new();
     let run = drive(options, config, source, 10, |r, _| {
         sent.push(r.clone());
@@ -177,7 +177,7 @@ fn foundry_updates_carry_only_the_user_registration_with_changed_fields() {
 
 #[test]
 fn base_urls_must_be_https_except_on_loopback() {
-    use learner_sync::sync::config::check_base_url;
+    use learner_sync::sync::options::check_base_url;
     for ok in ["https://api.fifoundry.net", "http://127.0.0.1:8080/v2", "http://localhost:3000", "http://[::1]:9/x"] {
         assert!(check_base_url(ok).is_ok(), "{ok}");
     }
@@ -295,10 +295,10 @@ fn a_user_missed_by_shifting_pages_is_not_created_twice() {
 
 #[test]
 fn retry_settings_left_out_take_their_defaults() {
-    use learner_sync::sync::{RetryConfig, SyncConfig};
+    use learner_sync::sync::{RetryConfig, SyncOptions};
     let cfg = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAttempts": 3}});
-    let cfg = SyncConfig::from_json(cfg.to_string().as_bytes()).unwrap();
+    let cfg = SyncOptions::from_json(cfg.to_string().as_bytes()).unwrap();
     assert_eq!(cfg.retry, RetryConfig { max_attempts: 3, ..RetryConfig::default() });
     let typo = json!({"baseUrl": "https://api.fifoundry.net", "retry": {"maxAtempts": 3}});
-    assert!(SyncConfig::from_json(typo.to_string().as_bytes()).unwrap_err().to_string().contains("maxAtempts"));
+    assert!(SyncOptions::from_json(typo.to_string().as_bytes()).unwrap_err().to_string().contains("maxAtempts"));
 }

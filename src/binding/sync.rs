@@ -11,7 +11,7 @@ use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::Plan;
 use crate::source::SourceFormat;
-use crate::sync::{Report, Response, SyncConfig, SyncEngine, TransportError};
+use crate::sync::{Response, SyncEngine, SyncOptions, SyncReport, TransportError};
 
 #[wasm_bindgen(js_name = RawSync)]
 pub struct JsSync(SyncEngine);
@@ -21,16 +21,16 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-type PlannedRun = fn(Plan<'static>, SyncConfig, &PlanOptions) -> Result<SyncEngine, crate::Error>;
+type PlannedRun = fn(Plan<'static>, SyncOptions, &PlanOptions) -> Result<SyncEngine, crate::Error>;
 
 /// A run over a plan given as JSON text (`with_plan` or `from_plan`), under the host's plan
 /// options (their guards, protect list and administrator roles; JSON text).
-fn planned(plan_json: &str, config_json: &str, host_json: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
+fn planned(plan_json: &str, sync_options_json: &str, host_json: &str, make: PlannedRun) -> Result<JsSync, JsValue> {
     let plan: Plan = serde_json::from_slice(plan_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
-    let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
+    let sync_options = SyncOptions::from_json(sync_options_json.as_bytes()).map_err(|e| to_js(&e))?;
     let host = PlanOptions::from_json(host_json.as_bytes()).map_err(|e| to_js(&e))?;
-    make(plan.into_owned(), config, &host).map(JsSync).map_err(|e| to_js(&e))
+    make(plan.into_owned(), sync_options, &host).map(JsSync).map_err(|e| to_js(&e))
 }
 
 impl JsSync {
@@ -49,40 +49,40 @@ impl JsSync {
 
 #[wasm_bindgen(js_class = RawSync)]
 impl JsSync {
-    /// A run from plan options and sync settings, both as JSON text.
+    /// A run from plan options and sync options, both as JSON text.
     #[wasm_bindgen(constructor)]
-    pub fn new(plan_options_json: &str, config_json: &str) -> Result<JsSync, JsValue> {
+    pub fn new(plan_options_json: &str, sync_options_json: &str) -> Result<JsSync, JsValue> {
         let opts = PlanOptions::from_json(plan_options_json.as_bytes()).map_err(|e| to_js(&e))?;
-        let config = SyncConfig::from_json(config_json.as_bytes()).map_err(|e| to_js(&e))?;
-        SyncEngine::new(opts, config).map(JsSync).map_err(|e| to_js(&e))
+        let sync_options = SyncOptions::from_json(sync_options_json.as_bytes()).map_err(|e| to_js(&e))?;
+        SyncEngine::new(opts, sync_options).map(JsSync).map_err(|e| to_js(&e))
     }
 
     /// A run that applies a plan made earlier (JSON text), checking each action against the
     /// platform first. `host_options_json`: the host's plan options, whose guards (with
     /// `approve`, the held fingerprint of a held plan) apply instead of the file's.
     #[wasm_bindgen(js_name = withPlan)]
-    pub fn with_plan(plan_json: &str, config_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
-        planned(plan_json, config_json, host_options_json, SyncEngine::with_plan)
+    pub fn with_plan(plan_json: &str, sync_options_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
+        planned(plan_json, sync_options_json, host_options_json, SyncEngine::with_plan)
     }
 
     /// A run that applies a plan (JSON text) as it stands, without listing the platform;
     /// `host_options_json` as for `withPlan`.
     #[wasm_bindgen(js_name = fromPlan)]
-    pub fn from_plan(plan_json: &str, config_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
-        planned(plan_json, config_json, host_options_json, SyncEngine::from_plan)
+    pub fn from_plan(plan_json: &str, sync_options_json: &str, host_options_json: &str) -> Result<JsSync, JsValue> {
+        planned(plan_json, sync_options_json, host_options_json, SyncEngine::from_plan)
     }
 
-    /// A run carried on from a checkpoint. `overrides_json`: this invocation's settings
-    /// (credentials, budget…); `options_json`: the plan options to check against, or empty.
-    pub fn resume(checkpoint: &[u8], overrides_json: &str, options_json: &str) -> Result<JsSync, JsValue> {
-        let overrides: serde_json::Value = serde_json::from_slice(overrides_json.as_bytes())
+    /// A run carried on from a checkpoint. `sync_options_json`: this invocation's sync options
+    /// (baseUrl, credentials, budget…); `options_json`: the plan options to check against, or empty.
+    pub fn resume(checkpoint: &[u8], sync_options_json: &str, options_json: &str) -> Result<JsSync, JsValue> {
+        let sync_options: serde_json::Value = serde_json::from_slice(sync_options_json.as_bytes())
             .map_err(|e| coded("INVALID_OPTIONS", &format!("the settings are not JSON: {e}")))?;
         let options = if options_json.is_empty() {
             None
         } else {
             Some(PlanOptions::from_json(options_json.as_bytes()).map_err(|e| to_js(&e))?)
         };
-        SyncEngine::resume(checkpoint, &overrides, options.as_ref()).map(JsSync).map_err(|e| to_js(&e))
+        SyncEngine::resume(checkpoint, &sync_options, options.as_ref()).map(JsSync).map_err(|e| to_js(&e))
     }
 
     /// Refuses a resumed run whose waits end far past `now` (`INVALID_CHECKPOINT`).
@@ -261,7 +261,7 @@ pub fn max_response_bytes() -> f64 {
 /// (columns in `crate::export`). Text that is not a report is an `INVALID_INPUT` error.
 #[wasm_bindgen(js_name = reportToCsv)]
 pub fn report_to_csv(report_json: &str) -> Result<String, JsValue> {
-    let report: Report = serde_json::from_slice(report_json.as_bytes())
+    let report: SyncReport = serde_json::from_slice(report_json.as_bytes())
         .map_err(|e| coded("INVALID_INPUT", &format!("the report is not a learner-sync report: {e}")))?;
     // Every cell comes from UTF-8 text, so the CSV is UTF-8.
     Ok(String::from_utf8(export::report_to_csv(&report)).expect("CSV of text is UTF-8"))

@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use crate::sync::{Report, State};
+use crate::sync::{State, SyncReport};
 
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
@@ -29,7 +29,7 @@ pub const REPORT_COLUMNS: [&str; 10] =
     ["action", "key", "platformId", "state", "status", "error", "reason", "attempts", "source", "row"];
 
 /// The report's outcomes as CSV bytes (UTF-8): see the module documentation for the columns.
-pub fn report_to_csv(report: &Report) -> Vec<u8> {
+pub fn report_to_csv(report: &SyncReport) -> Vec<u8> {
     let mut w = super::writer();
     super::write_row(&mut w, REPORT_COLUMNS);
     for o in &report.outcomes {

@@ -45,6 +45,9 @@ pub struct Limits {
 /// The bounds in force. Fields are bounded too: `normalise::MAX_FIELD_CHARS` characters.
 pub const LIMITS: Limits = Limits { page_bytes: 256 << 20, learners: 5_000_000, users: 5_000_000 };
 
+// The executor takes no longer answer than a page the planner can read.
+const _: () = assert!(LIMITS.page_bytes == crate::http::MAX_RESPONSE_BYTES);
+
 /// What one page held.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

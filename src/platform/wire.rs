@@ -5,12 +5,13 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use crate::credentials::Credentials;
+use crate::http::{Request, Response};
 use crate::model::Field;
 use crate::normalise;
 use crate::options::ScimMapping;
 use crate::planner::Action;
-use crate::sync::config::{Credentials, FoundryConfig};
-use crate::sync::http::{Request, Response};
+use crate::platform::foundry::FoundryConfig;
 
 /// Where a listing is: `pass` for platforms listed in more than one pass (Foundry lists
 /// inactive users separately), `position` is the page number, offset or start index.

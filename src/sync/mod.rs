@@ -4,7 +4,7 @@
 //! simulated clock may start anywhere else).
 //!
 //! ```text
-//! let mut sync = SyncEngine::new(plan_options, sync_config)?;
+//! let mut sync = SyncEngine::new(plan_options, sync_options)?;
 //! sync.add_source(page, format, label)?;          // the system of record, any number of pages
 //! sync.use_token(value, expires_at, now);         // optional: a token the host kept (engine/token.rs)
 //! sync.start(now);
@@ -34,16 +34,18 @@
 //! A redirect is never followed (the host sends with `redirect: 'manual'`): a 3xx stops the
 //! run with `REDIRECTED` (see `engine/redirect.rs`).
 
-pub mod config;
 mod engine;
-pub mod http;
 mod moves;
+pub mod options;
 pub mod pace;
 mod pinned;
 pub mod redact;
 pub mod report;
 
-pub use config::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncConfig};
 pub use engine::{Event, Phase, SyncEngine};
-pub use http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
-pub use report::{Outcome, Report, State};
+pub use options::{Budget, Credentials, Mode, RateConfig, RetryConfig, SyncOptions};
+// The executor's HTTP vocabulary lives below the platforms (`crate::http`); `sync::http` is an
+// alias inside the crate, and the types are re-exported for hosts that drive the engine.
+use crate::http;
+pub use crate::http::{Method, Request, RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
+pub use report::{Outcome, State, SyncReport};

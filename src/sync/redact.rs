@@ -36,7 +36,7 @@ use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rustc_hash::FxHashSet;
 
-use super::config::Credentials;
+use crate::credentials::Credentials;
 
 /// What a removed secret is replaced with.
 pub const MARK: &str = "[redacted]";

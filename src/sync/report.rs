@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::planner::{Action, ActionKind, Held, Summary, Withheld};
-use crate::sync::config::Mode;
+use crate::sync::options::Mode;
 
 /// Where an action ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +111,7 @@ pub struct RunError {
 /// The report of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub struct SyncReport {
     pub mode: Mode,
     pub dry_run: bool,
     /// Whether every action reached a terminal state (false while running or after a stop).

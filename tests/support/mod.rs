@@ -6,12 +6,12 @@ pub mod foundry;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use learner_sync::sync::{Report, Request, Response, SyncConfig, SyncEngine, TransportError};
+use learner_sync::sync::{Request, Response, SyncEngine, SyncOptions, SyncReport, TransportError};
 use learner_sync::{PlanOptions, SourceFormat};
 
 /// The result of a driven run.
 pub struct Run {
-    pub report: Report,
+    pub report: SyncReport,
     /// Simulated time at the end, ms.
     pub now: u64,
     pub events: usize,
@@ -27,7 +27,7 @@ pub fn drive(
     handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
 ) -> Run {
     let opts = PlanOptions::from_json(options.as_bytes()).unwrap();
-    let config = SyncConfig::from_json(config.to_string().as_bytes()).unwrap();
+    let config = SyncOptions::from_json(config.to_string().as_bytes()).unwrap();
     let mut sync = SyncEngine::new(opts, config).unwrap();
     sync.add_source(source.as_bytes(), SourceFormat::Auto, "source.csv").unwrap();
     drive_engine(sync, latency_ms, handle)
@@ -122,7 +122,7 @@ pub fn invocation(
     now: &mut u64,
     token_ms: u64,
     mut handle: impl FnMut(&Request, u64) -> Result<Response, TransportError>,
-) -> (Report, Sent) {
+) -> (SyncReport, Sent) {
     e.start(*now).unwrap();
     let mut pending: Vec<(u64, u64, Result<Response, TransportError>)> = Vec::new();
     let mut sent = Vec::new();

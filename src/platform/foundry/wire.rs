@@ -5,11 +5,11 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::credentials::Credentials;
+use crate::http::{Method, Request, Response};
 use crate::model::Field;
 use crate::planner::{Action, ActionKind};
 use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
-use crate::sync::config::Credentials;
-use crate::sync::http::{Method, Request, Response};
 
 /// Foundry's largest page.
 pub const MAX_PAGE: u32 = 100;

@@ -5,11 +5,11 @@
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use crate::credentials::Credentials;
+use crate::http::{Method, Request, Response};
 use crate::model::Field;
 use crate::planner::{Action, ActionKind};
 use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
-use crate::sync::config::Credentials;
-use crate::sync::http::{Method, Request, Response};
 
 /// Learnifier's documented default page size (no larger maximum is documented).
 pub const PAGE: u32 = 5000;

@@ -6,12 +6,12 @@
 
 use serde_json::{json, Value};
 
+use crate::credentials::Credentials;
+use crate::http::{Method, Request, Response};
 use crate::model::Field;
 use crate::options::{ScimKey, ScimUserName};
 use crate::planner::{Action, ActionKind};
 use crate::platform::wire::{body_excerpt, enc, judge_lookup, scalar, Auth, Cursor, Lookup, Wire, WireContext};
-use crate::sync::config::Credentials;
-use crate::sync::http::{Method, Request, Response};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

@@ -1,9 +1,9 @@
 //! Checkpoints: a run saved as compact, versioned JSON between invocations, and resumed.
 //!
 //! ```text
-//! invocation 1: SyncEngine::new(options, config{budget}) -> add_source.. -> start(now) -> ..
+//! invocation 1: SyncEngine::new(plan_options, sync_options{budget}) -> add_source.. -> start(now) -> ..
 //!               -> is_suspended() -> checkpoint(now)          (the host stores it: KV, a file)
-//! invocation 2: SyncEngine::resume(checkpoint, overrides{baseUrl, credentials, budget}, Some(&options))
+//! invocation 2: SyncEngine::resume(checkpoint, sync_options{baseUrl, credentials, budget}, Some(&plan_options))
 //!               -> add_source.. if needs_source() -> abandon_in_flight(now) -> start(now) -> ..
 //! ```
 //!
@@ -39,8 +39,8 @@ use crate::error::Error;
 use crate::options::PlanOptions;
 use crate::planner::{Action, ActionKind, Held, Plan, Summary, Withheld};
 use crate::platform::TargetFormat;
-use crate::sync::config::SyncConfig;
 use crate::sync::http::{RequestId, TransportError};
+use crate::sync::options::SyncOptions;
 use crate::sync::pace::{Backoff, TokenBucket};
 use crate::sync::report::{Outcome, RunError, State};
 
@@ -54,7 +54,7 @@ const DAY_MS: u64 = 24 * 3_600_000;
 /// Request ids go to JavaScript as numbers: above 2^53 they are no longer exact.
 const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
 
-/// Settings a resumed run may change (the rest must match the checkpoint's).
+/// Sync options a resumed run may change (the rest must match the checkpoint's).
 const MAY_CHANGE: [&str; 7] = ["credentials", "hostAuth", "budget", "claimBatch", "concurrency", "rate", "retry"];
 
 /// What the platform listing has read so far.
@@ -116,9 +116,11 @@ struct SavedAction {
 struct Saved {
     /// The format version; its name says what the document is.
     learner_sync_checkpoint: u32,
-    options: PlanOptions,
-    /// The sync settings, without credentials.
-    config: Value,
+    #[serde(rename = "options")]
+    plan_options: PlanOptions,
+    /// The [`SyncOptions`], without credentials (saved under `config`, the format's key).
+    #[serde(rename = "config")]
+    sync_options: Value,
     phase: Phase,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     listing: Option<SavedListing>,
@@ -173,8 +175,8 @@ impl SyncEngine {
         delayed.sort_unstable_by_key(|d| (d.0, d.1));
         let saved = Saved {
             learner_sync_checkpoint: CHECKPOINT_FORMAT,
-            options: self.plan_options.clone(),
-            config: serde_json::to_value(&self.config).expect("settings serialise"),
+            plan_options: self.plan_options.clone(),
+            sync_options: serde_json::to_value(&self.options).expect("sync options serialise"),
             phase: self.phase,
             listing,
             plan,
@@ -189,15 +191,19 @@ impl SyncEngine {
         serde_json::to_vec(&saved).expect("a checkpoint serialises")
     }
 
-    /// A run carried on from a checkpoint. `overrides` is a JSON object of sync settings for
-    /// this invocation: `baseUrl` (required, and equal to the checkpoint's), `credentials` and
+    /// A run carried on from a checkpoint. `sync_options` is a JSON object of [`SyncOptions`]
+    /// for this invocation: `baseUrl` (required, and equal to the checkpoint's), `credentials` and
     /// `hostAuth` (never taken from the checkpoint), `budget`, `claimBatch`, `concurrency`,
     /// `rate`, `retry`; any other setting it gives (`mode`…) must equal the checkpoint's. With
-    /// `options`, the plan options must equal the checkpoint's too. Every other value is
+    /// `plan_options`, they must equal the checkpoint's too. Every other value is
     /// checked against the run's invariants (`INVALID_CHECKPOINT`).
     /// Requests the checkpoint has in flight stay in flight: hand back their answers, or call
     /// [`abandon_in_flight`](Self::abandon_in_flight) when they will never come.
-    pub fn resume(checkpoint: &[u8], overrides: &Value, options: Option<&PlanOptions>) -> Result<SyncEngine, Error> {
+    pub fn resume(
+        checkpoint: &[u8],
+        sync_options: &Value,
+        plan_options: Option<&PlanOptions>,
+    ) -> Result<SyncEngine, Error> {
         let bad = |m: String| Error::InvalidCheckpoint(m);
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -213,15 +219,15 @@ impl SyncEngine {
             None => return Err(bad("not a learner-sync checkpoint (no learnerSyncCheckpoint format number)".into())),
         }
         let saved: Saved = serde_json::from_slice(checkpoint).map_err(|e| bad(e.to_string()))?;
-        if let Some(given) = options {
-            if *given != saved.options {
+        if let Some(given) = plan_options {
+            if *given != saved.plan_options {
                 return Err(Error::CheckpointMismatch(
                     "the plan options differ from the ones the run was started with".into(),
                 ));
             }
         }
-        let config = merge_config(&saved.config, overrides)?;
-        let mut engine = SyncEngine::new(saved.options, config)?;
+        let options = merge_sync_options(&saved.sync_options, sync_options)?;
+        let mut engine = SyncEngine::new(saved.plan_options, options)?;
         engine.restore(saved.phase, saved.listing, saved.plan)?;
         engine.ready = saved.ready.into_iter().collect();
         for (at, job) in saved.delayed {
@@ -275,7 +281,7 @@ impl SyncEngine {
     /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
         let window = self.rate.as_ref().map_or(0, TokenBucket::window_ms);
-        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.config.retry.max_ms.saturating_mul(2));
+        let ahead = DAY_MS.max(window.saturating_mul(2)).max(self.options.retry.max_ms.saturating_mul(2));
         let limit = now.saturating_add(ahead);
         let paused = self.counters.paused_until;
         if paused > MAX_REQUEST_ID {
@@ -345,7 +351,7 @@ impl SyncEngine {
                     if s.status.is_some_and(|st| !(100..=599).contains(&st)) {
                         return Err(bad("an action's HTTP status is outside 100-599"));
                     }
-                    let blocked = self.held.is_some() || a.withheld || self.config.dry_run;
+                    let blocked = self.held.is_some() || a.withheld || self.options.dry_run;
                     if s.progress.queued && (blocked || self.wire.write_request(a).is_none()) {
                         return Err(bad(
                             "an action that sends nothing (held, withheld, a dry run) is marked as queued",
@@ -514,21 +520,21 @@ fn restore_action(s: SavedAction, a: &Action) -> (ActionState, Vec<usize>) {
     (state, s.dependents)
 }
 
-/// The saved settings with this invocation's overrides; a setting that is not allowed to
-/// change must not.
+/// The saved sync options with this invocation's; one that is not allowed to change must
+/// not.
 ///
 /// Where the platform is and how requests are signed come from the host, never from the
 /// checkpoint (which may have been edited to send the credentials elsewhere): `baseUrl` must
 /// be given and equal the checkpoint's (`CHECKPOINT_MISMATCH` otherwise, `INVALID_OPTIONS`
 /// when it is missing); `hostAuth` and `credentials` are the host's, absent meaning none.
-fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
+fn merge_sync_options(saved: &Value, given: &Value) -> Result<SyncOptions, Error> {
     let mut merged: Map<String, Value> =
         saved.as_object().cloned().ok_or_else(|| Error::InvalidCheckpoint("config is not an object".into()))?;
-    let mut overrides = match overrides {
+    let mut given = match given {
         Value::Object(m) => m.clone(),
         _ => return Err(Error::InvalidOptions("the settings for a resumed run must be an object".into())),
     };
-    let Some(Value::String(base)) = overrides.remove("baseUrl") else {
+    let Some(Value::String(base)) = given.remove("baseUrl") else {
         return Err(Error::InvalidOptions(
             "baseUrl is required to resume a run: where the platform is (and where the credentials go) is never taken from a checkpoint or a state".into(),
         ));
@@ -542,7 +548,7 @@ fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
     merged.insert("baseUrl".into(), Value::String(base));
     merged.remove("credentials");
     merged.remove("hostAuth");
-    for (key, value) in overrides {
+    for (key, value) in given {
         if value.is_null() {
             continue;
         }
@@ -563,8 +569,8 @@ fn merge_config(saved: &Value, overrides: &Value) -> Result<SyncConfig, Error> {
     parse(&Value::Object(merged))
 }
 
-fn parse(v: &Value) -> Result<SyncConfig, Error> {
-    SyncConfig::from_json(v.to_string().as_bytes())
+fn parse(v: &Value) -> Result<SyncOptions, Error> {
+    SyncOptions::from_json(v.to_string().as_bytes())
 }
 
 #[cfg(test)]
@@ -575,29 +581,34 @@ mod tests {
     fn only_the_listed_settings_may_change() {
         let saved = serde_json::json!({"baseUrl": "https://api.fifoundry.net", "mode": "full", "concurrency": 4});
         let base = "https://api.fifoundry.net";
-        let c =
-            merge_config(&saved, &serde_json::json!({"baseUrl": base, "concurrency": 2, "budget": {"requests": 40}}))
-                .unwrap();
+        let c = merge_sync_options(
+            &saved,
+            &serde_json::json!({"baseUrl": base, "concurrency": 2, "budget": {"requests": 40}}),
+        )
+        .unwrap();
         assert_eq!((c.concurrency, c.budget.unwrap().requests), (2, Some(40)));
         // The same value, written out or left to its default, is no change.
-        assert!(
-            merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry.net", "dryRun": false})).is_ok()
-        );
-        let e = merge_config(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry-sandbox.net"})).unwrap_err();
+        assert!(merge_sync_options(
+            &saved,
+            &serde_json::json!({"baseUrl": "https://api.fifoundry.net", "dryRun": false})
+        )
+        .is_ok());
+        let e = merge_sync_options(&saved, &serde_json::json!({"baseUrl": "https://api.fifoundry-sandbox.net"}))
+            .unwrap_err();
         assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
-        let e = merge_config(&saved, &serde_json::json!({"baseUrl": base, "mode": "delta"})).unwrap_err();
+        let e = merge_sync_options(&saved, &serde_json::json!({"baseUrl": base, "mode": "delta"})).unwrap_err();
         assert_eq!(e.code(), "CHECKPOINT_MISMATCH");
     }
 
     #[test]
     fn a_checkpoint_of_another_format_or_kind_is_refused() {
-        let overrides = serde_json::json!({});
+        let sync_options = serde_json::json!({});
         for (text, says) in [
             (r#"{"learnerSyncCheckpoint": 99}"#, "format 99"),
             (r#"{"actions": []}"#, "not a learner-sync checkpoint"),
             ("not json", "not JSON"),
         ] {
-            let e = SyncEngine::resume(text.as_bytes(), &overrides, None).err().expect("refused");
+            let e = SyncEngine::resume(text.as_bytes(), &sync_options, None).err().expect("refused");
             assert_eq!(e.code(), "INVALID_CHECKPOINT");
             assert!(e.to_string().contains(says), "{e}");
         }

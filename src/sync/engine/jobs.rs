@@ -133,7 +133,7 @@ pub(super) struct ActionState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Its write may have been sent with no answer recorded yet: claimed in a checkpoint the
-    /// host saved before sending (see `SyncConfig::claim_batch`). A run resumed from that
+    /// host saved before sending (see `SyncOptions::claim_batch`). A run resumed from that
     /// checkpoint treats it as sent and unanswered.
     #[serde(default, skip_serializing_if = "is_false")]
     pub claimed: bool,

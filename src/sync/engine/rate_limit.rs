@@ -32,7 +32,7 @@ impl SyncEngine {
             // Counted across token requests, as failures are: each token request is a new job.
             self.counters.token_rate_limited = job.rate_limited;
         }
-        if job.rate_limited > self.config.retry.max_rate_limited {
+        if job.rate_limited > self.options.retry.max_rate_limited {
             let detail = format!("HTTP 429 {} times: {}", job.rate_limited, self.wire.error_detail(&resp));
             return self.give_up(job, Some(429), detail, now);
         }
@@ -59,7 +59,7 @@ impl SyncEngine {
 
     /// Whether the pause ahead is longer than one invocation may wait.
     pub(super) fn pause_too_long(&self, now: u64) -> bool {
-        self.counters.paused_until > now.saturating_add(self.config.retry.max_wait_ms)
+        self.counters.paused_until > now.saturating_add(self.options.retry.max_wait_ms)
     }
 
     /// Ends this invocation, suspended with `RATE_LIMITED`: the pause ahead is too long.
@@ -69,7 +69,7 @@ impl SyncEngine {
             "the platform asked for a pause of {} s (Retry-After), more than retry.maxWaitMs ({} s): this invocation \
              stops; resume from its checkpoint at or after {until} (ms since the Unix epoch)",
             until.saturating_sub(now).div_ceil(1000),
-            self.config.retry.max_wait_ms / 1000
+            self.options.retry.max_wait_ms / 1000
         );
         self.suspend_reason = Some(RunError { code: "RATE_LIMITED".into(), message });
         self.stopping = true;

@@ -15,7 +15,7 @@ impl SyncEngine {
         let (generation, token) = self.token.as_ref().map_or((0, None), |t| (t.generation, Some(t.value.as_str())));
         match &mut self.redactor {
             None => {
-                let r = Redactor::for_credentials(&self.config.credentials).with_secret(token);
+                let r = Redactor::for_credentials(&self.options.credentials).with_secret(token);
                 self.redactor = Some((generation, r));
             }
             Some((held, r)) if generation > *held => {

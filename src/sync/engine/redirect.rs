@@ -35,7 +35,7 @@ impl SyncEngine {
             Some(r) => format!(
                 "HTTP {}, a redirect to {}",
                 r.status,
-                redirect_target(r.header("location"), &self.config.base_url)
+                redirect_target(r.header("location"), &self.options.base_url)
             ),
             None => "a redirect (the host's fetch did not show its status or target)".to_string(),
         };

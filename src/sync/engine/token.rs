@@ -208,7 +208,7 @@ impl SyncEngine {
                 self.counters.token_failures = 0;
                 self.counters.token_rate_limited = 0;
                 self.token_generation += 1;
-                let room = self.config.concurrency.saturating_sub(self.in_flight.len() as u32);
+                let room = self.options.concurrency.saturating_sub(self.in_flight.len() as u32);
                 let ready = self.ready.len() + self.delayed.iter().filter(|d| d.0.at <= now).count();
                 let owed = (ready as u32).min(room);
                 self.token = Some(Token::fetched(value, self.token_generation, now, ttl.saturating_mul(1000), owed));

@@ -2,14 +2,15 @@
 //! config file, a Worker's environment); credentials are never echoed back.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::redact::Redactor;
+pub use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::options::Platform;
+pub use crate::platform::foundry::FoundryConfig;
 
 /// Full reconciliation (list the platform, plan, apply) or delta (apply the changes the
 /// system of record reports, by stored platform ID, without listing).
@@ -19,33 +20,6 @@ pub enum Mode {
     #[default]
     Full,
     Delta,
-}
-
-/// Secrets. `Debug` shows which are set, never their values.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Credentials {
-    /// Foundry OAuth2 client credentials.
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    /// Learnifier Back Office key and secret (HTTP Basic).
-    pub key: Option<String>,
-    pub secret: Option<String>,
-    /// SCIM bearer token.
-    pub token: Option<String>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let set = |o: &Option<String>| if o.is_some() { "[set]" } else { "[unset]" };
-        f.debug_struct("Credentials")
-            .field("client_id", &set(&self.client_id))
-            .field("client_secret", &set(&self.client_secret))
-            .field("key", &set(&self.key))
-            .field("secret", &set(&self.secret))
-            .field("token", &set(&self.token))
-            .finish()
-    }
 }
 
 /// Every string inside `v` (credentials given in a wrong shape are redacted all the same).
@@ -59,43 +33,6 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
             collect_strings(v, out)
         }),
         Value::Bool(_) | Value::Null => {}
-    }
-}
-
-impl Credentials {
-    /// The credentials from a JSON value: an object of strings (a key given `null` is unset).
-    /// Errors name the key and the kind of value, never the value, nor a key that is not one
-    /// of the credentials' names (it may be a secret pasted in the wrong place).
-    pub fn from_value(v: Value) -> Result<Credentials, Error> {
-        const NAMES: &str = "clientId, clientSecret, key, secret, token";
-        let bad = |m: String| Err(Error::InvalidOptions(m));
-        let map = match v {
-            Value::Null => return Ok(Credentials::default()),
-            Value::Object(map) => map,
-            other => return bad(format!("credentials must be an object ({NAMES}), not {}", kind(&other))),
-        };
-        let mut c = Credentials::default();
-        for (name, value) in map {
-            let slot = match name.as_str() {
-                "clientId" => &mut c.client_id,
-                "clientSecret" => &mut c.client_secret,
-                "key" => &mut c.key,
-                "secret" => &mut c.secret,
-                "token" => &mut c.token,
-                _ => return bad(format!("credentials has a key that is not one of {NAMES} (not shown)")),
-            };
-            match value {
-                Value::Null => {}
-                Value::String(s) => *slot = Some(s),
-                other => {
-                    return bad(format!(
-                        "credentials.{name} must be a string, not {} (the value is not shown)",
-                        kind(&other)
-                    ))
-                }
-            }
-        }
-        Ok(c)
     }
 }
 
@@ -153,20 +90,6 @@ impl Default for RetryConfig {
     }
 }
 
-/// Foundry specifics: the learner rule set and role new users are registered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FoundryConfig {
-    pub rule_set: String,
-    pub role: String,
-}
-
-impl Default for FoundryConfig {
-    fn default() -> Self {
-        FoundryConfig { rule_set: "cc_learner".into(), role: "default".into() }
-    }
-}
-
 /// How much one invocation may do before it stops and hands back a checkpoint (a Worker's
 /// subrequest and time limits). Requests in flight when the budget runs out are answered first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,7 +108,7 @@ pub struct Budget {
 /// (checkpoints carry the rest).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SyncConfig {
+pub struct SyncOptions {
     /// The platform's API root, e.g. `https://api.fifoundry.net` or a SCIM base ending `/v2`.
     pub base_url: String,
     #[serde(default)]
@@ -233,7 +156,7 @@ fn default_concurrency() -> u32 {
     4
 }
 
-impl SyncConfig {
+impl SyncOptions {
     /// Reads the settings. No error shows a credential's value: `credentials` is read apart
     /// (its errors name the key and the kind of value only), and an error about any other
     /// setting has every credential redacted from it (in case one was put in the wrong place).
@@ -244,7 +167,7 @@ impl SyncConfig {
         let mut strings = Vec::new();
         collect_strings(&given, &mut strings);
         let credentials = Credentials::from_value(given);
-        let mut config: SyncConfig = serde_json::from_value(v)
+        let mut config: SyncOptions = serde_json::from_value(v)
             .map_err(|e| bad(Redactor::new(strings.iter().map(String::as_str)).redact(&e.to_string())))?;
         config.credentials = credentials?;
         Ok(config)
@@ -394,18 +317,6 @@ fn is_loopback(host: &str) -> bool {
         || (parts.len() == 4 && parts[0] == "127" && parts.iter().all(|p| octet(p)))
 }
 
-/// What kind of JSON value `v` is, for an error that must not show it.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Text for an error message: quoted, with anything but printable ASCII as `\u{…}`.
 fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -453,7 +364,7 @@ mod tests {
             (r#""stringsecret-5521""#, "credentials must be an object"),
         ] {
             let json = format!(r#"{{"baseUrl": "https://api.example", "credentials": {credentials}}}"#);
-            let e = SyncConfig::from_json(json.as_bytes()).unwrap_err();
+            let e = SyncOptions::from_json(json.as_bytes()).unwrap_err();
             assert_eq!(e.code(), "INVALID_OPTIONS");
             let text = e.to_string();
             assert!(text.contains(shown), "{text}");
@@ -466,7 +377,7 @@ mod tests {
     #[test]
     fn a_credential_put_in_another_setting_is_redacted_from_its_error() {
         let json = br#"{"baseUrl": "https://api.example", "credentials": {"clientSecret": "misplaced-5521"}, "mode": "misplaced-5521"}"#;
-        let text = SyncConfig::from_json(json).unwrap_err().to_string();
+        let text = SyncOptions::from_json(json).unwrap_err().to_string();
         assert!(text.contains("unknown variant") && !text.contains("misplaced-5521"), "{text}");
     }
 }

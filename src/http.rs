@@ -112,11 +112,11 @@ impl Response {
     }
 }
 
-/// The longest answer the engine takes, in bytes: the planner's bound on a page
-/// ([`LIMITS`](crate::planner::LIMITS)`.page_bytes`, 256 MiB), since a longer list page could
-/// not be read anyway. Hosts stop reading a body past it and hand back
+/// The longest answer the engine takes, in bytes (256 MiB): the planner's bound on a page
+/// ([`LIMITS`](crate::planner::LIMITS)`.page_bytes`, checked equal), since a longer
+/// list page could not be read anyway. Hosts stop reading a body past it and hand back
 /// [`TransportError::TooLarge`]; a longer body handed back whole is taken as that too.
-pub const MAX_RESPONSE_BYTES: usize = crate::planner::LIMITS.page_bytes;
+pub const MAX_RESPONSE_BYTES: usize = 256 << 20;
 
 /// Why no response came.
 #[derive(Clone, Debug, PartialEq, Eq)]
