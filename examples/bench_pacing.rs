@@ -4,10 +4,11 @@
 //! under a second. It prints one Markdown row per scenario and asserts nothing: it is how the
 //! engine's pacing is judged, not a test.
 //!
-//!     cargo run --release --example bench_pacing [SEED] [SEEDS]
+//!     cargo run --release --example bench_pacing -- [--seed N] [--seeds FROM..TO]
 //!
-//! prints the table for SEED (11), then each row's spread over seeds 1 to SEEDS (20; 0 skips
-//! it). `PACING_TRACE=<part of a scenario's name>` also prints, to stderr, that scenario's
+//! prints the table for seed N (11), then each row's efficiency (min / median / max), time
+//! and most 429 bursts over seeds FROM to TO (1..20; `--seeds 1..0` skips it). The older
+//! form `bench_pacing SEED SEEDS` (seeds 1 to SEEDS) still works. `PACING_TRACE=<part of a scenario's name>` also prints, to stderr, that scenario's
 //! requests as the platform saw them, one line per stretch: where the time goes.
 //!
 //! Every run is reproducible: the engines' jitter is seeded, and each round trip is drawn
@@ -135,8 +136,18 @@ fn scenarios() -> Vec<Scenario> {
     let tight = Some(per(40, 4));
     vec![
         Scenario { budget_drops: 1, ..scenario("1", "platform stricter than the default", per(40, 4), None) },
+        Scenario {
+            retry_after: true,
+            budget_drops: 1,
+            ..scenario("1", "platform stricter than the default, Retry-After", per(40, 4), None)
+        },
         scenario("2", "configured as enforced", per(40, 4), tight),
         Scenario { budget_drops: 1, ..scenario("3", "platform half the configured", per(20, 4), tight) },
+        Scenario {
+            retry_after: true,
+            budget_drops: 1,
+            ..scenario("3", "platform half the configured, Retry-After", per(20, 4), tight)
+        },
         Scenario { budget_drops: 1, ..scenario("4", "longer platform window", per(60, 12), tight) },
         Scenario {
             retry_after: true,
@@ -402,9 +413,23 @@ fn trace(s: &Scenario, arrivals: &[Arrival]) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().expect("usage: bench_pacing [SEED] [SEEDS]"));
-    let seed = args.next().unwrap_or(11);
-    let seeds = args.next().unwrap_or(20);
+    let usage = "usage: bench_pacing [--seed N] [--seeds FROM..TO] (or [SEED] [SEEDS], seeds 1 to SEEDS)";
+    let number = |a: &str| a.parse::<u64>().unwrap_or_else(|_| panic!("{usage}: {a:?} is not a number"));
+    let (mut seed, mut seeds) = (11, 1..=20);
+    let mut args = std::env::args().skip(1);
+    let mut positional = 0;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seed" => seed = number(&args.next().expect(usage)),
+            "--seeds" => {
+                let range = args.next().expect(usage);
+                let (from, to) = range.split_once("..").unwrap_or_else(|| panic!("{usage}: {range:?}"));
+                seeds = number(from)..=number(to.trim_start_matches('='));
+            }
+            _ if positional == 0 => (seed, positional) = (number(&arg), 1),
+            _ => seeds = 1..=number(&arg),
+        }
+    }
     println!("Pacing benchmark: seed {seed}, simulated clock, round trips 20-80 ms, concurrency 4\n");
     println!(
         "| # | scenario | platform | client | Retry-After | changes | requests | 429s | 429 bursts (allowed) | \
@@ -417,14 +442,14 @@ fn main() {
         trace(s, &measured.arrivals);
         println!("{}", row(s, &measured).line);
     }
-    if seeds == 0 {
+    if seeds.is_empty() {
         return;
     }
-    println!("\nOver seeds 1 to {seeds}:\n");
+    println!("\nOver seeds {} to {}:\n", seeds.start(), seeds.end());
     println!("| # | scenario | efficiency min / median / max | time s min-max | most 429 bursts | least share |");
     println!("|---|---|--:|--:|--:|--:|");
     for s in &scenarios {
-        let mut rows: Vec<Row> = (1..=seeds).map(|seed| row(s, &run(s, seed))).collect();
+        let mut rows: Vec<Row> = seeds.clone().map(|seed| row(s, &run(s, seed))).collect();
         rows.sort_by(|a, b| a.efficiency.total_cmp(&b.efficiency));
         let pct = |r: &Row| format!("{:.0}%", r.efficiency * 100.0);
         let times = rows.iter().map(|r| r.time_s);

@@ -431,8 +431,10 @@ export interface Credentials {
 /**
  * The platform's request budget: requests are spread at `limit` per `windowMs` (times `share`),
  * a few back to back at most (about `concurrency`). The rate adapts: a run of 429s lowers it
- * once, it grows back about every second, and `RateLimit-*` / `X-RateLimit-*` headers, when
- * the platform sends them, set it. It never exceeds the configured budget.
+ * once, to the budget it measures (what was accepted in the window), a 429's `Retry-After`
+ * teaches the platform's window, it grows back about every second, and `RateLimit-*` /
+ * `X-RateLimit-*` headers, when the platform sends them, set it. It never exceeds the
+ * configured budget.
  */
 export interface RateConfig {
   /** Requests allowed per window, for the whole organisation. */
@@ -637,7 +639,7 @@ export interface SyncHost {
    * follow redirects either.
    */
   fetch?: (url: string, init: { method: string; headers: string[][]; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal }) => Promise<FetchResponse>;
-  /** Milliseconds since the Unix epoch (an HTTP-date `Retry-After` is read against it); default Date.now. */
+  /** Milliseconds since the Unix epoch (an HTTP-date `Retry-After` is read against it when the answer sends no believable `Date`); default Date.now. */
   now?: () => number;
   /** Never asked for more than `retry.maxWaitMs` by the engine; the default sleeps in steps a timer takes (2^31-1 ms). */
   sleep?: (ms: number) => Promise<void>;

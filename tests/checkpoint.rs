@@ -455,6 +455,14 @@ fn a_checkpoint_whose_rate_bucket_is_hostile_is_refused() {
         ("allowance", json!(1e12)),
         ("stale", json!(7)),
         ("congested", json!("yes")),
+        // What it learned of the platform: a window past a day, a measured rate past the
+        // configured one, accepted requests out of order or more than it remembers.
+        ("platformWindowMs", json!(86_400_001)),
+        ("platformWindowMs", json!(-1)),
+        ("measured", json!(-1)),
+        ("measured", json!(1e9)),
+        ("acceptedAt", json!([5, 3])),
+        ("acceptedAt", json!((0..5000).collect::<Vec<u64>>())),
     ] {
         let mut bad = v.clone();
         bad["rate"][field] = value.clone();

@@ -101,17 +101,20 @@ fn requests_are_spread_no_more_than_the_burst_in_any_tenth_of_a_second() {
 #[test]
 fn a_run_of_429s_in_one_pause_lowers_the_rate_once() {
     // The platform allows half the configured budget: the first 429 finds four requests in
-    // flight, all refused, and the probe after the pause may be refused too.
+    // flight (round trips of 300 ms at 10 a second), all refused.
     let mut sync = engine(150, json!({"rate": {"limit": 40, "windowMs": 4000}, "concurrency": 4}));
     let mut sim = platform(150, 20, 4000);
     let mut limits = vec![40.0];
     let mut drops_at_first_event = None;
-    let sent = run(&mut sync, &mut sim, 30, |sync, sim, _| {
+    let sent = run(&mut sync, &mut sim, 300, |sync, _, _| {
         let limit = bucket(sync)["limit"].as_f64().unwrap();
         if limit != *limits.last().unwrap() {
             limits.push(limit);
         }
-        if drops_at_first_event.is_none() && sim.stats.rate_limited > 0 && !bucket(sync)["congested"].as_bool().unwrap()
+        let rate = bucket(sync);
+        if drops_at_first_event.is_none()
+            && rate["refusals"].as_u64() > Some(0)
+            && !rate["congested"].as_bool().unwrap()
         {
             // The event is over (a request sent after it was accepted): count its decreases.
             drops_at_first_event = Some(limits.windows(2).filter(|w| w[1] < w[0]).count());
@@ -209,4 +212,127 @@ fn a_rate_share_spreads_at_the_configured_rate_times_the_share() {
     }
     let span = (sent.last().unwrap().at - sent[0].at) as f64 / 1000.0;
     assert!(sent.len() as f64 / span >= 4.5, "{:.2} a second: about the share's 5", sent.len() as f64 / span);
+}
+
+/// The requests of `sent` after the first run of 429s, and how many runs of 429s there were.
+fn after_first_event(sent: &[Sent]) -> (&[Sent], usize) {
+    let bursts = sent.windows(2).filter(|w| w[0].status != 429 && w[1].status == 429).count()
+        + usize::from(sent.first().is_some_and(|s| s.status == 429));
+    let first = sent.iter().position(|s| s.status == 429).unwrap_or(sent.len());
+    let end = first + sent[first..].iter().take_while(|s| s.status == 429).count();
+    (&sent[end..], bursts)
+}
+
+#[test]
+fn a_429_measures_the_budget_and_the_rate_goes_to_it_not_a_margin_below() {
+    // No Retry-After, the platform's window the configured one: what was accepted in it when
+    // the 429 came is the budget, and the probe sent when a place is free by that count goes
+    // through. The rate then is the platform's 5 a second, not 95% of it.
+    let mut sync = engine(300, json!({"rate": {"limit": 40, "windowMs": 4000}, "concurrency": 4}));
+    let mut sim = platform(300, 20, 4000);
+    let sent = run(&mut sync, &mut sim, 30, |_, _, _| {});
+    let (after, bursts) = after_first_event(&sent);
+    assert_eq!(bursts, 1, "one burst of 429s, when the budget was found");
+    let span = (after.last().unwrap().at - after[0].at) as f64 / 1000.0;
+    let rate = after.len() as f64 / span;
+    assert!(rate >= 5.0 * 0.98, "{rate:.3} a second after the 429: the platform's 5, not 95% of it");
+    assert_eq!(bucket(&sync)["exact"], json!(true));
+}
+
+#[test]
+fn the_budget_halving_mid_run_costs_one_burst_of_429s() {
+    // Foundry's 200 per minute, the client at its default, and the platform halves its budget
+    // after 250 requests: one burst finds the new budget, and no probe past it follows.
+    let mut sync = engine(700, json!({}));
+    let mut sim = platform(700, 200, 60_000);
+    let sent = run(&mut sync, &mut sim, 30, |_, sim, _| {
+        if sim.stats.requests >= 250 {
+            sim.limit = 100;
+        }
+    });
+    let (after, bursts) = after_first_event(&sent);
+    assert_eq!(bursts, 1, "one burst for one change of the platform's limit");
+    // At the platform's new rate from the pause's end: 100 a minute.
+    let span = (after.last().unwrap().at - after[0].at) as f64 / 60_000.0;
+    let per_minute = after.len() as f64 / span;
+    assert!(per_minute >= 95.0, "{per_minute:.1} a minute after the 429");
+}
+
+#[test]
+fn retry_after_teaches_the_platform_window() {
+    // 60 per 12 s against a client configured 40 per 4 s: the 429's Retry-After says when the
+    // first request of the run leaves the platform's window, so the window is 12 s (less than
+    // 13: Retry-After is rounded up to whole seconds) and its budget the 60 accepted in it.
+    let mut sync = engine(300, json!({"rate": {"limit": 40, "windowMs": 4000}, "concurrency": 4}));
+    let mut sim = platform(300, 60, 12_000);
+    sim.faults.retry_after = true;
+    let sent = run(&mut sync, &mut sim, 30, |_, _, _| {});
+    let window = bucket(&sync)["platformWindowMs"].as_u64().unwrap_or(0);
+    assert!((12_000..13_100).contains(&window), "learned a window of {window} ms");
+    let (after, bursts) = after_first_event(&sent);
+    assert_eq!(bursts, 1);
+    let span = (after.last().unwrap().at - after[0].at) as f64 / 1000.0;
+    let rate = after.len() as f64 / span;
+    assert!(rate >= 5.0 * 0.9, "{rate:.2} a second: about the platform's 5 (60 per 12 s)");
+    // Never more than the platform's budget in its window, by the platform's own count.
+    let accepted: Vec<u64> = sent.iter().filter(|s| s.status != 429).map(|s| s.at).collect();
+    for (i, &t) in accepted.iter().enumerate() {
+        assert!(accepted[i..].iter().take_while(|&&u| u < t + 12_000).count() <= 60);
+    }
+}
+
+#[test]
+fn a_hostile_retry_after_teaches_no_window() {
+    // Each 429 the platform sends carries one of these. Those asking for no wait, or one too
+    // short to say anything, or garbage, teach nothing and the sync ends; those asking for
+    // a wait past retry.maxWaitMs (a huge count, a far-future date, a date read against the
+    // host's clock because the answer's Date is garbage) suspend the run, and teach nothing
+    // either. The window stays the configured one.
+    for (retry_after, date, suspends) in [
+        ("-5", None, false),
+        ("soon", None, false),
+        ("1.5e1x", None, false),
+        ("0", None, false),
+        ("1", None, false),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", None, false),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", Some("Wed, 21 Oct 2015 07:28:01 GMT"), false),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", Some("Wed, 21 Oct 2015 07:27:59 GMT"), false),
+        ("99999999999", None, true),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Some("Thu, 01 Jan 1970 00:00:00 GMT"), true),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", Some("garbage"), true),
+    ] {
+        let mut sync = engine(120, json!({"rate": {"limit": 40, "windowMs": 4000}, "concurrency": 4}));
+        let mut sim = platform(120, 20, 4000);
+        let mut now = 0;
+        let mut pending: Vec<(u64, Request, Response)> = Vec::new();
+        sync.start(0).unwrap();
+        for _ in 0..100_000 {
+            while let Some(req) = sync.poll_transmit(now) {
+                let mut answer = sim.handle(&req, now).unwrap();
+                if answer.status == 429 {
+                    answer = answer.with_header("Retry-After", retry_after);
+                    if let Some(d) = date {
+                        answer = answer.with_header("Date", d);
+                    }
+                }
+                pending.push((now + 30, req, answer));
+            }
+            if sync.is_finished() || sync.report(now).suspended {
+                break;
+            }
+            pending.sort_by_key(|p| p.0);
+            let next = [pending.first().map(|p| p.0), sync.poll_timeout(now)].into_iter().flatten().min();
+            now = next.unwrap_or_else(|| panic!("{retry_after:?}: the sync waits for nothing: {:?}", sync.report(now)));
+            while pending.first().is_some_and(|p| p.0 <= now) {
+                let (_, req, answer) = pending.remove(0);
+                sync.handle_response(req.id, now, Ok(answer));
+            }
+        }
+        let report = sync.report(now);
+        assert_eq!(report.suspended, suspends, "{retry_after:?} {date:?}: {:?}", report.error);
+        assert!(suspends || sync.is_finished(), "{retry_after:?}: the sync ends");
+        assert_eq!(report.counts.failed, 0, "{retry_after:?}");
+        let window = &bucket(&sync)["platformWindowMs"];
+        assert!(window == &json!(0) || window == &json!(4000), "{retry_after:?} {date:?}: taught {window}");
+    }
 }

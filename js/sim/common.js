@@ -106,6 +106,9 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   const window = new RateWindow(rate ?? {});
   const f = new Faults(faults, seed);
   const stats = { requests: 0, byRoute: {}, status: {}, rateLimited: 0, created: 0, updated: 0, deleted: 0 };
+  // Every answer as the simulator gave it: when the request arrived (its clock), the route
+  // and the status. What a test checks the rolling window against, not the client's word.
+  const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://sim');
     if (url.pathname === '/__sim/state') return send(res, 200, snapshot());
@@ -115,8 +118,10 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
     stats.requests += 1;
     const route = `${req.method} ${url.pathname.replace(/\/[^/]*\d[^/]*$/, '/:id')}`;
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    const limited = limitAuth || !url.pathname.includes('oauth');
     const answer = (status, payload, headers) => {
       stats.status[status] = (stats.status[status] ?? 0) + 1;
+      log.push({ at: t, route, status, counted: limited });
       send(res, status, payload, headers);
     };
     const redirect = f.spec.redirect;
@@ -124,7 +129,6 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
       f.count('redirect');
       return answer(307, '', { location: `${redirect.to}${req.url}` });
     }
-    const limited = limitAuth || !url.pathname.includes('oauth');
     const admitted = limited ? window.admit(t) : { ok: true };
     if (!admitted.ok || f.burst() || f.hit('rate429')) {
       stats.rateLimited += 1;
@@ -162,6 +166,8 @@ export async function serve({ port = 0, now = () => Date.now(), rate, faults, se
   return {
     url: `http://127.0.0.1:${address.port}`,
     stats: () => ({ ...stats, faultsInjected: { ...f.injected } }),
+    /** The answers so far, `{at, route, status, counted}` in order of arrival. */
+    log: () => log.slice(),
     setFaults: (spec) => f.set(spec),
     setRate: (r) => window.set(r),
     close: () =>

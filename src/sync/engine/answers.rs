@@ -9,7 +9,7 @@ use crate::http::{RequestId, Response, TransportError, MAX_RESPONSE_BYTES};
 use crate::planner::ActionKind;
 use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
-use crate::sync::pace::{rate_limit_budget, Verdict};
+use crate::sync::pace::{rate_limit_budget, retry_after_wait, Verdict};
 use crate::sync::report::State;
 
 impl SyncEngine {
@@ -75,6 +75,12 @@ impl SyncEngine {
             Err(_) => Verdict::Lost,
         };
         rate.on_answer(now, verdict);
+        if let (Ok(resp), Verdict::RateLimited) = (result, verdict) {
+            // When the budget frees teaches the platform's window (at an event's first 429).
+            if let Some(wait) = retry_after_wait(resp, now) {
+                rate.learn_reset(now, wait);
+            }
+        }
         if let Ok(resp) = result {
             let budget = rate_limit_budget(resp, now);
             if !budget.is_empty() {

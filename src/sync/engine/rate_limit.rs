@@ -1,8 +1,10 @@
 //! 429 answers. Every request pauses, not just the one refused (the budget is the
 //! organisation's), for the `Retry-After` the platform gave (seconds or an HTTP-date, read
-//! against the host's clock; else the reset of a `RateLimit-*` budget said to be spent) or else
-//! an exponential backoff with jitter; the rate bucket lowers its rate once per run of 429s
-//! and, after the pause, lets one probe go first (`sync/pace/bucket.rs`). Each request, and the token requests together, give up after
+//! against the answer's `Date` when believable, else the host's clock; else the reset of a
+//! `RateLimit-*` budget said to be spent) or else an exponential backoff with jitter, capped
+//! at a quarter of the pause so far; the rate bucket lowers its rate once per run of 429s,
+//! learns the platform's window from the `Retry-After` (`pace_answer`) and, after the pause,
+//! lets one probe go first (`sync/pace/bucket.rs`). Each request, and the token requests together, give up after
 //! `retry.maxRateLimited` 429s.
 //!
 //! A pause longer than `retry.maxWaitMs` (15 minutes by default) is not waited out: a
@@ -17,7 +19,7 @@
 use super::jobs::{Job, JobKind};
 use super::SyncEngine;
 use crate::sync::http::Response;
-use crate::sync::pace::{rate_limit_budget, retry_after_ms};
+use crate::sync::pace::{rate_limit_budget, retry_after_wait};
 use crate::sync::report::RunError;
 
 /// The latest instant a pause may end at: JavaScript's largest exact integer, since
@@ -39,11 +41,13 @@ impl SyncEngine {
         // Retry-After, or else the reset of a budget the platform says is spent.
         let budget = rate_limit_budget(&resp, now);
         let spent = budget.reset_ms.filter(|_| budget.remaining.is_none_or(|r| r == 0));
-        let asked = retry_after_ms(resp.header("retry-after"), now).or(spent);
+        let asked = retry_after_wait(&resp, now).or(spent);
         // The backoff grows with the 429s of the congestion event, not only this request's: a
-        // fresh probe refused again waits longer than the first did.
+        // fresh probe refused again waits longer than the first did; but by at most a quarter
+        // of the pause so far, so the pause overshoots the platform's reset by little.
         let attempt = job.rate_limited.max(self.rate.as_ref().map_or(0, |r| r.refusals()));
-        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt));
+        let cap = self.rate.as_ref().and_then(|r| r.probe_wait_cap(now)).unwrap_or(u64::MAX);
+        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt).min(cap));
         let until = now.saturating_add(wait).min(LATEST.max(now));
         self.counters.paused_until = self.counters.paused_until.max(until);
         self.counters.retries += 1;

@@ -9,19 +9,29 @@
 //! its place from its sending until a window after its answer): however the rate moves, a lone
 //! client never sends more than the configured `limit` in any window.
 //!
+//! **Counting the platform's window.** The bucket also counts the platform's window as this
+//! client knows it: its accepted requests there (by their answers, so never sooner than the
+//! platform frees them) and those in flight stay within the rate in force times the window
+//! (the configured one, until a `Retry-After` teaches another).
+//!
 //! **Adapting a rate.** A 429 is a congestion event. Every 429 until a request sent after it is
 //! accepted belongs to the same event (the answers still due to requests sent before it, and
-//! probes that fail again): the rate drops once, multiplicatively, to 90% of the smaller of
-//! half the rate and what this client had sent in the last window (the platform's budget, when
-//! its window is this one's), never below a tenth of the configured rate (a platform that
-//! answers 429 at random must not bring a sync to a crawl); that level is the ceiling known to
-//! be safe. The rate holds
-//! there (two windows, at least a minute), then grows additively about every second (a
-//! fiftieth of the configured limit), a level kept a window without a 429 becoming the new
-//! ceiling: a platform whose budget rose again is found within a minute or two. A 429 met while
-//! probing past the ceiling returns the rate to it, and the next hold is twice as long. While
-//! congested, one request at a time goes: after a pause, a single probe, and the rest only
-//! once it is accepted, with no burst.
+//! probes that fail again): the rate drops once, multiplicatively. The event *measures* the
+//! budget as the smaller of half the rate and what this client had accepted in the window
+//! (the platform's budget, when its window is the one counted), never below a tenth of the
+//! configured rate (a platform that answers 429 at random must not bring a sync to a crawl),
+//! and the rate goes to 95% of it. After the pause one probe goes, when the count says a place
+//! is free: accepted, the measure was right and the rate goes to it (a 429 met later at that
+//! level takes the margin, not half); refused again, the platform's window is not the one
+//! counted, the margin stays and at most two requests go back to back until a window is
+//! learned. A 429's `Retry-After` teaches the window ([`learn_reset`](TokenBucket::learn_reset)).
+//! That level is the ceiling known to be safe. The rate holds there (ten of the platform's
+//! windows, at least a minute), then grows additively about every second (a fiftieth of the
+//! configured limit), a level kept a window without a 429 becoming the new ceiling: a platform
+//! whose budget rose again is found within a few minutes. A 429 met while probing past the
+//! ceiling returns the rate to it, and the next hold is twice as long. While congested, one
+//! request at a time goes: after a pause, a single probe, and the rest only once it is
+//! accepted, with no burst.
 //!
 //! **Learning from the platform.** [`observe`](TokenBucket::observe) takes what an answer's
 //! `RateLimit-*` headers say ([`super::Budget`]): a policy's limit and window set the rate (to
@@ -55,6 +65,18 @@ const GROW_EVERY_MS: u64 = 1000;
 
 /// The shortest hold at the level a 429 taught before probing past it.
 const MIN_HOLD_MS: u64 = 60_000;
+
+/// The hold before probing past a level a 429 taught lasts this many of the platform's
+/// windows (at least [`MIN_HOLD_MS`]): each probe past it that meets a 429 costs a burst, so
+/// a budget that did not change is probed at most once in ten windows.
+const HOLD_WINDOWS: u64 = 10;
+
+/// The most accepted requests remembered (for the platform's window and what it held).
+const MAX_LOG: usize = 4096;
+
+/// A `Retry-After` shorter than this says nothing of the window: it is rounded up to whole
+/// seconds, so it may be up to a second late.
+const MIN_TEACHING_WAIT_MS: u64 = 2000;
 
 const DAY_MS: u64 = 24 * 3_600_000;
 
@@ -96,6 +118,38 @@ pub struct TokenBucket {
     /// `allowance_until` (its reset).
     allowance: f64,
     allowance_until: u64,
+    /// When each accepted request's answer came, oldest first, within the longest window
+    /// considered (at most [`MAX_LOG`]): the platform's count, as this client knows it.
+    #[serde(default)]
+    accepted_at: VecDeque<u64>,
+    /// When the latest request forgotten from `accepted_at` was accepted (0: none): the gap
+    /// before its oldest entry is known only from there.
+    #[serde(default)]
+    forgotten_at: u64,
+    /// The platform's window as a `Retry-After` taught it, ms (0: not learned, taken to be
+    /// `window_ms`).
+    #[serde(default)]
+    platform_window_ms: u64,
+    /// The rate in force is the platform's budget as measured (a probe sent when this
+    /// client's count said a place was free was accepted, or a `Retry-After` said when), not a
+    /// guess: it goes without the margin, and a 429 at it takes the margin rather than half.
+    #[serde(default)]
+    exact: bool,
+    /// What the last congestion event measured the platform's budget at (a rate per window);
+    /// the rate goes to it, from the margin below, once the event's first probe is accepted.
+    #[serde(default)]
+    measured: f64,
+    /// A probe met a 429 at a place this client's count said was free: the platform's window
+    /// is not the one counted, so a burst the count allows could still go past its budget. At
+    /// most two go back to back (a token and its request) until a window is learned.
+    #[serde(default)]
+    narrow: bool,
+    /// When the current (or last) congestion event began.
+    #[serde(default)]
+    event_at: u64,
+    /// A probe of the current event met a 429 again: the level is not exact.
+    #[serde(default)]
+    probe_missed: bool,
 }
 
 impl TokenBucket {
@@ -121,7 +175,51 @@ impl TokenBucket {
             frees_at: VecDeque::new(),
             allowance: 0.0,
             allowance_until: 0,
+            accepted_at: VecDeque::new(),
+            forgotten_at: 0,
+            platform_window_ms: 0,
+            exact: false,
+            measured: 0.0,
+            narrow: false,
+            event_at: 0,
+            probe_missed: false,
         }
+    }
+
+    /// The most requests that may go back to back now.
+    fn burst_now(&self) -> u32 {
+        if self.narrow {
+            self.burst.min(2)
+        } else {
+            self.burst
+        }
+    }
+
+    /// The platform's window: as a `Retry-After` taught it, else the configured one.
+    fn platform_window(&self) -> u64 {
+        if self.platform_window_ms > 0 {
+            self.platform_window_ms
+        } else {
+            self.window_ms
+        }
+    }
+
+    /// The requests this client may have in the platform's window at the rate in force.
+    fn platform_cap(&self) -> u32 {
+        let cap = self.limit * self.platform_window() as f64 / self.window_ms as f64;
+        ((cap + 1e-9).floor() as u32).max(1)
+    }
+
+    /// Accepted requests answered within `window` ms before `now` (+1: the platform may count
+    /// one at exactly a window ago as still inside), oldest first.
+    fn accepted_within(&self, now: u64, window: u64) -> impl Iterator<Item = u64> + '_ {
+        let start = self.accepted_at.partition_point(|&t| t.saturating_add(window).saturating_add(1) <= now);
+        self.accepted_at.range(start..).copied()
+    }
+
+    /// The hold before probing past what a 429 taught, for the window as known.
+    fn base_hold(&self) -> u64 {
+        self.platform_window().max(self.window_ms).saturating_mul(HOLD_WINDOWS).clamp(MIN_HOLD_MS, DAY_MS)
     }
 
     /// Whether `other` was made for the same configured budget (a resumed run may change it).
@@ -133,12 +231,24 @@ impl TokenBucket {
         while self.frees_at.front().is_some_and(|&t| t <= now) {
             self.frees_at.pop_front();
         }
+        // Four windows back: a platform's window up to four times the configured one can be
+        // learned from when its budget frees.
+        let keep = self.platform_window().max(self.window_ms.saturating_mul(4)).saturating_add(1);
+        while self.accepted_at.front().is_some_and(|&t| t.saturating_add(keep) <= now) {
+            self.forgotten_at = self.accepted_at.pop_front().unwrap_or(0);
+        }
+        if self.accepted_at.back().is_some_and(|&t| t > now) {
+            // A clock that went back: what was accepted "later" was accepted by now.
+            for t in self.accepted_at.iter_mut() {
+                *t = (*t).min(now);
+            }
+        }
         // A host clock that went back restarts the count from it, rather than waiting for it.
         self.refilled_at = self.refilled_at.min(now);
         let elapsed = now - self.refilled_at;
         if elapsed > 0 {
             let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
-            self.tokens = (self.tokens + accrued).min(self.burst as f64);
+            self.tokens = (self.tokens + accrued).min(self.burst_now() as f64);
             self.refilled_at = now;
         }
         // Once per second passed (a host that slept long catches up, a bounded number of times).
@@ -180,7 +290,7 @@ impl TokenBucket {
     /// steps would otherwise spend each step's token on the token alone). At most the burst.
     pub fn next_slots(&mut self, now: u64, requests: u32) -> Option<u64> {
         // While congested the probe goes alone, whatever must follow it.
-        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst) as f64 };
+        let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst_now()) as f64 };
         self.update(now);
         if self.congested {
             // No burst after a pause: the probe alone.
@@ -192,6 +302,18 @@ impl TokenBucket {
         }
         if self.held() + need as u32 > self.configured {
             return self.frees_at.front().copied();
+        }
+        // The platform's window as this client counts it: its accepted requests there, and
+        // those in flight, stay within the rate in force times that window.
+        let window = self.platform_window();
+        let room = self.platform_cap().saturating_sub(self.in_flight);
+        if room < need as u32 {
+            return None;
+        }
+        let start = self.accepted_at.len() - self.accepted_within(now, window).count();
+        let excess = (self.accepted_at.len() - start + need as usize).saturating_sub(room as usize);
+        if excess > 0 {
+            return Some(self.accepted_at[start + excess - 1].saturating_add(window).saturating_add(1).max(now + 1));
         }
         if now < self.allowance_until && self.allowance < need {
             // The platform said its budget is spent until its reset.
@@ -220,28 +342,124 @@ impl TokenBucket {
         self.frees_at.push_back(now + self.window_ms + 1);
         let sent_before_the_event = self.stale > 0;
         self.stale = self.stale.saturating_sub(1);
+        if verdict == Verdict::Accepted {
+            if self.accepted_at.len() >= MAX_LOG {
+                self.forgotten_at = self.accepted_at.pop_front().unwrap_or(0);
+            }
+            self.accepted_at.push_back(now);
+        }
         match verdict {
-            Verdict::Accepted if !sent_before_the_event => self.congested = false,
+            Verdict::Accepted if !sent_before_the_event => {
+                if self.congested && !self.probe_missed && self.measured > self.limit {
+                    // The probe went when this client's count said a place was free, and it
+                    // was: what the event measured is the platform's budget; no margin.
+                    self.exact = true;
+                    self.limit = self.measured.min(self.configured as f64);
+                    self.ceiling = self.limit;
+                }
+                self.congested = false;
+            }
             Verdict::RateLimited if !self.congested && !sent_before_the_event => self.congestion(now),
-            Verdict::RateLimited => self.refusals = self.refusals.saturating_add(1),
+            Verdict::RateLimited => {
+                self.refusals = self.refusals.saturating_add(1);
+                if self.congested && !sent_before_the_event {
+                    // A probe refused again: the platform's window is not the one counted, and
+                    // what the event measured a guess. The margin below it stays.
+                    self.probe_missed = true;
+                    self.narrow = true;
+                    self.tokens = self.tokens.min(self.burst_now() as f64);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The lowest rate a 429 leads to: a tenth of the configured one.
+    fn floor(&self) -> f64 {
+        self.configured as f64 / 10.0
+    }
+
+    /// A 429 at `now` said (in `Retry-After`, already read against the answer's `Date`) that
+    /// the platform's budget frees in `wait_ms`. At the first 429 of an event, with this client
+    /// alone since its requests began, that is when the oldest request in the platform's
+    /// window leaves it: the requests since the last gap at least that wait long (less the
+    /// second `Retry-After` may be rounded by) are the platform's budget, and the window is
+    /// from the first of them to the reset (the longest it can be, so the rate is never
+    /// above the platform's). A wait under two seconds, over a day, that no gap explains, or
+    /// that fits the configured window teaches nothing.
+    pub fn learn_reset(&mut self, now: u64, wait_ms: u64) {
+        if !self.congested || self.event_at != now || self.refusals != 1 {
+            return;
+        }
+        if !(MIN_TEACHING_WAIT_MS..=DAY_MS).contains(&wait_ms) {
+            return;
+        }
+        let tolerance = wait_ms - 1000;
+        let log = &self.accepted_at;
+        // The oldest request in the platform's window follows a gap of at least the wait.
+        let before = |i: usize| if i == 0 { self.forgotten_at } else { log[i - 1] };
+        let oldest =
+            (0..log.len()).rev().find(|&i| (i == 0 && self.forgotten_at == 0) || log[i] - before(i) >= tolerance);
+        let Some(oldest) = oldest else { return };
+        let window = (now + wait_ms).saturating_sub(log[oldest]);
+        let count = (log.len() - oldest) as f64;
+        if window < wait_ms || window > DAY_MS || count < 1.0 {
+            return;
+        }
+        // The wait is whole seconds rounded up, so the window is up to a second shorter (and
+        // round trips move it a little either way). A configured window within that is the
+        // platform's as far as it said: what was accepted in it stays the measure.
+        let slack = 250;
+        if self.window_ms + slack + 1000 >= window && self.window_ms <= window + slack {
+            return;
+        }
+        // As a rate per configured window, never past the configured one nor below the floor.
+        let limit = (count * self.window_ms as f64 / window as f64).clamp(self.floor(), self.configured as f64);
+        self.platform_window_ms = window;
+        self.narrow = false;
+        // The window is the platform's word (a second long at most, so a little slow): the
+        // count in it is the budget, without a margin once the probe at its reset goes through.
+        self.measured = limit;
+        self.limit = (MARGIN * limit).max(self.floor());
+        self.ceiling = self.limit;
+        self.probe_missed = false;
+        self.hold_ms = self.base_hold();
+        self.hold_until = now + self.hold_ms;
+    }
+
+    /// How long a probe after a 429 without `Retry-After` waits at most: a quarter of the
+    /// pause so far (at least a second), so the pause overshoots the platform's reset by at
+    /// most a quarter, where a doubling backoff may double it.
+    pub fn probe_wait_cap(&self, now: u64) -> Option<u64> {
+        self.congested.then(|| (now.saturating_sub(self.event_at) / 4).max(1000))
     }
 
     /// A 429 that starts a congestion event: back to the ceiling if it came while probing past
     /// it (and hold twice as long), else the multiplicative decrease.
     fn congestion(&mut self, now: u64) {
-        let base_hold = self.window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS);
+        let base_hold = self.base_hold();
+        self.measured = 0.0;
         if self.limit > self.ceiling {
             self.limit = self.ceiling;
             self.hold_ms = self.hold_ms.saturating_mul(2).clamp(base_hold, DAY_MS);
+        } else if self.exact {
+            // The platform's budget as measured, met once more (another client, a late round
+            // trip): a margin below it, not half.
+            self.limit = (MARGIN * self.limit).max(self.floor());
+            self.ceiling = self.limit;
+            self.hold_ms = base_hold;
         } else {
-            let held = self.held() as f64;
-            let floor = self.configured as f64 / 10.0;
-            self.limit = (MARGIN * held.min(self.limit / 2.0)).max(floor);
+            // What this client had accepted in the platform's window, as a rate per window.
+            let window = self.platform_window();
+            let accepted = self.accepted_within(now, window).count() as f64 * self.window_ms as f64 / window as f64;
+            self.measured = accepted.min(self.limit / 2.0).max(self.floor());
+            self.limit = (MARGIN * self.measured).max(self.floor());
             self.ceiling = self.limit;
             self.hold_ms = base_hold;
         }
+        self.exact = false;
+        self.probe_missed = false;
+        self.event_at = now;
         self.hold_until = now + self.hold_ms;
         self.grow_at = now + GROW_EVERY_MS;
         self.tokens = 0.0;
@@ -259,6 +477,8 @@ impl TokenBucket {
             let per_window = limit as f64 * share * self.window_ms as f64 / window_ms as f64;
             self.limit = (HEADER_MARGIN * per_window).clamp(configured / 100.0, configured);
             self.ceiling = self.limit;
+            self.platform_window_ms = window_ms;
+            self.narrow = false;
             self.hold_until = now + self.hold_ms;
         }
         if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
@@ -292,7 +512,8 @@ impl TokenBucket {
     /// The latest time the bucket waits for, for a resumed run to check against its clock.
     pub(crate) fn latest_wait(&self) -> u64 {
         let last_free = self.frees_at.back().copied().unwrap_or(0);
-        [last_free, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
+        let last_accepted = self.accepted_at.back().copied().unwrap_or(0);
+        [last_free, last_accepted, self.event_at, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
             .into_iter()
             .max()
             .unwrap_or(0)
@@ -332,6 +553,18 @@ impl TokenBucket {
         if self.held() > self.configured || !self.frees_at.iter().zip(self.frees_at.iter().skip(1)).all(|(a, b)| a <= b)
         {
             return Some("the rate bucket holds more places than its limit, or out of order");
+        }
+        if self.platform_window_ms > DAY_MS
+            || !(self.measured.is_finite() && self.measured >= 0.0 && self.measured <= configured)
+        {
+            return Some(
+                "the rate bucket's learned window must be at most a day and its measured rate within its limit",
+            );
+        }
+        if self.accepted_at.len() > MAX_LOG
+            || !self.accepted_at.iter().zip(self.accepted_at.iter().skip(1)).all(|(a, b)| a <= b)
+        {
+            return Some("the rate bucket remembers too many accepted requests, or out of order");
         }
         None
     }
@@ -390,15 +623,18 @@ mod tests {
         b.on_answer(2050, Verdict::RateLimited);
         let after = b.limit();
         assert!(after <= 0.95 * before / 2.0 + 1e-9, "{before} -> {after}: half, less the margin");
+        assert!(after >= 0.95 * 19.0, "{after}: what was accepted in the window, not the floor");
         for _ in 0..3 {
             b.on_answer(2060, Verdict::RateLimited);
         }
         assert_eq!(b.limit(), after, "the other 429s of the event change nothing");
-        // The probe after the pause fails again: still the same event.
-        assert_eq!(b.next_slot(3000), Some(3000));
-        b.on_send(3000);
-        assert_eq!(b.next_slot(3000), None, "one probe at a time");
-        b.on_answer(3050, Verdict::RateLimited);
+        // The probe goes when the oldest of the window's accepted requests leaves it (a place
+        // is free by this client's count), and fails again: still the same event.
+        let probe = b.next_slot(3000).unwrap();
+        assert!((4000..=4200).contains(&probe), "{probe}: a window after the first answers");
+        b.on_send(probe);
+        assert_eq!(b.next_slot(probe), None, "one probe at a time");
+        b.on_answer(probe + 50, Verdict::RateLimited);
         assert_eq!(b.limit(), after);
         assert_eq!(b.refusals(), 5, "the backoff grows with the event's 429s");
         b.on_send(5000);
@@ -456,5 +692,82 @@ mod tests {
         b.observe(100, &none_left, 1.0);
         assert_eq!(b.next_slot(100), Some(3100));
         assert_eq!(b.next_slot(3100), Some(3100));
+    }
+
+    /// 60 requests accepted at 10 a second from the start, then a 429 at 6 s.
+    fn sixty_then_refused() -> TokenBucket {
+        let mut b = TokenBucket::new(40, 4000, 4);
+        // The configured 40 per 4 s would hold the 41st: count only the platform's answers.
+        b.configured = 100;
+        for i in 0..60 {
+            b.on_send(i * 100);
+            b.on_answer(i * 100 + 50, Verdict::Accepted);
+        }
+        b.on_send(6000);
+        b.on_answer(6050, Verdict::RateLimited);
+        b
+    }
+
+    #[test]
+    fn a_retry_after_teaches_the_platforms_window_and_budget() {
+        let mut b = sixty_then_refused();
+        // The budget frees at 12.05 s (the first request's answer a window later), said as
+        // a whole 7 s: a window of 13 s, which holds the 60.
+        b.learn_reset(6050, 7000);
+        assert_eq!(b.platform_window_ms, 13_000);
+        assert!((b.measured - 60.0 * 4.0 / 13.0).abs() < 1e-9, "{}", b.measured);
+        assert!((b.limit() - 0.95 * b.measured).abs() < 1e-9);
+        // The probe goes when the first requests leave the learned window (at the margin, 57
+        // of the 60 may be there), and once it is accepted the rate is what was measured.
+        let probe = b.next_slot(6050).unwrap();
+        assert_eq!(probe, 350 + 13_000 + 1, "the fourth answer a window later");
+        b.on_send(probe);
+        b.on_answer(probe + 50, Verdict::Accepted);
+        assert!((b.limit() - b.measured).abs() < 1e-9 && b.exact);
+    }
+
+    #[test]
+    fn a_hostile_or_late_retry_after_teaches_nothing() {
+        for wait in [0, 1, 999, 1000, 1999, DAY_MS + 1, u64::MAX] {
+            let mut b = sixty_then_refused();
+            let limit = b.limit();
+            b.learn_reset(6050, wait);
+            assert_eq!((b.platform_window_ms, b.limit()), (0, limit), "a wait of {wait} ms");
+        }
+        // Only an event's first 429 says when the budget frees (a later one, or one that
+        // started no event, is the same pause said again).
+        let mut b = sixty_then_refused();
+        b.on_send(6100);
+        b.on_answer(6150, Verdict::RateLimited);
+        b.learn_reset(6150, 6000);
+        assert_eq!(b.platform_window_ms, 0, "the event's second 429");
+        let mut b = TokenBucket::new(40, 4000, 4);
+        b.learn_reset(0, 6000);
+        assert_eq!(b.platform_window_ms, 0, "no 429");
+        // Requests forgotten (past four windows) leave the gap before the oldest unknown.
+        let mut b = sixty_then_refused();
+        b.forgotten_at = 1;
+        b.learn_reset(6050, 7000);
+        assert_eq!(b.platform_window_ms, 0, "what came before the oldest remembered is unknown");
+    }
+
+    #[test]
+    fn after_a_probe_refused_where_the_count_said_a_place_was_free_at_most_two_go_at_once() {
+        // The platform's window is longer than the one counted: a host that stalled must not
+        // then send the whole burst into it.
+        let mut b = sixty_then_refused();
+        let probe = b.next_slot(6050).unwrap();
+        b.on_send(probe);
+        b.on_answer(probe + 50, Verdict::RateLimited);
+        b.on_send(12_100);
+        b.on_answer(12_150, Verdict::Accepted);
+        assert!(!b.is_congested());
+        let later = 100_000;
+        let mut at_once = 0;
+        while b.next_slot(later) == Some(later) {
+            b.on_send(later);
+            at_once += 1;
+        }
+        assert_eq!(at_once, 2, "after a long idle, two back to back (a token and its request), not four");
     }
 }

@@ -123,6 +123,19 @@ pub fn retry_after_ms(value: Option<&str>, now: u64) -> Option<u64> {
     http_date_ms(v).map(|at| at.saturating_sub(now))
 }
 
+/// The wait an answer's `Retry-After` asks for, in ms: delay-seconds as they are; an HTTP-date
+/// against the answer's own `Date` when it sent a believable one (the platform's clock, so a
+/// host clock that is off does not stretch or cut the wait), else against `now`. A `Date`
+/// that is garbage is ignored; either date past what an IMF-fixdate can say is garbage.
+pub fn retry_after_wait(resp: &Response, now: u64) -> Option<u64> {
+    let value = resp.header("retry-after");
+    let date = resp.header("date").and_then(|d| http_date_ms(d.trim()));
+    match (value.map(str::trim).and_then(http_date_ms), date) {
+        (Some(at), Some(date)) => Some(at.saturating_sub(date)),
+        _ => retry_after_ms(value, now),
+    }
+}
+
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as ms since the Unix epoch.
 fn http_date_ms(v: &str) -> Option<u64> {
     let (_weekday, rest) = v.split_once(", ")?;
@@ -136,7 +149,8 @@ fn http_date_ms(v: &str) -> Option<u64> {
     let (day, year) = (number(day, 2)?, number(year, 4)?);
     let mut hms = time.split(':').map(|p| number(p, 2));
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     let days = days_from_civil(year as i64, month, day);
@@ -241,5 +255,31 @@ mod tests {
             assert_eq!(retry_after_ms(Some(bad), 0), None, "{bad:?}");
         }
         assert_eq!(retry_after_ms(None, 0), None);
+    }
+
+    #[test]
+    fn a_retry_after_date_is_read_against_the_answers_date_when_it_is_believable() {
+        let at = |ra: &str, date: Option<&str>, now: u64| {
+            let mut h = vec![("Retry-After", ra)];
+            h.extend(date.map(|d| ("Date", d)));
+            retry_after_wait(&answer(&h), now)
+        };
+        let (ra, date) = ("Wed, 21 Oct 2015 07:28:30 GMT", "Wed, 21 Oct 2015 07:28:00 GMT");
+        let date_ms = 1_445_412_480_000;
+        // The host's clock an hour ahead, or behind: the platform's own 30 s either way.
+        assert_eq!(at(ra, Some(date), date_ms + 3_600_000), Some(30_000));
+        assert_eq!(at(ra, Some(date), date_ms - 3_600_000), Some(30_000));
+        assert_eq!(at(ra, Some(" Wed, 21 Oct 2015 07:28:00 GMT "), 0), Some(30_000), "whitespace around it");
+        // A Retry-After before the answer's Date: no wait.
+        assert_eq!(at(date, Some(ra), 0), Some(0));
+        // A Date that is garbage, or past what a date can say, is the host's clock.
+        for bad in ["garbage", "", "Wed, 21 Oct 2015 07:28:00 PST", "Sat, 01 Jan 10000 00:00:00 GMT", "-1"] {
+            assert_eq!(at(ra, Some(bad), date_ms + 10_000), Some(20_000), "{bad:?}");
+        }
+        // Delay-seconds ignore the Date; garbage and negatives are no wait at all.
+        assert_eq!(at("7", Some(date), 0), Some(7000));
+        assert_eq!(at("-7", Some(date), 0), None);
+        assert_eq!(at("Sat, 01 Jan 10000 00:00:00 GMT", Some(date), 0), None, "a five-digit year");
+        assert_eq!(retry_after_wait(&answer(&[("Date", date)]), 0), None);
     }
 }

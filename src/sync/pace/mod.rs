@@ -13,7 +13,7 @@ mod bucket;
 pub mod headers;
 
 pub use bucket::{TokenBucket, Verdict};
-pub use headers::{rate_limit_budget, retry_after_ms, Budget};
+pub use headers::{rate_limit_budget, retry_after_ms, retry_after_wait, Budget};
 
 /// Exponential backoff with jitter, from a seeded generator so runs are reproducible.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
