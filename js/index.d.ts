@@ -41,6 +41,13 @@ export interface PlanOptions {
    * key (e.g. `email` on a first sync) gives a `link` that writes the first key onto the user.
    */
   match?: MatchKey[];
+  /**
+   * First sync (default `true`): a learner that matches nobody by `match` is linked to a
+   * platform user with no primary key and the same email, as if `email` were the last key.
+   * `false` turns it off: such a learner is then a `keyTaken` conflict naming both, never a
+   * create the platform would refuse.
+   */
+  linkByEmail?: boolean;
   orphans?: OrphanPolicy;
   mapping?: Mapping;
   /** Further role or rule-set names that mark a platform user as an administrator. */
@@ -138,7 +145,13 @@ export type ConflictKind =
   | 'duplicatePlatformKey'
   | 'multipleMatches'
   | 'sharedUser'
-  | 'keyMismatch';
+  | 'keyMismatch'
+  /** An active learner matches nobody, but a listed user holds one of its keys or its email. */
+  | 'keyTaken'
+  /** Users share a key value that decided nothing: reported beside, each planned on its own. */
+  | 'sharedPlatformKey'
+  /** The platform listed one user ID twice with different content: nothing is done to it. */
+  | 'listedTwice';
 
 interface ActionBase {
   /** The primary matching key's value (the learner's, or the orphan's). */
@@ -159,6 +172,8 @@ export interface UpdateAction extends ActionBase {
   action: 'update';
   platformId: string;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** An active learner whose user is inactive (changes include `active`). */
@@ -166,6 +181,8 @@ export interface ReactivateAction extends ActionBase {
   action: 'reactivate';
   platformId: string;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** A learner found only by a later key: writes the primary key (and changes) onto the user. */
@@ -174,6 +191,8 @@ export interface LinkAction extends ActionBase {
   platformId: string;
   matchedBy: MatchKey;
   changes: Changes;
+  /** The platform user's values before the write (who this is about). */
+  user?: Values;
 }
 
 /** A leaver, or an orphan under the deactivate policy (`orphan: true`). */
@@ -198,16 +217,28 @@ export interface DeleteAction extends ActionBase {
   withheld?: true;
 }
 
-/** An orphan under the review policy: nothing is sent. */
+/**
+ * Listed for an administrator; nothing is sent. An orphan under the review policy
+ * (`orphan: true`, with `user`); a leaver matched to an administrator, or a learner matched to
+ * a user made by hand (the learner's `row`, and the reason says what was not sent); or a user no
+ * learner was matched to that shares a key value (`field`, `value`) with a learner decided
+ * otherwise (`user`).
+ */
 export interface ReviewAction extends ActionBase {
   action: 'review';
   platformId: string;
-  orphan: true;
-  user: Values;
+  orphan?: true;
+  user?: Values;
+  matchedBy?: MatchKey;
+  field?: string;
+  value?: string;
   reason: string;
 }
 
-/** Records whose keys collide; nothing is done to any of them. */
+/**
+ * Records whose keys collide; nothing is done to any of them (but `sharedPlatformKey`, a note
+ * whose users are planned on their own, and the holder named by `keyTaken`).
+ */
 export interface ConflictAction extends ActionBase {
   action: 'conflict';
   conflict: ConflictKind;
@@ -381,7 +412,7 @@ export function plan(
  *
  * Columns: `action, key, platformId, email, firstName, lastName, ssoId, employeeId,
  * studentId, active, changes, reason, orphan, withheld, matchedBy, conflict, field, value,
- * source, row, rows, platformIds`.
+ * source, row, rows, platformIds, held` (`held`: `yes` on every write of a held plan).
  * - `email` … `active`: the user's values after the action, as far as the plan knows them (a
  *   create's fields, an orphan's values on the platform, each changed field's new value).
  * - `changes`: every field written, old to new, e.g. `lastName: Smith → Smith-Evans; active:

@@ -10,7 +10,7 @@ import { cachedToken, keepToken, tokenCacheOf } from './token-cache.js';
 import { AnswerTally, askBudget, budgetOf, releaseBudget } from './budget.js';
 
 /** Option keys that belong to the plan; every other key is a sync setting. */
-const PLAN_KEYS = new Set(['platform', 'match', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
+const PLAN_KEYS = new Set(['platform', 'match', 'linkByEmail', 'orphans', 'mapping', 'adminRoles', 'protect', 'scim', 'guards']);
 
 /** Environment variables that hold each platform's credentials. */
 const ENV = {

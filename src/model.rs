@@ -177,4 +177,7 @@ pub struct InvalidRecord {
     pub reason: String,
     /// Identifiers read from the row before the fault was found.
     pub fields: Fields,
+    /// A row whose only fault is an empty primary key, with the platform ID a delta sync
+    /// stored for it and whether it is active: a delta can still deactivate it by that ID.
+    pub by_platform_id: Option<(Span, bool)>,
 }

@@ -198,6 +198,13 @@ pub struct PlanOptions {
     pub match_keys: Vec<Field>,
     #[serde(default)]
     pub orphans: OrphanPolicy,
+    /// First sync: a learner that matches nobody by the `match` keys is linked to a platform
+    /// user with no value of the primary key and the same email (the key is then written onto
+    /// it), as if `email` were the last matching key. On by default (MISSION: link, never
+    /// create again); `false` turns it off, and such a learner is then a `keyTaken` conflict
+    /// rather than a create the platform would refuse.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub link_by_email: bool,
     /// Field name (or `active`) to source column. Unmapped fields use their own names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mapping: BTreeMap<String, ColumnRule>,
@@ -214,6 +221,14 @@ pub struct PlanOptions {
     pub guards: Guards,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 fn default_match() -> Vec<Field> {
     vec![Field::SsoId]
 }
@@ -225,6 +240,7 @@ impl PlanOptions {
             platform,
             match_keys: default_match(),
             orphans: OrphanPolicy::Review,
+            link_by_email: true,
             mapping: BTreeMap::new(),
             admin_roles: Vec::new(),
             protect: Vec::new(),
@@ -243,6 +259,16 @@ impl PlanOptions {
     /// The primary matching key.
     pub fn primary(&self) -> Field {
         self.match_keys[0]
+    }
+
+    /// The keys matching tries, in order: `match`, then the email when linking by email is on
+    /// and `match` does not name it.
+    pub fn keys(&self) -> Vec<Field> {
+        let mut keys = self.match_keys.clone();
+        if self.link_by_email && !keys.contains(&Field::Email) {
+            keys.push(Field::Email);
+        }
+        keys
     }
 
     /// Checks the combination of settings.

@@ -54,10 +54,11 @@ fn the_walkthrough_plan_as_rows() {
     assert_eq!(update("platformId"), "dek\u{2011}123");
     assert_eq!(update("changes"), "lastName: Smith → Smith\u{2011}Evans");
     assert_eq!(update("lastName"), "Smith\u{2011}Evans", "the value after the update");
+    // Who this is about (issue 12 item 8): the fields left alone come from the platform user.
     assert_eq!(
-        (update("email"), update("active"), update("orphan")),
-        ("", "", ""),
-        "an update carries only its changes"
+        (update("email"), update("firstName"), update("active"), update("orphan")),
+        ("geoff.smith@example.org", "Geoff", "true", ""),
+        "an update row names its user"
     );
     assert_eq!((update("source"), update("row")), ("hr.csv", "2"));
 
@@ -67,6 +68,7 @@ fn the_walkthrough_plan_as_rows() {
         ("iux\u{2011}332", "active: true → false", "false")
     );
     assert_eq!(leaver("row"), "4");
+    assert_eq!((leaver("email"), leaver("firstName"), leaver("lastName")), ("leo.later@example.org", "Leo", "Later"));
 
     let create = cells(&header, &rows[2]);
     let got: Vec<&str> =
@@ -270,4 +272,25 @@ fn report_outcomes_as_rows() {
         ]
     );
     assert_eq!(bytes, report_to_csv(&report), "deterministic");
+}
+
+#[test]
+fn every_write_of_a_held_plan_is_marked_held() {
+    // Issue 12 item 7: a held plan's rows say so (nothing of it is sent until approved).
+    let src = "ssoId,firstName,lastName,email,active\n1,A,B,a@x.org,false\n2,C,D,c@x.org,true\n3,E,F,e@x.org,true\n";
+    let tgt = r#"[{"id":"u1","ssoId":"1","firstName":"A","lastName":"B","email":"a@x.org","active":true},
+                  {"id":"u3","ssoId":"3","firstName":"E","lastName":"F","email":"e@x.org","active":true}]"#;
+    let plan_with = |options: &str| {
+        let mut p = learner_sync::Planner::new(PlanOptions::from_json(options.as_bytes()).unwrap()).unwrap();
+        p.add_source(src.as_bytes(), SourceFormat::Auto, "hr.csv").unwrap();
+        p.add_target(tgt.as_bytes(), TargetFormat::Auto, "t").unwrap();
+        read(&plan_to_csv(&p.finish()))
+    };
+    let (header, rows) =
+        plan_with(r#"{"platform":"foundry","guards":{"maxDeactivatePercent":0,"maxDeactivateCount":0}}"#);
+    let got: Vec<(String, String)> =
+        rows.iter().map(|r| (cells(&header, r)("action").to_string(), cells(&header, r)("held").to_string())).collect();
+    assert_eq!(got, [("deactivate".to_string(), "yes".to_string()), ("create".to_string(), "yes".to_string())]);
+    let (header, rows) = plan_with(r#"{"platform":"foundry"}"#);
+    assert!(rows.iter().all(|r| cells(&header, r)("held").is_empty()), "a plan that is not held marks nothing");
 }

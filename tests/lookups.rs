@@ -149,3 +149,25 @@ fn scim_lookups_that_list_other_users_never_settle_the_create() {
     let o = lost_create(r#"{"platform":"scim"}"#, cfg, ours, 200);
     assert_eq!((o.state, o.platform_id.as_deref()), (State::Done, Some("s9")));
 }
+
+#[test]
+fn a_delta_create_refused_as_taken_hands_back_the_id_of_the_user_with_the_key() {
+    // Issue 12 item 9: the learner is already on the platform (the host stored no ID). The
+    // lookup finds the user with its key; its ID goes into `created`, or the same create is
+    // refused every run.
+    let mut sim = FoundrySim::new(walkthrough_users(), 3);
+    let mut c = config();
+    c["mode"] = json!("delta");
+    let src = "platformId,ssoId,firstName,lastName,email,active\n,44,Kate,Jones,kate.jones@example.org,true\n";
+    let mut posts = 0;
+    let run = drive(r#"{"platform":"foundry"}"#, c, src, 20, |r, now| {
+        posts += usize::from(r.method == Method::Post && r.url.ends_with("/registration_sets"));
+        sim.handle(r, now)
+    });
+    let r = &run.report;
+    assert_eq!(r.outcomes[0].state, State::Skipped, "{:?}", r.outcomes);
+    let created: Vec<(Option<&str>, &str)> =
+        r.created.iter().map(|c| (c.key.as_deref(), c.platform_id.as_str())).collect();
+    assert_eq!(created, [(Some("44"), "zak-928")]);
+    assert_eq!((posts, sim.stats.creates), (1, 0), "one create, refused; nothing sent again");
+}

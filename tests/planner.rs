@@ -62,10 +62,10 @@ fn first_sync_links_by_email_instead_of_creating_a_duplicate() {
     // The email differs only in case: not a change. The primary key is written.
     assert_eq!(link[0]["changes"], json!({"ssoId": {"from": null, "to": "1"}}));
     assert!(of_kind(&p, "create").is_empty());
-    // With ssoId alone, the same inputs would create a duplicate and leave an orphan.
+    // With the default `match` (ssoId alone) it links all the same (issue 12).
     let p = plan(FOUNDRY, &[&src], &[hand_made]);
-    assert_eq!(of_kind(&p, "create").len(), 1);
-    assert_eq!(of_kind(&p, "review").len(), 1);
+    assert_eq!(of_kind(&p, "link").len(), 1, "{p}");
+    assert!(of_kind(&p, "create").is_empty() && of_kind(&p, "review").is_empty(), "{p}");
 }
 
 #[test]
@@ -185,18 +185,21 @@ fn duplicate_platform_keys_conflict() {
 }
 
 #[test]
-fn a_learner_matching_different_users_on_different_keys_conflicts() {
+fn a_match_on_an_earlier_key_decides_and_a_user_found_by_a_later_one_is_left_alone() {
     let src = csv(&["1,Ann,Lee,ann@example.org,true"]);
     let tgt = users(&[
         user("u1", "1", "Ann", "Lee", "other@example.org", true),
         user("u2", "", "Ann", "Lee", "ann@example.org", true),
     ]);
-    let p = plan(r#"{"platform":"foundry","match":["ssoId","email"]}"#, &[&src], &[&tgt]);
-    let c = of_kind(&p, "conflict");
-    assert_eq!(c.len(), 1, "{p}");
-    assert_eq!(c[0]["conflict"], "multipleMatches");
-    assert!(c[0]["reason"].as_str().unwrap().contains("u1 by ssoId, u2 by email"), "{}", c[0]["reason"]);
-    assert_eq!(p["actions"].as_array().unwrap().len(), 1);
+    let p = plan(r#"{"platform":"foundry","match":["ssoId","email"],"orphans":"deactivate"}"#, &[&src], &[&tgt]);
+    let up = of_kind(&p, "update");
+    assert_eq!(up.len(), 1, "{p}");
+    assert_eq!(up[0]["platformId"], "u1", "ssoId comes first and decides");
+    let r = of_kind(&p, "review");
+    assert_eq!(r.len(), 1, "{p}");
+    assert_eq!(r[0]["platformId"], "u2", "not an orphan: it holds the learner's email");
+    assert!(r[0]["reason"].as_str().unwrap().contains("matched to platform user u1 by ssoId"), "{}", r[0]["reason"]);
+    assert!(of_kind(&p, "deactivate").is_empty());
 }
 
 #[test]
@@ -211,14 +214,18 @@ fn a_secondary_match_onto_a_user_with_another_primary_key_conflicts() {
 }
 
 #[test]
-fn two_learners_on_one_user_by_different_keys_conflict() {
-    let src = csv(&["1,Ann,Lee,a@example.org,true", "2,Bo,Ek,b@example.org,true"]);
+fn a_learner_whose_email_a_matched_user_holds_is_not_created() {
+    // Learner 1 supplies no email, so u1 keeps b@ (were it to move, the create could follow).
+    let src = csv(&["1,Ann,Lea,,true", "2,Bo,Ek,b@example.org,true"]);
     let tgt = users(&[user("u1", "1", "Ann", "Lee", "b@example.org", true)]);
     let p = plan(r#"{"platform":"foundry","match":["ssoId","email"]}"#, &[&src], &[&tgt]);
+    assert_eq!(of_kind(&p, "update")[0]["platformId"], "u1", "{p}");
     let c = of_kind(&p, "conflict");
     assert_eq!(c.len(), 1, "{p}");
-    assert_eq!(c[0]["conflict"], "sharedUser");
-    assert_eq!(p["actions"].as_array().unwrap().len(), 1);
+    assert_eq!(c[0]["conflict"], "keyTaken");
+    assert_eq!(c[0]["rows"], json!([{"source": "source1", "row": 3}]));
+    assert_eq!(c[0]["platformIds"], json!(["u1"]));
+    assert!(of_kind(&p, "create").is_empty(), "Foundry would refuse the email: {p}");
 }
 
 #[test]

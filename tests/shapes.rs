@@ -82,3 +82,16 @@ fn a_page_given_as_normalised_users_with_learnifier_keys_is_refused() {
     let mut pl = planner(r#"{"platform":"learnifier"}"#);
     assert_eq!(pl.add_target(page.as_bytes(), TargetFormat::Learnifier, "p").unwrap().records, 1);
 }
+
+#[test]
+fn a_bare_array_of_foundry_records_without_type_is_refused_for_every_platform() {
+    // Issue 12 item 10: `[{"id", "attributes": …}]`, without `{data: …}` and without `type`.
+    let page = r#"[{"id":"dek-123","attributes":{"sso_id":"33","email":"g@x.org","active":true}},{"id":"zak-928","attributes":{"sso_id":"44"}}]"#;
+    for platform in ["foundry", "learnifier", "scim"] {
+        for format in [TargetFormat::Auto, TargetFormat::Normalised] {
+            let msg = refused(&format!(r#"{{"platform":"{platform}"}}"#), page, format);
+            assert!(msg.contains("[0]: unknown key \"attributes\""), "{platform}: {msg}");
+            assert!(msg.contains("give the whole page"), "{platform}: {msg}");
+        }
+    }
+}

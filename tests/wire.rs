@@ -236,6 +236,28 @@ fn learnifier_auto_clear_email_is_sent_as_query_and_body_when_enabled() {
 }
 
 #[test]
+fn learnifier_with_email_as_the_primary_key_sends_it_as_primary_email_too() {
+    // Issue 12 item 5: Learnifier requires primaryEmail; with email as the key, the create body
+    // carried it only in externalId, and every create failed 400.
+    let page = json!([{"id": "L1", "externalId": "ann@x.org", "firstName": "Ann", "lastName": "Leigh", "primaryEmail": "ann@x.org", "hardLock": false}]);
+    let src = "email,firstName,lastName,active\nann@x.org,Ann,Lee,true\nellen.cohen@example.org,Ellen,Cohen,true\n";
+    let cfg = json!({"baseUrl": "https://l.test", "credentials": {"key": "k", "secret": "s"}});
+    let (report, sent) = run(r#"{"platform":"learnifier","match":["email"]}"#, cfg, src, |r| match r.method {
+        Method::Get => Response::new(200, page.to_string()).with_header("X-More", "false"),
+        Method::Post => Response::new(200, r#"{"userId":"L2"}"#),
+        _ => Response::new(201, ""),
+    });
+    let post = sent.iter().find(|r| r.method == Method::Post).expect("a create");
+    assert_eq!(
+        body(post),
+        json!({"externalId": "ellen.cohen@example.org", "primaryEmail": "ellen.cohen@example.org", "firstName": "Ellen", "lastName": "Cohen"})
+    );
+    let patch = sent.iter().find(|r| r.method == Method::Patch).expect("an update");
+    assert_eq!(body(patch), json!({"lastName": "Lee"}), "only the changed field");
+    assert_eq!(report.counts.done, 2);
+}
+
+#[test]
 fn a_user_missed_by_shifting_pages_is_not_created_twice() {
     // SCIM paging is not a snapshot: between page 1 and page 2 someone deletes s0, so s2
     // slides from page 2 onto page 1 and is never listed. Its learner then looks new.

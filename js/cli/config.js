@@ -212,6 +212,7 @@ const SCHEMA = object({
   platform: oneOf('foundry', 'learnifier', 'scim'),
   baseUrl,
   match: matchKeys,
+  linkByEmail: bool,
   orphans: oneOf('review', 'deactivate', 'delete'),
   mapping,
   protect: strings,

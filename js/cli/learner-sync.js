@@ -66,6 +66,8 @@ function planOptions(values, config, { sourceNeeded = true } = {}) {
   const options = { platform };
   const match = values.match !== undefined ? list(values.match) : config.match;
   if (match) options.match = match;
+  const linkByEmail = values['no-link'] ? false : config.linkByEmail;
+  if (linkByEmail !== undefined) options.linkByEmail = linkByEmail;
   const orphans = values.orphans ?? config.orphans;
   if (orphans) options.orphans = orphans;
   const protect = values.protect !== undefined ? list(values.protect) : config.protect;
@@ -125,10 +127,17 @@ function listInvalid(entries, after) {
   return 2;
 }
 
-/** Prints the plan and lists invalid rows on stderr; returns the exit code. */
+/**
+ * Prints the plan, lists invalid rows on stderr, and says when the plan is held and the
+ * fingerprint `--approve` takes; returns the exit code (3 for a held plan, as `sync` gives).
+ */
 function printPlan(plan, json, format = 'json') {
   process.stdout.write(format === 'table' ? formatTable(plan) : format === 'csv' ? planToCsv(json) : json + '\n');
-  return listInvalid(plan.actions, 'nothing is planned for them');
+  const code = listInvalid(plan.actions, 'nothing is planned for them');
+  if (!plan.held) return code;
+  process.stderr.write(printable(`learner-sync: plan held: ${plan.held.reason}`) + '\n');
+  process.stderr.write(`  to apply it, run sync with --approve ${plan.held.fingerprint}\n`);
+  return 3;
 }
 
 function runPlan(args) {
@@ -351,7 +360,8 @@ async function runSync(args) {
     const at = Number.isNaN(when.getTime()) ? `${report.resumeAt} ms after the Unix epoch` : when.toISOString();
     process.stderr.write(`  the platform asked to be left alone until ${at}: run the sync again after then\n`);
   }
-  if (report.held) {
+  // A dry run's plan said it is held when it was printed.
+  if (report.held && !(options.dryRun && report.planned)) {
     process.stderr.write(`learner-sync: plan held, nothing sent: ${report.held.reason}\n`);
     process.stderr.write(`  to apply it, run again with --approve ${report.held.fingerprint}\n`);
   }

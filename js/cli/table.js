@@ -54,11 +54,18 @@ function columns(head, rows) {
   return [line(head), ...rows.map(line)];
 }
 
+const WRITES = new Set(['create', 'update', 'link', 'reactivate', 'deactivate', 'delete']);
+
 export function formatTable(plan) {
-  const rows = plan.actions.map((a) => [a.action, clip(a.key, 24), clip(a.platformId, 24), printable(detail(a))]);
+  // Every write of a held plan waits for an approval: its line says so.
+  const heldMark = (a) => (plan.held && WRITES.has(a.action) && !a.withheld ? 'held; ' : '');
+  const rows = plan.actions.map((a) => [a.action, clip(a.key, 24), clip(a.platformId, 24), printable(heldMark(a) + detail(a))]);
   const s = plan.summary;
   const counts = Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ');
-  return [...columns(['ACTION', 'KEY', 'PLATFORM ID', 'DETAIL'], rows), '', `summary: ${counts}`, `fingerprint: ${plan.fingerprint}`, ''].join('\n');
+  const tail = plan.held
+    ? [`held: ${printable(plan.held.reason)}`, `approve with: --approve ${plan.held.fingerprint}`]
+    : [`fingerprint: ${plan.fingerprint}`];
+  return [...columns(['ACTION', 'KEY', 'PLATFORM ID', 'DETAIL'], rows), '', `summary: ${counts}`, ...tail, ''].join('\n');
 }
 
 /** A sync report's outcomes, one line each, then the counts. */

@@ -13,6 +13,7 @@ const COMMON = {
   encoding: { type: 'string' },
   match: { type: 'string' },
   orphans: { type: 'string' },
+  'no-link': { type: 'boolean' },
   map: { type: 'string' },
   protect: { type: 'string' },
   approve: { type: 'string' },
@@ -59,7 +60,7 @@ const EXIT_CODES = `Exit codes:
 
 const CONFIG = `Config file: --config FILE, or ./learner-sync.json when present. A JSON object of what a
 team keeps in its repository; flags override it. Keys:
-  platform, baseUrl, match (["ssoId", "email"]), orphans, mapping (an object, or the path of
+  platform, baseUrl, match (["ssoId", "email"]), linkByEmail (true), orphans, mapping (an object, or the path of
   a mapping file relative to the config file), protect, adminRoles, scim ({key, userName}),
   guards ({maxDeactivatePercent, maxDeactivateCount, expectedLearners, sourceTolerance}),
   mode, rate ({limit, windowMs, share} or "200/60s"), concurrency, retry ({maxAttempts,
@@ -76,7 +77,9 @@ const PLAN_FLAGS = `  --config FILE        the config file (default: ./learner-s
                        default), windows-1252 (or latin1: Excel in much of Europe),
                        utf-16le or utf-16be
   --match KEYS         matching keys in order of precedence, comma-separated (default: ssoId)
-                       e.g. ssoId,email links users found only by email on a first sync
+  --no-link            do not link a learner that matches nobody to a user with no key and
+                       the same email (first sync; on by default): such a learner is then a
+                       keyTaken conflict, never a create the platform would refuse
   --orphans POLICY     review (default), deactivate, or delete (not on Foundry)
   --map FILE           JSON mapping of fields to source columns, e.g.
                        {"ssoId": "Employee SSO", "active": {"column": "Status", "activeValues": ["Active"]}}

@@ -14,6 +14,7 @@
 //
 // `json` is the engine's finishJson() text, untouched: the pinned plan `sync --plan` applies.
 import { isJsonPage, platformCsvToNormalised } from './platform-csv.js';
+import { searchText, fold } from './search.js';
 
 // Imported dynamically: the browser entry awaits the wasm at its top level, and a static import
 // would hold back this module (and its onmessage) until then, losing the page's first message.
@@ -118,24 +119,9 @@ async function toCsv(learnerSync, plan) {
   return learnerSync.planToCsv(plan);
 }
 
-/** What the search box looks through: every text value of the action, lowercased. */
-function searchText(a) {
-  const parts = [a.key, a.platformId, a.source, a.field, a.value, a.matchedBy];
-  for (const values of [a.fields, a.user]) if (values) for (const v of Object.values(values)) if (typeof v === 'string') parts.push(v);
-  if (a.changes) {
-    for (const c of Object.values(a.changes)) {
-      if (typeof c.from === 'string') parts.push(c.from);
-      if (typeof c.to === 'string') parts.push(c.to);
-    }
-  }
-  if (a.platformIds) parts.push(...a.platformIds);
-  if (a.rows) for (const r of a.rows) parts.push(r.source);
-  return parts.filter((p) => p != null).join('\n').toLowerCase();
-}
-
 function query({ id, kinds, text, page, pageSize }) {
   if (!held) return;
-  const needle = String(text ?? '').normalize('NFC').trim().toLowerCase();
+  const needle = fold(String(text ?? '').trim());
   const key = `${kinds.join(',')}\n${needle}`;
   if (lastFilter.key !== key) {
     const wanted = new Set(kinds);

@@ -12,7 +12,7 @@ const KIND_HELP = {
   link: 'existing users given their key',
   deactivate: 'leavers (and orphans, by policy)',
   delete: 'orphans, by policy',
-  review: 'orphans listed; nothing sent',
+  review: 'listed for review; nothing sent',
   conflict: 'keys collide; nothing done',
   invalid: 'rows that cannot be used',
 };
@@ -23,6 +23,9 @@ const CONFLICTS = {
   multipleMatches: 'One learner matches different users',
   sharedUser: 'Several learners match one user',
   keyMismatch: 'The user carries another primary key',
+  keyTaken: 'A listed user already holds the key or email',
+  sharedPlatformKey: 'Users share a key (reported only)',
+  listedTwice: 'A user listed twice with different content',
 };
 
 /**

@@ -105,12 +105,14 @@ test('planToCsv: the walkthrough plan as spreadsheet rows, from the object or it
   const p = plan({ platform: 'foundry' }, { sources: [{ page: SOURCE, label: 'hr.csv' }], targets: [FOUNDRY] });
   const csv = planToCsv(p);
   assert.equal(planToCsv(JSON.stringify(p)), csv);
-  assert.match(csv, /^action,key,platformId,email,firstName,lastName,ssoId,employeeId,studentId,active,changes,reason,orphan,withheld,matchedBy,conflict,field,value,source,row,rows,platformIds\r\n/);
+  assert.match(csv, /^action,key,platformId,email,firstName,lastName,ssoId,employeeId,studentId,active,changes,reason,orphan,withheld,matchedBy,conflict,field,value,source,row,rows,platformIds,held\r\n/);
   const { records } = readCsvRecords(csv);
   assert.deepEqual(records.map((r) => `${r.action} ${r.key} ${r.platformId}`), ['update 33 dek\u2011123', 'deactivate 55 iux\u2011332', 'create 686 ', 'review 787 qai\u2011928']);
   assert.equal(records[0].changes, 'lastName: Smith \u2192 Smith\u2011Evans');
   assert.deepEqual([records[2].email, records[2].firstName, records[2].source, records[2].row], ['ellen.cohen@example.org', 'Ellen', 'hr.csv', '5']);
   assert.equal(records[3].orphan, 'yes');
+  // The update and the leaver name their platform user (issue 12 item 8).
+  assert.deepEqual([records[0].email, records[0].firstName, records[1].email, records[1].lastName], ['geoff.smith@example.org', 'Geoff', 'leo.later@example.org', 'Later']);
 });
 
 test('planToCsv and reportToCsv make formula cells inert and refuse what is not a plan', () => {

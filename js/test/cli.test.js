@@ -56,6 +56,56 @@ test('plan --format table is readable', () => {
   assert.match(r.stdout, /summary: create 1, update 1, deactivate 2/);
 });
 
+test('plan says a held plan is held, prints the fingerprint --approve takes, marks held writes and exits 3 (issue 12)', () => {
+  const dir = folder({ 'learner-sync.json': { guards: { maxDeactivatePercent: 0, maxDeactivateCount: 0 } } });
+  try {
+    const args = ['plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY, '--config', join(dir, 'learner-sync.json')];
+    const json = run(...args);
+    assert.equal(json.status, 3, json.stderr);
+    const plan = JSON.parse(json.stdout);
+    assert.ok(plan.held?.fingerprint, json.stdout);
+    assert.notEqual(plan.held.fingerprint, plan.fingerprint, 'the approval names the users to deactivate too');
+    assert.match(json.stderr, new RegExp(`plan held: .*\\n  to apply it, run sync with --approve ${plan.held.fingerprint}`));
+
+    const table = run(...args, '--format', 'table');
+    assert.equal(table.status, 3, table.stderr);
+    assert.match(table.stdout, /deactivate\s+55\s+iux\u2011332\s+held; active: true -> false/);
+    assert.match(table.stdout, /create\s+686\s+held; /);
+    assert.match(table.stdout, /review\s+787\s+qai\u2011928\s+no learner/, 'a review sends nothing: not marked');
+    assert.match(table.stdout, new RegExp(`\\nheld: .+\\napprove with: --approve ${plan.held.fingerprint}\\n$`));
+    assert.doesNotMatch(table.stdout, new RegExp(plan.fingerprint), 'no fingerprint that would not approve it');
+
+    const csv = run(...args, '--format', 'csv');
+    assert.equal(csv.status, 3, csv.stderr);
+    const { records } = readCsvRecords(csv.stdout);
+    assert.deepEqual(records.map((r) => `${r.action} ${r.held}`), ['update yes', 'deactivate yes', 'create yes', 'review ']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a keyless user with the learner\'s email is linked by default; --no-link and linkByEmail: false make it a conflict (issue 12)', () => {
+  const dir = folder({
+    'hr.csv': 'ssoId,firstName,lastName,email,active\n686,Ellen,Cohen,ellen.cohen@example.org,true\n',
+    'users.json': [{ id: 'u9', firstName: 'Ellen', lastName: 'Cohen', email: 'ellen.cohen@example.org', active: true }],
+    'off.json': { linkByEmail: false },
+  });
+  try {
+    const base = ['plan', '--platform', 'foundry', '--source', join(dir, 'hr.csv'), '--target', join(dir, 'users.json')];
+    const on = run(...base);
+    assert.equal(on.status, 0, on.stderr);
+    assert.deepEqual(JSON.parse(on.stdout).actions.map((a) => `${a.action} ${a.platformId}`), ['link u9']);
+    for (const off of [run(...base, '--no-link'), run(...base, '--config', join(dir, 'off.json'))]) {
+      assert.equal(off.status, 0, off.stderr);
+      const plan = JSON.parse(off.stdout);
+      assert.deepEqual(plan.actions.map((a) => `${a.action} ${a.conflict ?? a.platformId} ${a.platformIds ?? a.field}`), ['review u9 email', 'conflict keyTaken u9']);
+      assert.equal(plan.options.linkByEmail, false);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--map, --match and several target pages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ls-cli-'));
   try {

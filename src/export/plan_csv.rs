@@ -7,7 +7,7 @@
 //! | `action` | `create`, `update`, `link`, `reactivate`, `deactivate`, `delete`, `review`, `conflict` or `invalid` |
 //! | `key` | the primary matching key's value (the learner's, or the orphan's) |
 //! | `platformId` | the platform user acted on |
-//! | `email`, `firstName`, `lastName`, `ssoId`, `employeeId`, `studentId`, `active` | the user's values after the action, as far as the plan knows them: a create's fields; an orphan's values on the platform; for a write, each changed field's new value (the plan does not carry the fields an update leaves alone) |
+//! | `email`, `firstName`, `lastName`, `ssoId`, `employeeId`, `studentId`, `active` | the user's values after the action, as far as the plan knows them: a create's fields; an orphan's values on the platform; for a write to a matched user, each changed field's new value and the user's own values for the rest |
 //! | `changes` | every field written, old to new: `lastName: Smith → Smith‑Evans; active: true → false`; a missing value shows as `(none)`, and a value that would be ambiguous there (empty, `(none)`, with `;`, `→`, `"`, a line break, or spaces at either end) as a JSON string |
 //! | `reason` | why, in words: an invalid row, a conflict, an orphan listed for review |
 //! | `orphan` | `yes` for a platform user no learner matches |
@@ -18,6 +18,7 @@
 //! | `source`, `row` | the learner's source page and row (CSV: the spreadsheet row, the header being 1) |
 //! | `rows` | a conflict's learners, `hr.csv:3, hr.csv:9` |
 //! | `platformIds` | a conflict's platform users, comma-separated |
+//! | `held` | `yes` for a write of a plan the mass-change guard holds: nothing of it is sent until approved |
 //!
 //! One column per field, holding the value after the action, lets a spreadsheet sort and
 //! filter by email or name; the one `changes` column keeps every change with its old value
@@ -30,7 +31,7 @@ use crate::model::Field;
 use crate::planner::{Action, Change, Changes, Plan};
 
 /// The header row.
-pub const PLAN_COLUMNS: [&str; 22] = [
+pub const PLAN_COLUMNS: [&str; 23] = [
     "action",
     "key",
     "platformId",
@@ -53,6 +54,7 @@ pub const PLAN_COLUMNS: [&str; 22] = [
     "row",
     "rows",
     "platformIds",
+    "held",
 ];
 
 /// The fields with a column of their own, in column order.
@@ -63,14 +65,15 @@ const VALUE_FIELDS: [Field; 6] =
 pub fn plan_to_csv(plan: &Plan<'_>) -> Vec<u8> {
     let mut w = super::writer();
     super::write_row(&mut w, PLAN_COLUMNS);
+    let held = plan.held.is_some();
     for action in &plan.actions {
-        let cells = action_cells(action);
+        let cells = action_cells(action, held);
         super::write_row(&mut w, cells.iter().map(|c| c.as_ref()));
     }
     super::finish(w)
 }
 
-fn action_cells<'a>(a: &'a Action<'_>) -> [Cow<'a, str>; 22] {
+fn action_cells<'a>(a: &'a Action<'_>, held: bool) -> [Cow<'a, str>; 23] {
     let text = |v: &'a Option<Cow<'_, str>>| Cow::Borrowed(v.as_deref().unwrap_or(""));
     let yes = |b: bool| Cow::Borrowed(if b { "yes" } else { "" });
     let [email, first_name, last_name, sso_id, employee_id, student_id] =
@@ -98,6 +101,7 @@ fn action_cells<'a>(a: &'a Action<'_>) -> [Cow<'a, str>; 22] {
         a.row.map_or(Cow::Borrowed(""), |r| Cow::Owned(r.to_string())),
         Cow::Owned(a.rows.iter().map(|r| format!("{}:{}", r.source, r.row)).collect::<Vec<_>>().join(", ")),
         Cow::Owned(a.platform_ids.join(", ")),
+        yes(held && a.action.is_write() && !a.withheld),
     ]
 }
 

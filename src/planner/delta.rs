@@ -6,7 +6,7 @@
 //! | no platform ID, active | `create` (the new ID is reported back) |
 //! | no platform ID, inactive | nothing |
 //! | platform ID, active | `update` with the fields the row supplies, and `active: true` |
-//! | platform ID, inactive | `deactivate` |
+//! | platform ID, inactive | `deactivate` (also when the key cell is blank) |
 //!
 //! Rows are the changes, so every supplied field is sent (`from` is unknown: null). Two rows
 //! with the same platform ID or the same primary key are a conflict.
@@ -33,7 +33,28 @@ pub(crate) fn decide<'p>(
     let row = |l: &Learner| RowRef { source: Cow::Borrowed(&labels[l.origin.page as usize]), row: l.origin.row };
     let key = |l: &'p Learner| arena.opt(l.fields.get(primary)).map(Cow::Borrowed);
 
+    // A leaver whose key cell is blank is still found by the platform ID stored for it, unless
+    // another row names that ID too.
+    let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+    for id in learners.iter().map(|l| l.platform_id).chain(invalid.iter().filter_map(|r| r.by_platform_id.map(|b| b.0)))
+    {
+        if let Some(id) = arena.opt(id) {
+            *ids.entry(id).or_default() += 1;
+        }
+    }
     for rec in invalid {
+        let alone = |id| ids.get(arena.get(id)) == Some(&1);
+        if let Some((id, false)) = rec.by_platform_id.filter(|&(id, _)| alone(id)) {
+            let c = Changes { active: Some(Change { from: None, to: Some(false) }), ..Changes::default() };
+            let mut a = Action::new(ActionKind::Deactivate);
+            a.changes = Some(Box::new(c));
+            a.platform_id = Some(Cow::Borrowed(arena.get(id)));
+            a.source = Some(Cow::Borrowed(&labels[rec.origin.page as usize]));
+            a.row = Some(rec.origin.row);
+            summary.count(ActionKind::Deactivate);
+            actions.push(a);
+            continue;
+        }
         let mut a = Action::new(ActionKind::Invalid);
         a.key = arena.opt(rec.fields.get(primary)).map(Cow::Borrowed);
         a.source = Some(Cow::Borrowed(&labels[rec.origin.page as usize]));

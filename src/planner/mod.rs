@@ -273,6 +273,7 @@ impl Planner {
             learners: &self.learners,
             invalid: &self.invalid,
             users: &self.users,
+            twice: self.listed_twice(&superseded),
             superseded,
         };
         let managed = self.managed_among(&inputs.superseded);
@@ -335,6 +336,31 @@ impl Planner {
             }
         }
         superseded
+    }
+
+    /// Marks every copy of a user ID listed more than once with different content (a listing
+    /// that shifted under a change): the planner does nothing to such a user.
+    fn listed_twice(&self, superseded: &[bool]) -> Vec<bool> {
+        let mut twice = vec![false; self.users.len()];
+        if !superseded.contains(&true) {
+            return twice;
+        }
+        let a = &self.arena;
+        let content =
+            |u: &PlatformUser| (crate::model::Field::ALL.map(|f| a.get(u.fields.get(f))), u.active, u.admin, u.managed);
+        let mut copies: rustc_hash::FxHashMap<&str, Vec<usize>> = rustc_hash::FxHashMap::default();
+        for (i, u) in self.users.iter().enumerate() {
+            copies.entry(a.get(u.id)).or_default().push(i);
+        }
+        for list in copies.values().filter(|l| l.len() > 1) {
+            let first = content(&self.users[list[0]]);
+            if list[1..].iter().any(|&i| content(&self.users[i]) != first) {
+                for &i in list {
+                    twice[i] = true;
+                }
+            }
+        }
+        twice
     }
 
     /// The platform users read so far (the last copy of each ID).

@@ -39,6 +39,11 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// Whether the action sends a write (review, conflict and invalid send nothing).
+    pub fn is_write(self) -> bool {
+        !matches!(self, ActionKind::Review | ActionKind::Conflict | ActionKind::Invalid)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ActionKind::Invalid => "invalid",
@@ -68,6 +73,17 @@ pub enum ConflictKind {
     SharedUser,
     /// A learner matches a user by a later key, but the user carries a different primary key.
     KeyMismatch,
+    /// An active learner matches nobody, but a listed user already holds one of its keys or
+    /// its email (matched to someone else, or found by email with linking turned off): the
+    /// platform would refuse the create.
+    KeyTaken,
+    /// Two or more platform users have the same value of a matching key that decided nothing
+    /// (no learner holds it, or a learner was matched by an earlier key). Reported beside:
+    /// each of them is planned on its own, so the same users also appear in other actions.
+    SharedPlatformKey,
+    /// The platform listed one user ID twice with different content (a listing that shifted
+    /// under a change): which copy is current is unknown, so nothing is done to it.
+    ListedTwice,
 }
 
 impl ConflictKind {
@@ -79,6 +95,9 @@ impl ConflictKind {
             ConflictKind::MultipleMatches => "multipleMatches",
             ConflictKind::SharedUser => "sharedUser",
             ConflictKind::KeyMismatch => "keyMismatch",
+            ConflictKind::KeyTaken => "keyTaken",
+            ConflictKind::SharedPlatformKey => "sharedPlatformKey",
+            ConflictKind::ListedTwice => "listedTwice",
         }
     }
 }

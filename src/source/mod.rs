@@ -217,8 +217,10 @@ impl<'a> RowDraft<'a> {
             };
             fault = Some(("active".into(), value, why));
         }
+        let mut keyless = false;
         if fields.get(schema.primary).is_empty() && fault.is_none() {
             fault = Some((schema.primary.name().into(), None, "is empty; it is the primary matching key".into()));
+            keyless = true;
         }
         let platform_id = match self.platform_id.as_deref().map(normalise::clean) {
             Some(id) if !id.is_empty() => arena.push(&id),
@@ -227,7 +229,11 @@ impl<'a> RowDraft<'a> {
         match (fault, active) {
             (None, Some(active)) => out.learners.push(Learner { origin, fields, active, platform_id }),
             (Some((field, value, reason)), _) => {
-                out.invalid.push(InvalidRecord { origin, field, value, reason, fields })
+                let by_platform_id = match active {
+                    Some(active) if keyless && !platform_id.is_empty() => Some((platform_id, active)),
+                    _ => None,
+                };
+                out.invalid.push(InvalidRecord { origin, field, value, reason, fields, by_platform_id })
             }
             (None, None) => unreachable!("a missing active value is a fault"),
         }

@@ -74,7 +74,9 @@ impl Outcome {
     }
 }
 
-/// A user the sync created, for the host to store its platform ID.
+/// A user the sync created, for the host to store its platform ID; or one whose create was
+/// refused because a user with the learner's key already exists (its outcome is `skipped`,
+/// with that user's ID): the learner's account all the same.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Created {

@@ -23,16 +23,16 @@ impl LearnifierWire {
         self.ctx.page_size.unwrap_or(PAGE).max(1)
     }
 
-    /// Learnifier's key for a field (the primary matching key travels in `externalId`).
-    fn key_for(&self, f: Field) -> Option<&'static str> {
-        if f == self.ctx.primary {
-            return Some("externalId");
-        }
-        match f {
-            Field::Email => Some("primaryEmail"),
-            Field::FirstName => Some("firstName"),
-            Field::LastName => Some("lastName"),
-            _ => None,
+    /// Learnifier's keys for a field: the primary matching key travels in `externalId`, and an
+    /// email is `primaryEmail` too when it is that key (Learnifier requires `primaryEmail`).
+    fn keys_for(&self, f: Field) -> &'static [&'static str] {
+        match (f == self.ctx.primary, f) {
+            (true, Field::Email) => &["externalId", "primaryEmail"],
+            (true, _) => &["externalId"],
+            (false, Field::Email) => &["primaryEmail"],
+            (false, Field::FirstName) => &["firstName"],
+            (false, Field::LastName) => &["lastName"],
+            (false, _) => &[],
         }
     }
 
@@ -44,8 +44,10 @@ impl LearnifierWire {
                 (None, Some(c)) => c.get(f).and_then(|c| c.to.as_deref()),
                 _ => None,
             };
-            if let (Some(k), Some(v)) = (self.key_for(f), value) {
-                body.insert(k.into(), json!(v));
+            if let Some(v) = value {
+                for &k in self.keys_for(f) {
+                    body.insert(k.into(), json!(v));
+                }
             }
         }
         if let Some(active) = a.changes.as_ref().and_then(|c| c.active.as_ref()).and_then(|c| c.to) {

@@ -363,7 +363,10 @@ impl SyncEngine {
                 State::Failed => counts.failed += 1,
                 State::Skipped => counts.skipped += 1,
             }
-            if o.action == ActionKind::Create && o.state == State::Done {
+            // A create refused as taken whose lookup found the user with the learner's key
+            // (skipped, with that user's ID) is handed back too: the host has no ID stored for
+            // the learner (delta) and would send the same create, refused, every run.
+            if o.action == ActionKind::Create && matches!(o.state, State::Done | State::Skipped) {
                 if let Some(id) = &o.platform_id {
                     created.push(Created {
                         key: o.key.clone(),
