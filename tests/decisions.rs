@@ -2,10 +2,10 @@
 //! share a key, administrators and unmanaged users never written through a match, first-sync
 //! linking by email, and plans that do not depend on the order of pages.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::json;
+use support::plans::*;
 
 const HEAD: &str = "ssoId,employeeId,firstName,lastName,email,active\n";
 

@@ -32,7 +32,7 @@
 //!   `invalid`: the source checks are tested on their own (tests/sources.rs), and modelling them
 //!   here would copy the product's parser rather than check its decisions.
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 
@@ -414,7 +414,7 @@ proptest! {
 
     #[test]
     fn the_product_decides_every_record_as_the_reference_does(o in options(), ls in learners(), us in users()) {
-        let plan = common::plan(&options_json(&o), &[&source_csv(&ls)], &[&target_json(&us)]);
+        let plan = support::plans::plan(&options_json(&o), &[&source_csv(&ls)], &[&target_json(&us)]);
         let want = reference(&o, &ls, &us);
         let got = product(&plan);
         prop_assert_eq!(&got, &want, "\noptions {}\nsource\n{}\ntarget {}\nplan {}", options_json(&o), source_csv(&ls), target_json(&us), plan);
@@ -434,7 +434,7 @@ proptest! {
         let sources = [("a.csv", source_csv(l1)), ("b.csv", source_csv(l2))];
         let targets = [("t1", target_json(u1)), ("t2", target_json(u2))];
         let run = |order: [usize; 2]| {
-            let mut p = common::planner(&options_json(&o));
+            let mut p = support::plans::planner(&options_json(&o));
             for &i in &order {
                 p.add_source(sources[i].1.as_bytes(), learner_sync::SourceFormat::Auto, sources[i].0).unwrap();
             }
