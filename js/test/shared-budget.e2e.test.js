@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFoundry } from '../sim/foundry.js';
-import { assertNoDuplicates } from './sim-checks.js';
+import { assertNoDuplicates, busiestWindow } from './sim-checks.js';
 
 const CLI = fileURLToPath(new URL('../cli/learner-sync.js', import.meta.url));
 const SECRET = 'Zq9-sekrit-Wv4';
@@ -36,16 +36,6 @@ function runCli(args, env) {
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-/** The most requests that arrived within any window of `ms` (every request, refused or not). */
-function busiestWindow(times, ms) {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 test('two CLI syncs of one organisation share its budget: never past it together, at least 40% each, both done', { timeout: 120_000 }, async () => {

@@ -20,3 +20,13 @@ export async function assertConverged(sim, csv, rate) {
   const p = again.plan;
   assert.deepEqual([p.create, p.update, p.deactivate, p.reactivate], [0, 0, 0, 0]);
 }
+
+/** The most requests that arrived within any window of `ms` (every request, refused or not). */
+export function busiestWindow(times, ms) {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}

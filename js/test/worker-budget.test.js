@@ -9,39 +9,20 @@
 // covers.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { parse } from 'smol-toml';
+import { buildTemplate, TEMPLATE, wrangler } from './worker-build.js';
 import { startFoundry } from '../sim/foundry.js';
-import { assertNoDuplicates } from './sim-checks.js';
+import { assertNoDuplicates, busiestWindow } from './sim-checks.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TEMPLATE = join(ROOT, 'examples/cloudflare-worker');
-const wrangler = parse(readFileSync(join(TEMPLATE, 'wrangler.toml'), 'utf8'));
 
-// The template imports 'learner-sync': resolved to this checkout through a linked node_modules.
 let built;
 before(async () => {
-  built = mkdtempSync(join(tmpdir(), 'ls-worker-budget-'));
-  mkdirSync(join(built, 'node_modules'));
-  symlinkSync(ROOT, join(built, 'node_modules/learner-sync'));
-  await build({
-    entryPoints: [join(TEMPLATE, wrangler.main)],
-    outdir: join(built, 'out'),
-    bundle: true,
-    format: 'esm',
-    conditions: ['workerd', 'worker', 'browser'],
-    nodePaths: [join(built, 'node_modules')],
-    loader: { '.wasm': 'copy' },
-    logLevel: 'error',
-  });
+  built = await buildTemplate('ls-worker-budget-');
 });
-after(() => rmSync(built, { recursive: true, force: true }));
+after(() => built.remove());
 const LIMIT = 40;
 const WINDOW_MS = 4000;
 const LEARNERS = 80;
@@ -72,8 +53,8 @@ function workers(sim, sources, names) {
     workers: names.map((name, i) => ({
       name,
       modules: true,
-      modulesRoot: join(built, 'out'),
-      scriptPath: join(built, 'out/worker.js'),
+      modulesRoot: built.out,
+      scriptPath: built.script,
       modulesRules: [
         { type: 'ESModule', include: ['**/*.js'] },
         { type: 'CompiledWasm', include: ['**/*.wasm'] },
@@ -102,15 +83,6 @@ async function fire(mf, name, at) {
 async function lastRun(mf, name) {
   const kv = await mf.getKVNamespace(wrangler.kv_namespaces[0].binding, name);
   return JSON.parse(await kv.get('last-run'));
-}
-
-function busiestWindow(times, ms) {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 test('wrangler.toml binds the SharedBudget Durable Object the Worker exports', () => {

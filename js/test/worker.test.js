@@ -6,42 +6,22 @@
 // checkpoint without creating anyone twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { parse } from 'smol-toml';
+import { buildTemplate, TEMPLATE, wrangler } from './worker-build.js';
 import { startFoundry } from '../sim/foundry.js';
 import { sample } from '../demo/sample.js';
 import { assertNoDuplicates, assertConverged } from './sim-checks.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TEMPLATE = join(ROOT, 'examples/cloudflare-worker');
-const wrangler = parse(readFileSync(join(TEMPLATE, 'wrangler.toml'), 'utf8'));
 
-// The template imports 'learner-sync': resolved here to this checkout (a node_modules folder
-// holding a link to it), through the package's exports map, as it is once installed. The real
-// wrangler build of the packed package is js/test/package.test.js's.
 let built;
 before(async () => {
-  built = mkdtempSync(join(tmpdir(), 'ls-worker-'));
-  mkdirSync(join(built, 'node_modules'));
-  symlinkSync(ROOT, join(built, 'node_modules/learner-sync'));
-  await build({
-    entryPoints: [join(TEMPLATE, wrangler.main)],
-    outdir: join(built, 'out'),
-    bundle: true,
-    format: 'esm',
-    conditions: ['workerd', 'worker', 'browser'],
-    nodePaths: [join(built, 'node_modules')],
-    loader: { '.wasm': 'copy' },
-    logLevel: 'error',
-  });
+  built = await buildTemplate('ls-worker-');
 });
-after(() => rmSync(built, { recursive: true, force: true }));
+after(() => built.remove());
 const FAST = { limit: 200, windowMs: 1000 };
 const CREDENTIALS = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret' };
 
@@ -63,8 +43,8 @@ function worker(sim, source, persist, budget, extra = {}) {
   const options = { ...JSON.parse(wrangler.vars.LEARNER_SYNC_OPTIONS), baseUrl: sim.url, rate: '200/1s', ...extra };
   return new Miniflare({
     modules: true,
-    modulesRoot: join(built, 'out'),
-    scriptPath: join(built, 'out/worker.js'),
+    modulesRoot: built.out,
+    scriptPath: built.script,
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
