@@ -13,7 +13,7 @@ use crate::platform::wire::{Auth, Cursor, Lookup};
 use crate::platform::TargetFormat;
 use crate::sync::pace::{rate_limit_budget, retry_after_wait, Verdict};
 use crate::sync::report::RunErrorCode;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 
 impl SyncEngine {
     /// Hands back the answer to request `id`, or why none came, at time `now`.
@@ -95,17 +95,17 @@ impl SyncEngine {
             Ok(_) => Verdict::Accepted,
             Err(_) => Verdict::Lost,
         };
-        rate.on_answer(now.as_ms(), verdict);
+        rate.on_answer(now, verdict);
         if let (Ok(resp), Verdict::RateLimited) = (result, verdict) {
             // When the budget frees teaches the platform's window (at an event's first 429).
-            if let Some(wait) = retry_after_wait(resp, now.as_ms()) {
-                rate.learn_reset(now.as_ms(), wait);
+            if let Some(wait) = retry_after_wait(resp, now) {
+                rate.learn_reset(now, wait);
             }
         }
         if let Ok(resp) = result {
-            let budget = rate_limit_budget(resp, now.as_ms());
+            let budget = rate_limit_budget(resp, now);
             if !budget.is_empty() {
-                rate.observe(now.as_ms(), &budget, share);
+                rate.observe(now, &budget, share);
             }
         }
     }
@@ -117,7 +117,7 @@ impl SyncEngine {
             self.counters.token_failures = job.failures;
             if job.failures < self.options.retry.max_attempts {
                 self.counters.retries += 1;
-                self.counters.token_not_before = now + Duration::from_ms(self.backoff.delay(job.failures));
+                self.counters.token_not_before = now + self.backoff.delay(job.failures);
             } else {
                 self.give_up(job, status, detail, now);
             }
@@ -125,7 +125,7 @@ impl SyncEngine {
         }
         if job.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = Duration::from_ms(self.backoff.delay(job.failures));
+            let wait = self.backoff.delay(job.failures);
             self.later(job, now + wait);
         } else {
             self.give_up(job, status, detail, now);
@@ -161,7 +161,7 @@ impl SyncEngine {
         next.failures = failed.failures + 1;
         if next.failures < self.options.retry.max_attempts {
             self.counters.retries += 1;
-            let wait = Duration::from_ms(self.backoff.delay(next.failures));
+            let wait = self.backoff.delay(next.failures);
             self.later(next, now + wait);
         } else {
             self.give_up(failed, None, format!("{detail}; whether the user was created is unknown"), now);

@@ -280,7 +280,7 @@ impl SyncEngine {
     /// after [`resume`](Self::resume).
     pub fn check_clock(&self, now: u64) -> Result<(), Error> {
         let now = Instant::from_ms(now);
-        let window = Duration::from_ms(self.rate.as_ref().map_or(0, TokenBucket::window_ms));
+        let window = self.rate.as_ref().map_or(Duration::ZERO, TokenBucket::window);
         let longest_backoff = Duration::from_ms(self.options.retry.max_ms);
         let ahead = DAY.max(window.saturating_mul(2)).max(longest_backoff.saturating_mul(2));
         let limit = now + ahead;
@@ -291,7 +291,7 @@ impl SyncEngine {
         let waits = [
             ("the next token request", self.counters.token_not_before, limit.max(paused)),
             ("a queued retry", self.delayed.iter().map(|d| d.0.at).max().unwrap_or_default(), limit.max(paused)),
-            ("the rate bucket", Instant::from_ms(self.rate.as_ref().map_or(0, TokenBucket::latest_wait)), limit),
+            ("the rate bucket", self.rate.as_ref().map_or(Instant::ZERO, TokenBucket::latest_wait), limit),
         ];
         for (what, at, bound) in waits {
             if at > bound {

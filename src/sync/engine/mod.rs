@@ -146,8 +146,14 @@ impl SyncEngine {
         // every step on a token whose request must wait for the next slot, and lose it.
         let counted_tokens = matches!(auth, Auth::OAuthClient) && wire.token_requests_count_against_rate();
         let burst = if counted_tokens { options.concurrency.max(2) } else { options.concurrency };
-        let rate = options.rate_for(platform).map(|r| TokenBucket::new(r.effective_limit(), r.window_ms, burst));
-        let backoff = Backoff::new(options.retry.base_ms, options.retry.max_ms, options.seed);
+        let rate = options
+            .rate_for(platform)
+            .map(|r| TokenBucket::new(r.effective_limit(), Duration::from_ms(r.window_ms), burst));
+        let backoff = Backoff::new(
+            Duration::from_ms(options.retry.base_ms),
+            Duration::from_ms(options.retry.max_ms),
+            options.seed,
+        );
         Ok(SyncEngine {
             platform,
             plan_options: plan_options.clone(),

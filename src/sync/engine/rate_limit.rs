@@ -40,16 +40,15 @@ impl SyncEngine {
             return self.give_up(job, Some(429), detail, now);
         }
         // Retry-After, or else the reset of a budget the platform says is spent.
-        let budget = rate_limit_budget(&resp, now.as_ms());
-        // (`pace/` counts in ms: its durations become Durations here.)
-        let spent = budget.reset_ms.filter(|_| budget.remaining.is_none_or(|r| r == 0));
-        let asked = retry_after_wait(&resp, now.as_ms()).or(spent).map(Duration::from_ms);
+        let budget = rate_limit_budget(&resp, now);
+        let spent = budget.reset.filter(|_| budget.remaining.is_none_or(|r| r == 0));
+        let asked = retry_after_wait(&resp, now).or(spent);
         // The backoff grows with the 429s of the congestion event, not only this request's: a
         // fresh probe refused again waits longer than the first did; but by at most a quarter
         // of the pause so far, so the pause overshoots the platform's reset by little.
         let attempt = job.rate_limited.max(self.rate.as_ref().map_or(0, |r| r.refusals()));
-        let cap = self.rate.as_ref().and_then(|r| r.probe_wait_cap(now.as_ms())).unwrap_or(u64::MAX);
-        let wait = asked.unwrap_or_else(|| Duration::from_ms(self.backoff.delay(attempt).min(cap)));
+        let cap = self.rate.as_ref().and_then(|r| r.probe_wait_cap(now)).unwrap_or(Duration::from_ms(u64::MAX));
+        let wait = asked.unwrap_or_else(|| self.backoff.delay(attempt).min(cap));
         let until = (now + wait).min(LATEST.max(now));
         self.counters.paused_until = self.counters.paused_until.max(until);
         self.counters.retries += 1;

@@ -114,11 +114,10 @@ impl SyncEngine {
         self.stop_invocation(None);
     }
 
-    /// When the rate bucket (`pace/`, which counts in ms) has room for `requests`; `now` with
-    /// no bucket.
+    /// When the rate bucket has room for `requests`; `now` with no bucket.
     pub(super) fn slot(rate: Option<&mut TokenBucket>, now: Instant, requests: u32) -> Option<Instant> {
         match rate {
-            Some(r) => r.next_slots(now.as_ms(), requests).map(Instant::from_ms),
+            Some(r) => r.next_slots(now, requests),
             None => Some(now),
         }
     }

@@ -63,7 +63,7 @@ impl SyncEngine {
             // A token goes only when the request it is for may follow it; a token request the
             // platform does not count takes no slot of its own.
             let requests = if job.kind == JobKind::Token && rated { 2 } else { 1 };
-            if rate.next_slots(now.as_ms(), requests) != Some(now.as_ms()) {
+            if rate.next_slots(now, requests) != Some(now) {
                 return None;
             }
         }
@@ -113,7 +113,7 @@ impl SyncEngine {
         let generation = self.token.as_ref().map_or(0, |t| t.generation);
         self.in_flight.insert(req.id, (job, generation));
         if let (Some(rate), true) = (&mut self.rate, rated) {
-            rate.on_send(now.as_ms());
+            rate.on_send(now);
         }
         self.counters.requests += 1;
         Some(req)

@@ -1,6 +1,6 @@
 //! The token bucket that paces requests, and how it adapts its rate (AIMD).
 //!
-//! **Spreading.** Tokens accrue at the rate in force (`limit` requests per `window_ms`) up to
+//! **Spreading.** Tokens accrue at the rate in force (`limit` requests per `window`) up to
 //! `burst` (the concurrency, and at least two where token requests count, so a token and the
 //! request it is for go together; never the whole limit); a request takes one. So a sync sends
 //! one request every `window ÷ limit`, not a window's worth at once, and another client of the
@@ -41,6 +41,7 @@
 use std::collections::VecDeque;
 
 use super::Budget;
+use crate::time::{Duration, Instant};
 
 /// How an answer bears on the budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,13 +62,13 @@ const MARGIN: f64 = 0.95;
 const HEADER_MARGIN: f64 = 0.95;
 
 /// How often the rate grows without a 429.
-const GROW_EVERY_MS: u64 = 1000;
+const GROW_EVERY: Duration = Duration::from_secs(1);
 
 /// The shortest hold at the level a 429 taught before probing past it.
-const MIN_HOLD_MS: u64 = 60_000;
+const MIN_HOLD: Duration = Duration::from_secs(60);
 
 /// The hold before probing past a level a 429 taught lasts this many of the platform's
-/// windows (at least [`MIN_HOLD_MS`]): each probe past it that meets a 429 costs a burst, so
+/// windows (at least [`MIN_HOLD`]): each probe past it that meets a 429 costs a burst, so
 /// a budget that did not change is probed at most once in ten windows.
 const HOLD_WINDOWS: u64 = 10;
 
@@ -76,9 +77,9 @@ const MAX_LOG: usize = 4096;
 
 /// A `Retry-After` shorter than this says nothing of the window: it is rounded up to whole
 /// seconds, so it may be up to a second late.
-const MIN_TEACHING_WAIT_MS: u64 = 2000;
+const MIN_TEACHING_WAIT: Duration = Duration::from_secs(2);
 
-const DAY_MS: u64 = 24 * 3_600_000;
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// The request budget as a token bucket whose rate adapts (see the module docs). Saved in
 /// checkpoints; [`unsound`](Self::unsound) refuses a saved one that could not work.
@@ -87,24 +88,26 @@ const DAY_MS: u64 = 24 * 3_600_000;
 pub struct TokenBucket {
     /// The configured budget (times the share): requests per window, never exceeded.
     configured: u32,
-    window_ms: u64,
+    #[serde(rename = "windowMs")]
+    window: Duration,
     /// The rate in force, as requests per window (a fraction).
     limit: f64,
     /// The most tokens the bucket holds: requests that may go back to back.
     burst: u32,
     tokens: f64,
     /// When `tokens` was last brought up to date.
-    refilled_at: u64,
+    refilled_at: Instant,
     /// The highest rate known to be safe: what the last 429 taught, or a rate held for a
     /// window without one. The rate climbs back quickly up to it, and a probe past it that
     /// meets a 429 returns to it.
     ceiling: f64,
     /// Until when the rate holds at the ceiling before probing past it.
-    hold_until: u64,
+    hold_until: Instant,
     /// How long the next hold lasts: doubled by each probe that met a 429, to a day.
-    hold_ms: u64,
+    #[serde(rename = "holdMs")]
+    hold: Duration,
     /// When the rate may next grow.
-    grow_at: u64,
+    grow_at: Instant,
     /// A 429 came and no request sent since has been accepted.
     congested: bool,
     /// Answers still due to requests sent before the last 429: theirs are the same event.
@@ -113,23 +116,23 @@ pub struct TokenBucket {
     refusals: u32,
     in_flight: u32,
     /// When each answered request stops counting against the configured budget, oldest first.
-    frees_at: VecDeque<u64>,
+    frees_at: VecDeque<Instant>,
     /// The requests the platform's `RateLimit-Remaining` leaves this client until
     /// `allowance_until` (its reset).
     allowance: f64,
-    allowance_until: u64,
+    allowance_until: Instant,
     /// When each accepted request's answer came, oldest first, within the longest window
     /// considered (at most [`MAX_LOG`]): the platform's count, as this client knows it.
     #[serde(default)]
-    accepted_at: VecDeque<u64>,
+    accepted_at: VecDeque<Instant>,
     /// When the latest request forgotten from `accepted_at` was accepted (0: none): the gap
     /// before its oldest entry is known only from there.
     #[serde(default)]
-    forgotten_at: u64,
+    forgotten_at: Instant,
     /// The platform's window as a `Retry-After` taught it, ms (0: not learned, taken to be
-    /// `window_ms`).
-    #[serde(default)]
-    platform_window_ms: u64,
+    /// `window`).
+    #[serde(default, rename = "platformWindowMs")]
+    learned_window: Duration,
     /// The rate in force is the platform's budget as measured (a probe sent when this
     /// client's count said a place was free was accepted, or a `Retry-After` said when), not a
     /// guess: it goes without the margin, and a 429 at it takes the margin rather than half.
@@ -146,42 +149,42 @@ pub struct TokenBucket {
     narrow: bool,
     /// When the current (or last) congestion event began.
     #[serde(default)]
-    event_at: u64,
+    event_at: Instant,
     /// A probe of the current event met a 429 again: the level is not exact.
     #[serde(default)]
     probe_missed: bool,
 }
 
 impl TokenBucket {
-    /// A bucket for `limit` requests per `window_ms`, sending at most `burst` back to back.
-    pub fn new(limit: u32, window_ms: u64, burst: u32) -> Self {
+    /// A bucket for `limit` requests per `window`, sending at most `burst` back to back.
+    pub fn new(limit: u32, window: Duration, burst: u32) -> Self {
         let limit = limit.max(1);
         let burst = burst.clamp(1, limit);
         TokenBucket {
             configured: limit,
-            window_ms: window_ms.max(1),
+            window: window.max(Duration::from_ms(1)),
             limit: limit as f64,
             burst,
             tokens: burst as f64,
-            refilled_at: 0,
+            refilled_at: Instant::ZERO,
             ceiling: limit as f64,
-            hold_until: 0,
-            hold_ms: window_ms.saturating_mul(2).clamp(MIN_HOLD_MS, DAY_MS),
+            hold_until: Instant::ZERO,
+            hold: window.saturating_mul(2).clamp(MIN_HOLD, DAY),
             refusals: 0,
-            grow_at: 0,
+            grow_at: Instant::ZERO,
             congested: false,
             stale: 0,
             in_flight: 0,
             frees_at: VecDeque::new(),
             allowance: 0.0,
-            allowance_until: 0,
+            allowance_until: Instant::ZERO,
             accepted_at: VecDeque::new(),
-            forgotten_at: 0,
-            platform_window_ms: 0,
+            forgotten_at: Instant::ZERO,
+            learned_window: Duration::ZERO,
             exact: false,
             measured: 0.0,
             narrow: false,
-            event_at: 0,
+            event_at: Instant::ZERO,
             probe_missed: false,
         }
     }
@@ -196,46 +199,46 @@ impl TokenBucket {
     }
 
     /// The platform's window: as a `Retry-After` taught it, else the configured one.
-    fn platform_window(&self) -> u64 {
-        if self.platform_window_ms > 0 {
-            self.platform_window_ms
+    fn platform_window(&self) -> Duration {
+        if self.learned_window > Duration::ZERO {
+            self.learned_window
         } else {
-            self.window_ms
+            self.window
         }
     }
 
     /// The requests this client may have in the platform's window at the rate in force.
     fn platform_cap(&self) -> u32 {
-        let cap = self.limit * self.platform_window() as f64 / self.window_ms as f64;
+        let cap = self.limit * self.platform_window().as_ms() as f64 / self.window.as_ms() as f64;
         ((cap + 1e-9).floor() as u32).max(1)
     }
 
     /// Accepted requests answered within `window` ms before `now` (+1: the platform may count
     /// one at exactly a window ago as still inside), oldest first.
-    fn accepted_within(&self, now: u64, window: u64) -> impl Iterator<Item = u64> + '_ {
-        let start = self.accepted_at.partition_point(|&t| t.saturating_add(window).saturating_add(1) <= now);
+    fn accepted_within(&self, now: Instant, window: Duration) -> impl Iterator<Item = Instant> + '_ {
+        let start = self.accepted_at.partition_point(|&t| t + window + Duration::from_ms(1) <= now);
         self.accepted_at.range(start..).copied()
     }
 
     /// The hold before probing past what a 429 taught, for the window as known.
-    fn base_hold(&self) -> u64 {
-        self.platform_window().max(self.window_ms).saturating_mul(HOLD_WINDOWS).clamp(MIN_HOLD_MS, DAY_MS)
+    fn base_hold(&self) -> Duration {
+        self.platform_window().max(self.window).saturating_mul(HOLD_WINDOWS).clamp(MIN_HOLD, DAY)
     }
 
     /// Whether `other` was made for the same configured budget (a resumed run may change it).
     pub(crate) fn same_budget(&self, other: &TokenBucket) -> bool {
-        self.configured == other.configured && self.window_ms == other.window_ms
+        self.configured == other.configured && self.window == other.window
     }
 
-    fn update(&mut self, now: u64) {
+    fn update(&mut self, now: Instant) {
         while self.frees_at.front().is_some_and(|&t| t <= now) {
             self.frees_at.pop_front();
         }
         // Four windows back: a platform's window up to four times the configured one can be
         // learned from when its budget frees.
-        let keep = self.platform_window().max(self.window_ms.saturating_mul(4)).saturating_add(1);
-        while self.accepted_at.front().is_some_and(|&t| t.saturating_add(keep) <= now) {
-            self.forgotten_at = self.accepted_at.pop_front().unwrap_or(0);
+        let keep = self.platform_window().max(self.window.saturating_mul(4)) + Duration::from_ms(1);
+        while self.accepted_at.front().is_some_and(|&t| t + keep <= now) {
+            self.forgotten_at = self.accepted_at.pop_front().unwrap_or(Instant::ZERO);
         }
         if self.accepted_at.back().is_some_and(|&t| t > now) {
             // A clock that went back: what was accepted "later" was accepted by now.
@@ -245,26 +248,26 @@ impl TokenBucket {
         }
         // A host clock that went back restarts the count from it, rather than waiting for it.
         self.refilled_at = self.refilled_at.min(now);
-        let elapsed = now - self.refilled_at;
-        if elapsed > 0 {
-            let accrued = elapsed as f64 * self.limit / self.window_ms as f64;
+        let elapsed = now.since(self.refilled_at);
+        if elapsed > Duration::ZERO {
+            let accrued = elapsed.as_ms() as f64 * self.limit / self.window.as_ms() as f64;
             self.tokens = (self.tokens + accrued).min(self.burst_now() as f64);
             self.refilled_at = now;
         }
         // Once per second passed (a host that slept long catches up, a bounded number of times).
         let mut steps = 0;
         while now >= self.grow_at && steps < 600 {
-            self.grow(self.grow_at.max(now.saturating_sub(GROW_EVERY_MS * 600)));
+            self.grow(self.grow_at.max(now - GROW_EVERY.saturating_mul(600)));
             steps += 1;
         }
         if now >= self.grow_at {
-            self.grow_at = now + GROW_EVERY_MS;
+            self.grow_at = now + GROW_EVERY;
         }
     }
 
     /// The additive increase, once a second without a 429.
-    fn grow(&mut self, at: u64) {
-        self.grow_at = at + GROW_EVERY_MS;
+    fn grow(&mut self, at: Instant) {
+        self.grow_at = at + GROW_EVERY;
         if self.congested {
             return;
         }
@@ -274,21 +277,21 @@ impl TokenBucket {
         } else if at >= self.hold_until && self.limit < configured {
             // Probing: a rate reached a window ago without a 429 is safe.
             let step = configured / 50.0;
-            self.ceiling = self.ceiling.max(self.limit - step * self.window_ms as f64 / GROW_EVERY_MS as f64);
+            self.ceiling = self.ceiling.max(self.limit - step * self.window.as_ms() as f64 / GROW_EVERY.as_ms() as f64);
             self.limit = (self.limit + step).min(configured);
         }
     }
 
     /// When the next request may be sent: `now` if one may go, the time one may otherwise, or
     /// `None` when only an answer to a request in flight can free one.
-    pub fn next_slot(&mut self, now: u64) -> Option<u64> {
+    pub fn next_slot(&mut self, now: Instant) -> Option<Instant> {
         self.next_slots(now, 1)
     }
 
     /// As [`next_slot`](Self::next_slot), for a request that `requests - 1` others must follow
     /// at once (an access token and the request it is for: a host that keeps no token between
     /// steps would otherwise spend each step's token on the token alone). At most the burst.
-    pub fn next_slots(&mut self, now: u64, requests: u32) -> Option<u64> {
+    pub fn next_slots(&mut self, now: Instant, requests: u32) -> Option<Instant> {
         // While congested the probe goes alone, whatever must follow it.
         let need = if self.congested { 1.0 } else { requests.clamp(1, self.burst_now()) as f64 };
         self.update(now);
@@ -313,7 +316,8 @@ impl TokenBucket {
         let start = self.accepted_at.len() - self.accepted_within(now, window).count();
         let excess = (self.accepted_at.len() - start + need as usize).saturating_sub(room as usize);
         if excess > 0 {
-            return Some(self.accepted_at[start + excess - 1].saturating_add(window).saturating_add(1).max(now + 1));
+            let one = Duration::from_ms(1);
+            return Some((self.accepted_at[start + excess - 1] + window + one).max(now + one));
         }
         if now < self.allowance_until && self.allowance < need {
             // The platform said its budget is spent until its reset.
@@ -322,12 +326,12 @@ impl TokenBucket {
         if self.tokens >= need {
             return Some(now);
         }
-        let wait = ((need - self.tokens) * self.window_ms as f64 / self.limit).ceil() as u64;
-        Some(now + wait.max(1))
+        let wait = ((need - self.tokens) * self.window.as_ms() as f64 / self.limit).ceil() as u64;
+        Some(now + Duration::from_ms(wait.max(1)))
     }
 
     /// A request goes now: it takes a token and a place in the configured budget.
-    pub fn on_send(&mut self, now: u64) {
+    pub fn on_send(&mut self, now: Instant) {
         self.update(now);
         self.tokens = (self.tokens - 1.0).max(0.0);
         self.allowance = (self.allowance - 1.0).max(0.0);
@@ -335,16 +339,16 @@ impl TokenBucket {
     }
 
     /// The answer to a request (or its failure) arrived at `now`.
-    pub fn on_answer(&mut self, now: u64, verdict: Verdict) {
+    pub fn on_answer(&mut self, now: Instant, verdict: Verdict) {
         self.update(now);
         self.in_flight = self.in_flight.saturating_sub(1);
-        // +1: the platform may count a request at exactly `window_ms` ago as still inside.
-        self.frees_at.push_back(now + self.window_ms + 1);
+        // +1: the platform may count a request at exactly `window` ago as still inside.
+        self.frees_at.push_back(now + self.window + Duration::from_ms(1));
         let sent_before_the_event = self.stale > 0;
         self.stale = self.stale.saturating_sub(1);
         if verdict == Verdict::Accepted {
             if self.accepted_at.len() >= MAX_LOG {
-                self.forgotten_at = self.accepted_at.pop_front().unwrap_or(0);
+                self.forgotten_at = self.accepted_at.pop_front().unwrap_or(Instant::ZERO);
             }
             self.accepted_at.push_back(now);
         }
@@ -380,42 +384,44 @@ impl TokenBucket {
     }
 
     /// A 429 at `now` said (in `Retry-After`, already read against the answer's `Date`) that
-    /// the platform's budget frees in `wait_ms`. At the first 429 of an event, with this client
+    /// the platform's budget frees in `wait`. At the first 429 of an event, with this client
     /// alone since its requests began, that is when the oldest request in the platform's
     /// window leaves it: the requests since the last gap at least that wait long (less the
     /// second `Retry-After` may be rounded by) are the platform's budget, and the window is
     /// from the first of them to the reset (the longest it can be, so the rate is never
     /// above the platform's). A wait under two seconds, over a day, that no gap explains, or
     /// that fits the configured window teaches nothing.
-    pub fn learn_reset(&mut self, now: u64, wait_ms: u64) {
+    pub fn learn_reset(&mut self, now: Instant, wait: Duration) {
         if !self.congested || self.event_at != now || self.refusals != 1 {
             return;
         }
-        if !(MIN_TEACHING_WAIT_MS..=DAY_MS).contains(&wait_ms) {
+        if !(MIN_TEACHING_WAIT..=DAY).contains(&wait) {
             return;
         }
-        let tolerance = wait_ms - 1000;
+        let tolerance = wait - Duration::from_secs(1);
         let log = &self.accepted_at;
         // The oldest request in the platform's window follows a gap of at least the wait.
         let before = |i: usize| if i == 0 { self.forgotten_at } else { log[i - 1] };
-        let oldest =
-            (0..log.len()).rev().find(|&i| (i == 0 && self.forgotten_at == 0) || log[i] - before(i) >= tolerance);
+        let oldest = (0..log.len())
+            .rev()
+            .find(|&i| (i == 0 && self.forgotten_at == Instant::ZERO) || log[i].since(before(i)) >= tolerance);
         let Some(oldest) = oldest else { return };
-        let window = (now + wait_ms).saturating_sub(log[oldest]);
+        let window = (now + wait).since(log[oldest]);
         let count = (log.len() - oldest) as f64;
-        if window < wait_ms || window > DAY_MS || count < 1.0 {
+        if window < wait || window > DAY || count < 1.0 {
             return;
         }
         // The wait is whole seconds rounded up, so the window is up to a second shorter (and
         // round trips move it a little either way). A configured window within that is the
         // platform's as far as it said: what was accepted in it stays the measure.
-        let slack = 250;
-        if self.window_ms + slack + 1000 >= window && self.window_ms <= window + slack {
+        let slack = Duration::from_ms(250);
+        if self.window + slack + Duration::from_secs(1) >= window && self.window <= window + slack {
             return;
         }
         // As a rate per configured window, never past the configured one nor below the floor.
-        let limit = (count * self.window_ms as f64 / window as f64).clamp(self.floor(), self.configured as f64);
-        self.platform_window_ms = window;
+        let limit =
+            (count * self.window.as_ms() as f64 / window.as_ms() as f64).clamp(self.floor(), self.configured as f64);
+        self.learned_window = window;
         self.narrow = false;
         // The window is the platform's word (a second long at most, so a little slow): the
         // count in it is the budget, without a margin once the probe at its reset goes through.
@@ -423,45 +429,46 @@ impl TokenBucket {
         self.limit = (MARGIN * limit).max(self.floor());
         self.ceiling = self.limit;
         self.probe_missed = false;
-        self.hold_ms = self.base_hold();
-        self.hold_until = now + self.hold_ms;
+        self.hold = self.base_hold();
+        self.hold_until = now + self.hold;
     }
 
     /// How long a probe after a 429 without `Retry-After` waits at most: a quarter of the
     /// pause so far (at least a second), so the pause overshoots the platform's reset by at
     /// most a quarter, where a doubling backoff may double it.
-    pub fn probe_wait_cap(&self, now: u64) -> Option<u64> {
-        self.congested.then(|| (now.saturating_sub(self.event_at) / 4).max(1000))
+    pub fn probe_wait_cap(&self, now: Instant) -> Option<Duration> {
+        self.congested.then(|| now.since(self.event_at).div(4).max(Duration::from_secs(1)))
     }
 
     /// A 429 that starts a congestion event: back to the ceiling if it came while probing past
     /// it (and hold twice as long), else the multiplicative decrease.
-    fn congestion(&mut self, now: u64) {
+    fn congestion(&mut self, now: Instant) {
         let base_hold = self.base_hold();
         self.measured = 0.0;
         if self.limit > self.ceiling {
             self.limit = self.ceiling;
-            self.hold_ms = self.hold_ms.saturating_mul(2).clamp(base_hold, DAY_MS);
+            self.hold = self.hold.saturating_mul(2).clamp(base_hold, DAY);
         } else if self.exact {
             // The platform's budget as measured, met once more (another client, a late round
             // trip): a margin below it, not half.
             self.limit = (MARGIN * self.limit).max(self.floor());
             self.ceiling = self.limit;
-            self.hold_ms = base_hold;
+            self.hold = base_hold;
         } else {
             // What this client had accepted in the platform's window, as a rate per window.
             let window = self.platform_window();
-            let accepted = self.accepted_within(now, window).count() as f64 * self.window_ms as f64 / window as f64;
+            let accepted =
+                self.accepted_within(now, window).count() as f64 * self.window.as_ms() as f64 / window.as_ms() as f64;
             self.measured = accepted.min(self.limit / 2.0).max(self.floor());
             self.limit = (MARGIN * self.measured).max(self.floor());
             self.ceiling = self.limit;
-            self.hold_ms = base_hold;
+            self.hold = base_hold;
         }
         self.exact = false;
         self.probe_missed = false;
         self.event_at = now;
-        self.hold_until = now + self.hold_ms;
-        self.grow_at = now + GROW_EVERY_MS;
+        self.hold_until = now + self.hold;
+        self.grow_at = now + GROW_EVERY;
         self.tokens = 0.0;
         self.congested = true;
         self.refusals = 1;
@@ -470,22 +477,22 @@ impl TokenBucket {
 
     /// What an answer's `RateLimit-*` headers said of the organisation's budget, of which this
     /// client may use `share`.
-    pub fn observe(&mut self, now: u64, budget: &Budget, share: f64) {
+    pub fn observe(&mut self, now: Instant, budget: &Budget, share: f64) {
         self.update(now);
         let configured = self.configured as f64;
-        if let (Some(limit), Some(window_ms)) = (budget.limit, budget.window_ms) {
-            let per_window = limit as f64 * share * self.window_ms as f64 / window_ms as f64;
+        if let (Some(limit), Some(window)) = (budget.limit, budget.window) {
+            let per_window = limit as f64 * share * self.window.as_ms() as f64 / window.as_ms() as f64;
             self.limit = (HEADER_MARGIN * per_window).clamp(configured / 100.0, configured);
             self.ceiling = self.limit;
-            self.platform_window_ms = window_ms;
+            self.learned_window = window;
             self.narrow = false;
-            self.hold_until = now + self.hold_ms;
+            self.hold_until = now + self.hold;
         }
-        if let (Some(remaining), Some(reset_ms)) = (budget.remaining, budget.reset_ms) {
+        if let (Some(remaining), Some(reset)) = (budget.remaining, budget.reset) {
             // Requests still in flight may not have been counted in what remains.
             let left = remaining as f64 * share - self.in_flight as f64;
             self.allowance = left.clamp(0.0, configured);
-            self.allowance_until = now + reset_ms;
+            self.allowance_until = now + reset;
         }
     }
 
@@ -510,18 +517,18 @@ impl TokenBucket {
     }
 
     /// The latest time the bucket waits for, for a resumed run to check against its clock.
-    pub(crate) fn latest_wait(&self) -> u64 {
-        let last_free = self.frees_at.back().copied().unwrap_or(0);
-        let last_accepted = self.accepted_at.back().copied().unwrap_or(0);
+    pub(crate) fn latest_wait(&self) -> Instant {
+        let last_free = self.frees_at.back().copied().unwrap_or_default();
+        let last_accepted = self.accepted_at.back().copied().unwrap_or_default();
         [last_free, last_accepted, self.event_at, self.grow_at, self.refilled_at, self.allowance_until, self.hold_until]
             .into_iter()
             .max()
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 
     /// The window's length.
-    pub(crate) fn window_ms(&self) -> u64 {
-        self.window_ms
+    pub(crate) fn window(&self) -> Duration {
+        self.window
     }
 
     /// Why a bucket read from a checkpoint could not work, if it could not: a rate of 0 (or
@@ -534,7 +541,7 @@ impl TokenBucket {
         if self.configured == 0 || !within(self.limit, f64::MIN_POSITIVE) || !within(self.ceiling, f64::MIN_POSITIVE) {
             return Some("the rate bucket's rate must be positive and at most its configured limit");
         }
-        if self.window_ms == 0 || self.hold_ms > DAY_MS {
+        if self.window == Duration::ZERO || self.hold > DAY {
             return Some("the rate bucket's window must be positive and its hold at most a day");
         }
         if self.burst == 0
@@ -554,7 +561,7 @@ impl TokenBucket {
         {
             return Some("the rate bucket holds more places than its limit, or out of order");
         }
-        if self.platform_window_ms > DAY_MS
+        if self.learned_window > DAY
             || !(self.measured.is_finite() && self.measured >= 0.0 && self.measured <= configured)
         {
             return Some(
@@ -574,6 +581,14 @@ impl TokenBucket {
 mod tests {
     use super::*;
 
+    fn at(ms: u64) -> Instant {
+        Instant::from_ms(ms)
+    }
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_ms(ms)
+    }
+
     /// Sends whenever the bucket allows until `until`, each answered `rtt` later with
     /// `verdict`; returns the send times.
     fn run(b: &mut TokenBucket, from: u64, until: u64, rtt: u64, verdict: Verdict) -> Vec<u64> {
@@ -581,11 +596,11 @@ mod tests {
         while now < until {
             while due.front().is_some_and(|&t| t <= now) {
                 due.pop_front();
-                b.on_answer(now, verdict);
+                b.on_answer(at(now), verdict);
             }
-            match b.next_slot(now) {
+            match b.next_slot(at(now)).map(Instant::as_ms) {
                 Some(t) if t <= now => {
-                    b.on_send(now);
+                    b.on_send(at(now));
                     sent.push(now);
                     due.push_back(now + rtt);
                     continue;
@@ -598,8 +613,21 @@ mod tests {
     }
 
     #[test]
+    fn instants_and_durations_are_saved_as_plain_ms_under_their_old_names() {
+        let mut b = TokenBucket::new(40, ms(4000), 4);
+        b.on_send(at(1000));
+        b.on_answer(at(1050), Verdict::Accepted);
+        let saved = serde_json::to_value(&b).unwrap();
+        for (key, value) in [("windowMs", 4000), ("holdMs", 60_000), ("platformWindowMs", 0), ("refilledAt", 1050)] {
+            assert_eq!(saved[key], value, "{key}");
+        }
+        assert_eq!(saved["freesAt"], serde_json::json!([5051]));
+        assert_eq!(saved["acceptedAt"], serde_json::json!([1050]));
+    }
+
+    #[test]
     fn requests_are_spread_at_the_rate_with_no_more_than_the_burst_at_once() {
-        let mut b = TokenBucket::new(40, 4000, 4);
+        let mut b = TokenBucket::new(40, ms(4000), 4);
         let sent = run(&mut b, 0, 8000, 50, Verdict::Accepted);
         assert_eq!(&sent[..4], &[0, 0, 0, 0], "the burst first");
         assert_eq!(sent[4] - sent[3], 100, "then one every 100 ms: 40 per 4 s");
@@ -614,97 +642,97 @@ mod tests {
 
     #[test]
     fn the_429s_of_one_event_lower_the_rate_once_and_it_climbs_back() {
-        let mut b = TokenBucket::new(40, 4000, 4);
+        let mut b = TokenBucket::new(40, ms(4000), 4);
         run(&mut b, 0, 2000, 50, Verdict::Accepted);
         for _ in 0..4 {
-            b.on_send(2000);
+            b.on_send(at(2000));
         }
         let before = b.limit();
-        b.on_answer(2050, Verdict::RateLimited);
+        b.on_answer(at(2050), Verdict::RateLimited);
         let after = b.limit();
         assert!(after <= 0.95 * before / 2.0 + 1e-9, "{before} -> {after}: half, less the margin");
         assert!(after >= 0.95 * 19.0, "{after}: what was accepted in the window, not the floor");
         for _ in 0..3 {
-            b.on_answer(2060, Verdict::RateLimited);
+            b.on_answer(at(2060), Verdict::RateLimited);
         }
         assert_eq!(b.limit(), after, "the other 429s of the event change nothing");
         // The probe goes when the oldest of the window's accepted requests leaves it (a place
         // is free by this client's count), and fails again: still the same event.
-        let probe = b.next_slot(3000).unwrap();
+        let probe = b.next_slot(at(3000)).unwrap().as_ms();
         assert!((4000..=4200).contains(&probe), "{probe}: a window after the first answers");
-        b.on_send(probe);
-        assert_eq!(b.next_slot(probe), None, "one probe at a time");
-        b.on_answer(probe + 50, Verdict::RateLimited);
+        b.on_send(at(probe));
+        assert_eq!(b.next_slot(at(probe)), None, "one probe at a time");
+        b.on_answer(at(probe + 50), Verdict::RateLimited);
         assert_eq!(b.limit(), after);
         assert_eq!(b.refusals(), 5, "the backoff grows with the event's 429s");
-        b.on_send(5000);
-        b.on_answer(5050, Verdict::Accepted);
+        b.on_send(at(5000));
+        b.on_answer(at(5050), Verdict::Accepted);
         assert!(!b.is_congested());
         // Held for a minute, then up about every second to the configured rate.
-        b.next_slot(60_000);
+        b.next_slot(at(60_000));
         assert_eq!(b.limit(), after);
         for s in 0..40 {
-            b.next_slot(62_050 + s * 1000);
+            b.next_slot(at(62_050 + s * 1000));
         }
         assert_eq!(b.limit(), 40.0);
         // A 429 while probing past the ceiling goes back to it, and holds twice as long.
-        let mut b = TokenBucket::new(40, 4000, 4);
-        b.on_send(0);
-        b.on_answer(10, Verdict::RateLimited);
-        b.on_send(1000);
-        b.on_answer(1010, Verdict::Accepted);
-        b.next_slot(70_000);
-        b.next_slot(71_000);
+        let mut b = TokenBucket::new(40, ms(4000), 4);
+        b.on_send(at(0));
+        b.on_answer(at(10), Verdict::RateLimited);
+        b.on_send(at(1000));
+        b.on_answer(at(1010), Verdict::Accepted);
+        b.next_slot(at(70_000));
+        b.next_slot(at(71_000));
         let (probing, ceiling) = (b.limit(), b.ceiling);
         assert!(probing > ceiling, "probing past it");
-        b.on_send(71_000);
-        b.on_answer(71_010, Verdict::RateLimited);
+        b.on_send(at(71_000));
+        b.on_answer(at(71_010), Verdict::RateLimited);
         assert_eq!(b.limit(), b.ceiling, "back to the ceiling");
         assert!(b.limit() >= ceiling, "not halved again: {} from {probing}", b.limit());
         let ceiling = b.limit();
-        b.on_send(72_000);
-        b.on_answer(72_010, Verdict::Accepted);
-        b.next_slot(71_010 + 119_000);
+        b.on_send(at(72_000));
+        b.on_answer(at(72_010), Verdict::Accepted);
+        b.next_slot(at(71_010 + 119_000));
         assert_eq!(b.limit(), ceiling, "held two minutes now");
     }
 
     #[test]
     fn a_clock_that_goes_back_does_not_hold_the_bucket_until_it_catches_up() {
-        let mut b = TokenBucket::new(40, 4000, 1);
-        b.on_send(1_000_000);
-        b.on_answer(1_000_050, Verdict::Accepted);
+        let mut b = TokenBucket::new(40, ms(4000), 1);
+        b.on_send(at(1_000_000));
+        b.on_answer(at(1_000_050), Verdict::Accepted);
         // Back by most of 17 minutes: half a token was there, the other half is 50 ms away.
         let back = 1_000;
-        assert_eq!(b.next_slot(back), Some(back + 50));
-        assert_eq!(b.next_slot(back + 50), Some(back + 50));
+        assert_eq!(b.next_slot(at(back)), Some(at(back + 50)));
+        assert_eq!(b.next_slot(at(back + 50)), Some(at(back + 50)));
     }
 
     #[test]
     fn ratelimit_headers_set_the_rate_and_nothing_remaining_waits_for_the_reset() {
-        let mut b = TokenBucket::new(200, 60_000, 4);
-        let policy = Budget { limit: Some(40), window_ms: Some(4000), remaining: None, reset_ms: None };
-        b.observe(0, &policy, 1.0);
+        let mut b = TokenBucket::new(200, ms(60_000), 4);
+        let policy = Budget { limit: Some(40), window: Some(ms(4000)), remaining: None, reset: None };
+        b.observe(at(0), &policy, 1.0);
         assert_eq!(b.limit(), 200.0, "looser than configured: the configured rate");
-        b.observe(0, &Budget { window_ms: Some(60_000), ..policy }, 0.5);
+        b.observe(at(0), &Budget { window: Some(ms(60_000)), ..policy }, 0.5);
         assert!((b.limit() - 0.95 * 20.0).abs() < 1e-9, "{} (40 per minute, half of it)", b.limit());
-        let none_left = Budget { limit: None, window_ms: None, remaining: Some(0), reset_ms: Some(3000) };
-        let mut b = TokenBucket::new(40, 4000, 4);
-        b.observe(100, &none_left, 1.0);
-        assert_eq!(b.next_slot(100), Some(3100));
-        assert_eq!(b.next_slot(3100), Some(3100));
+        let none_left = Budget { limit: None, window: None, remaining: Some(0), reset: Some(ms(3000)) };
+        let mut b = TokenBucket::new(40, ms(4000), 4);
+        b.observe(at(100), &none_left, 1.0);
+        assert_eq!(b.next_slot(at(100)), Some(at(3100)));
+        assert_eq!(b.next_slot(at(3100)), Some(at(3100)));
     }
 
     /// 60 requests accepted at 10 a second from the start, then a 429 at 6 s.
     fn sixty_then_refused() -> TokenBucket {
-        let mut b = TokenBucket::new(40, 4000, 4);
+        let mut b = TokenBucket::new(40, ms(4000), 4);
         // The configured 40 per 4 s would hold the 41st: count only the platform's answers.
         b.configured = 100;
         for i in 0..60 {
-            b.on_send(i * 100);
-            b.on_answer(i * 100 + 50, Verdict::Accepted);
+            b.on_send(at(i * 100));
+            b.on_answer(at(i * 100 + 50), Verdict::Accepted);
         }
-        b.on_send(6000);
-        b.on_answer(6050, Verdict::RateLimited);
+        b.on_send(at(6000));
+        b.on_answer(at(6050), Verdict::RateLimited);
         b
     }
 
@@ -713,42 +741,42 @@ mod tests {
         let mut b = sixty_then_refused();
         // The budget frees at 12.05 s (the first request's answer a window later), said as
         // a whole 7 s: a window of 13 s, which holds the 60.
-        b.learn_reset(6050, 7000);
-        assert_eq!(b.platform_window_ms, 13_000);
+        b.learn_reset(at(6050), ms(7000));
+        assert_eq!(b.learned_window, ms(13_000));
         assert!((b.measured - 60.0 * 4.0 / 13.0).abs() < 1e-9, "{}", b.measured);
         assert!((b.limit() - 0.95 * b.measured).abs() < 1e-9);
         // The probe goes when the first requests leave the learned window (at the margin, 57
         // of the 60 may be there), and once it is accepted the rate is what was measured.
-        let probe = b.next_slot(6050).unwrap();
+        let probe = b.next_slot(at(6050)).unwrap().as_ms();
         assert_eq!(probe, 350 + 13_000 + 1, "the fourth answer a window later");
-        b.on_send(probe);
-        b.on_answer(probe + 50, Verdict::Accepted);
+        b.on_send(at(probe));
+        b.on_answer(at(probe + 50), Verdict::Accepted);
         assert!((b.limit() - b.measured).abs() < 1e-9 && b.exact);
     }
 
     #[test]
     fn a_hostile_or_late_retry_after_teaches_nothing() {
-        for wait in [0, 1, 999, 1000, 1999, DAY_MS + 1, u64::MAX] {
+        for wait in [0, 1, 999, 1000, 1999, DAY.as_ms() + 1, u64::MAX] {
             let mut b = sixty_then_refused();
             let limit = b.limit();
-            b.learn_reset(6050, wait);
-            assert_eq!((b.platform_window_ms, b.limit()), (0, limit), "a wait of {wait} ms");
+            b.learn_reset(at(6050), ms(wait));
+            assert_eq!((b.learned_window, b.limit()), (Duration::ZERO, limit), "a wait of {wait} ms");
         }
         // Only an event's first 429 says when the budget frees (a later one, or one that
         // started no event, is the same pause said again).
         let mut b = sixty_then_refused();
-        b.on_send(6100);
-        b.on_answer(6150, Verdict::RateLimited);
-        b.learn_reset(6150, 6000);
-        assert_eq!(b.platform_window_ms, 0, "the event's second 429");
-        let mut b = TokenBucket::new(40, 4000, 4);
-        b.learn_reset(0, 6000);
-        assert_eq!(b.platform_window_ms, 0, "no 429");
+        b.on_send(at(6100));
+        b.on_answer(at(6150), Verdict::RateLimited);
+        b.learn_reset(at(6150), ms(6000));
+        assert_eq!(b.learned_window, Duration::ZERO, "the event's second 429");
+        let mut b = TokenBucket::new(40, ms(4000), 4);
+        b.learn_reset(at(0), ms(6000));
+        assert_eq!(b.learned_window, Duration::ZERO, "no 429");
         // Requests forgotten (past four windows) leave the gap before the oldest unknown.
         let mut b = sixty_then_refused();
-        b.forgotten_at = 1;
-        b.learn_reset(6050, 7000);
-        assert_eq!(b.platform_window_ms, 0, "what came before the oldest remembered is unknown");
+        b.forgotten_at = at(1);
+        b.learn_reset(at(6050), ms(7000));
+        assert_eq!(b.learned_window, Duration::ZERO, "what came before the oldest remembered is unknown");
     }
 
     #[test]
@@ -756,16 +784,16 @@ mod tests {
         // The platform's window is longer than the one counted: a host that stalled must not
         // then send the whole burst into it.
         let mut b = sixty_then_refused();
-        let probe = b.next_slot(6050).unwrap();
-        b.on_send(probe);
-        b.on_answer(probe + 50, Verdict::RateLimited);
-        b.on_send(12_100);
-        b.on_answer(12_150, Verdict::Accepted);
+        let probe = b.next_slot(at(6050)).unwrap().as_ms();
+        b.on_send(at(probe));
+        b.on_answer(at(probe + 50), Verdict::RateLimited);
+        b.on_send(at(12_100));
+        b.on_answer(at(12_150), Verdict::Accepted);
         assert!(!b.is_congested());
         let later = 100_000;
         let mut at_once = 0;
-        while b.next_slot(later) == Some(later) {
-            b.on_send(later);
+        while b.next_slot(at(later)) == Some(at(later)) {
+            b.on_send(at(later));
             at_once += 1;
         }
         assert_eq!(at_once, 2, "after a long idle, two back to back (a token and its request), not four");

@@ -13,14 +13,18 @@ mod bucket;
 pub mod headers;
 
 pub use bucket::{TokenBucket, Verdict};
-pub use headers::{rate_limit_budget, retry_after_ms, retry_after_wait, Budget};
+pub use headers::{rate_limit_budget, retry_after, retry_after_wait, Budget};
+
+use crate::time::Duration;
 
 /// Exponential backoff with jitter, from a seeded generator so runs are reproducible.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backoff {
-    pub base_ms: u64,
-    pub max_ms: u64,
+    #[serde(rename = "baseMs")]
+    pub base: Duration,
+    #[serde(rename = "maxMs")]
+    pub max: Duration,
     /// The generator's state, saved as hex text: checkpoints pass through JavaScript, whose
     /// numbers lose integers past 2^53.
     #[serde(with = "hex")]
@@ -28,8 +32,8 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub fn new(base_ms: u64, max_ms: u64, seed: u64) -> Self {
-        Backoff { base_ms, max_ms, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+    pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
+        Backoff { base, max, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -43,11 +47,11 @@ impl Backoff {
     }
 
     /// The delay before retry number `attempt` (1 for the first retry): between half and all
-    /// of `base * 2^(attempt-1)`, capped at `max_ms`.
-    pub fn delay(&mut self, attempt: u32) -> u64 {
-        let full = self.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.max_ms);
+    /// of `base * 2^(attempt-1)`, capped at `max`.
+    pub fn delay(&mut self, attempt: u32) -> Duration {
+        let full = self.base.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.max).as_ms();
         let half = full / 2;
-        half + if full > half { self.next_u64() % (full - half + 1) } else { 0 }
+        Duration::from_ms(half + if full > half { self.next_u64() % (full - half + 1) } else { 0 })
     }
 }
 
@@ -71,10 +75,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_jittered() {
-        let mut b = Backoff::new(1000, 8000, 7);
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(8), 7);
         for attempt in 1..10 {
             let full = (1000u64 << (attempt - 1)).min(8000);
-            let d = b.delay(attempt);
+            let d = b.delay(attempt).as_ms();
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d}");
         }
     }
