@@ -5,9 +5,10 @@
 use wasm_bindgen::prelude::*;
 
 use super::errors::{coded, to_js};
+use crate::error::Error;
 use crate::export;
 use crate::options::PlanOptions;
-use crate::planner::{Plan, Planner};
+use crate::planner::{PageStats, Plan, Planner};
 use crate::platform::TargetFormat;
 use crate::source::{SourceFormat, SourceText};
 
@@ -33,11 +34,7 @@ impl JsPlanner {
         delimiter: &str,
         encoding: &str,
     ) -> Result<JsValue, JsValue> {
-        let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
-        let format = SourceFormat::from_name(format)
-            .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
-        let stats = self.0.add_source_as(page, format, &text, label).map_err(|e| to_js(&e))?;
-        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
+        add_page(format, delimiter, encoding, |format, text| self.0.add_source_as(page, format, text, label))
     }
 
     /// Reads a platform page; returns `{label, records, invalid, hasMore?}`.
@@ -70,4 +67,19 @@ pub fn plan_to_csv(plan_json: &str) -> Result<String, JsValue> {
         .map_err(|e| coded("INVALID_INPUT", &format!("the plan is not a learner-sync plan: {e}")))?;
     // Every cell comes from UTF-8 text, so the CSV is UTF-8.
     Ok(String::from_utf8(export::plan_to_csv(&plan)).expect("CSV of text is UTF-8"))
+}
+
+/// Reads a source page through `add` (the planner's or a sync's `add_source_as`), with the
+/// host's names for its format, delimiter and encoding; returns `{label, records, invalid}`.
+pub(super) fn add_page(
+    format: &str,
+    delimiter: &str,
+    encoding: &str,
+    add: impl FnOnce(SourceFormat, &SourceText) -> Result<PageStats, Error>,
+) -> Result<JsValue, JsValue> {
+    let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
+    let format = SourceFormat::from_name(format)
+        .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
+    let stats = add(format, &text).map_err(|e| to_js(&e))?;
+    serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
 }

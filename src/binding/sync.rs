@@ -10,7 +10,6 @@ use super::errors::{coded, to_js};
 use crate::export;
 use crate::options::PlanOptions;
 use crate::planner::Plan;
-use crate::source::{SourceFormat, SourceText};
 use crate::sync::{Response, SyncEngine, SyncOptions, SyncReport, TransportError, Unreachable};
 
 #[wasm_bindgen(js_name = RawSync)]
@@ -158,11 +157,9 @@ impl JsSync {
         delimiter: &str,
         encoding: &str,
     ) -> Result<JsValue, JsValue> {
-        let text = SourceText::from_names(delimiter, encoding).map_err(|e| to_js(&e))?;
-        let format = SourceFormat::from_name(format)
-            .ok_or_else(|| coded("INVALID_OPTIONS", &format!("unknown source format {format:?} (auto, csv, json)")))?;
-        let stats = self.0.add_source_as(page, format, &text, label).map_err(|e| to_js(&e))?;
-        serde_wasm_bindgen::to_value(&stats).map_err(|e| coded("INTERNAL", &e.to_string()))
+        super::planner::add_page(format, delimiter, encoding, |format, text| {
+            self.0.add_source_as(page, format, text, label)
+        })
     }
 
     pub fn start(&mut self, now: f64) -> Result<(), JsValue> {
