@@ -1,7 +1,7 @@
 // The learner-sync CLI, run as a user runs it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { OPTIONS } from '../cli/usage.js';
 import { progressReporter } from '../cli/progress.js';
 import { formatOutcomes } from '../cli/table.js';
 import { readCsvRecords } from './read-csv.js';
+import { runCli } from './run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'js/cli/learner-sync.js');
@@ -28,16 +29,6 @@ function folder(files) {
   return dir;
 }
 
-function runAsync(args, env, cwd) {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 test('plan prints the walkthrough plan as JSON', () => {
   const r = run('plan', '--platform', 'foundry', '--source', SOURCE, '--target', FOUNDRY);
@@ -169,13 +160,13 @@ test('sync: progress on stderr, summary, report file, exit codes, no credential 
   const sim = await startFoundry({ users: seed, clientSecret: SECRET, rate: { limit: 200, windowMs: 1000 } });
   try {
     const base = ['sync', '--platform', 'foundry', '--base-url', sim.url, '--source', SOURCE, '--rate', '200/1s'];
-    const dry = await runAsync([...base, '--dry-run'], env);
+    const dry = await runCli([...base, '--dry-run'], env);
     assert.equal(dry.status, 0, dry.stderr);
     assert.deepEqual(JSON.parse(dry.stdout).actions.map((a) => `${a.action} ${a.key}`), ['update 33', 'create 44', 'create 686']);
     assert.equal(sim.stats().created, 0, 'a dry run writes nothing');
 
     const report = join(dir, 'report.json');
-    const ok = await runAsync([...base, '--report', report], env);
+    const ok = await runCli([...base, '--report', report], env);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stderr, /applying: 3\/3 \(100%\)/);
     assert.match(ok.stderr, /3 done, 0 failed, 0 skipped; \d+ requests/);
@@ -184,12 +175,12 @@ test('sync: progress on stderr, summary, report file, exit codes, no credential 
 
     writeFileSync(join(dir, 'more.csv'), 'ssoId,firstName,lastName,email,active\n99,New,Person,new@x.org,true\n');
     sim.setFaults({ error5xx: 1 });
-    const failed = await runAsync([...base.slice(0, 6), join(dir, 'more.csv'), '--rate', '200/1s'], env);
+    const failed = await runCli([...base.slice(0, 6), join(dir, 'more.csv'), '--rate', '200/1s'], env);
     sim.setFaults({});
     assert.equal(failed.status, 1, failed.stderr);
     assert.match(failed.stderr, /could not get an access token: HTTP 503: Service Unavailable \[PLATFORM_UNAVAILABLE\]/);
 
-    const wrong = await runAsync(base, { ...env, FOUNDRY_CLIENT_SECRET: 'wrong-secret-4242' });
+    const wrong = await runCli(base, { ...env, FOUNDRY_CLIENT_SECRET: 'wrong-secret-4242' });
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /AUTH_FAILED/);
     for (const out of [dry, ok, failed, wrong]) {
@@ -197,7 +188,7 @@ test('sync: progress on stderr, summary, report file, exit codes, no credential 
     }
     assert.ok(!readFileSync(report, 'utf8').includes(SECRET));
 
-    const insecure = await runAsync(['sync', '--platform', 'foundry', '--base-url', 'http://api.example.org', '--source', SOURCE], env);
+    const insecure = await runCli(['sync', '--platform', 'foundry', '--base-url', 'http://api.example.org', '--source', SOURCE], env);
     assert.equal(insecure.status, 2);
     assert.match(insecure.stderr, /must be https/);
   } finally {
@@ -227,7 +218,7 @@ test('sync --plan applies a plan made earlier, skipping users that changed since
       );
     const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret' };
     const report = join(dir, 'report.json');
-    const r = await runAsync(['sync', '--plan', join(dir, 'plan.json'), '--base-url', sim.url, '--rate', '200/1s', '--report', report], env);
+    const r = await runCli(['sync', '--plan', join(dir, 'plan.json'), '--base-url', sim.url, '--rate', '200/1s', '--report', report], env);
     assert.equal(r.status, 0, r.stderr);
     const outcomes = JSON.parse(readFileSync(report, 'utf8')).outcomes;
     assert.deepEqual(outcomes.map((o) => `${o.action} ${o.key} ${o.state}`), ['update 33 skipped', 'deactivate 55 done', 'create 686 done', 'review 787 skipped']);
@@ -395,11 +386,11 @@ test('sync from a config file: --format csv and table print the outcomes, --repo
   try {
     writeFileSync(join(dir, 'learner-sync.json'), JSON.stringify({ platform: 'foundry', baseUrl: sim.url, rate: '200/1s', concurrency: 2, retry: { maxAttempts: 3 } }));
     const env = { FOUNDRY_CLIENT_ID: 'sim-client', FOUNDRY_CLIENT_SECRET: 'sim-secret-77' };
-    const dry = await runAsync(['sync', '--source', SOURCE, '--dry-run', '--format', 'csv'], env, dir);
+    const dry = await runCli(['sync', '--source', SOURCE, '--dry-run', '--format', 'csv'], env, dir);
     assert.equal(dry.status, 0, dry.stderr);
     assert.deepEqual(readCsvRecords(dry.stdout).records.map((a) => `${a.action} ${a.key}`), ['update 33', 'create 44', 'create 686']);
 
-    const r = await runAsync(['sync', '--source', SOURCE, '--format', 'csv', '--report', 'report.csv'], env, dir);
+    const r = await runCli(['sync', '--source', SOURCE, '--format', 'csv', '--report', 'report.csv'], env, dir);
     assert.equal(r.status, 0, r.stderr);
     const { header, records } = readCsvRecords(r.stdout);
     assert.deepEqual(header, ['action', 'key', 'platformId', 'state', 'status', 'error', 'reason', 'attempts', 'source', 'row']);
@@ -410,18 +401,18 @@ test('sync from a config file: --format csv and table print the outcomes, --repo
     assert.ok(!(r.stdout + r.stderr).includes('sim-secret-77'));
 
     writeFileSync(join(dir, 'more.csv'), 'ssoId,firstName,lastName,email,active\n99,New,Person,new@x.org,true\n');
-    const table = await runAsync(['sync', '--source', 'more.csv', '--format', 'table', '--concurrency', '1'], env, dir);
+    const table = await runCli(['sync', '--source', 'more.csv', '--format', 'table', '--concurrency', '1'], env, dir);
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /^ACTION\s+KEY\s+PLATFORM ID\s+STATE\s+DETAIL\n/);
     assert.match(table.stdout, /create\s+99\s+\S+\s+done/);
     assert.match(table.stdout, /counts: done 1, failed 0, skipped 3/);
 
-    const unwritable = await runAsync(['sync', '--source', 'more.csv', '--report', join(dir, 'no/such/folder/r.json')], env, dir);
+    const unwritable = await runCli(['sync', '--source', 'more.csv', '--report', join(dir, 'no/such/folder/r.json')], env, dir);
     assert.equal(unwritable.status, 2);
     assert.match(unwritable.stderr, /cannot write report file .*r\.json: no such folder/);
     assert.equal(sim.stats().created, 3, 'refused before anything was sent');
 
-    const quiet = await runAsync(['sync', '--source', 'more.csv', '--base-url', 'http://127.0.0.1:1'], env, dir);
+    const quiet = await runCli(['sync', '--source', 'more.csv', '--base-url', 'http://127.0.0.1:1'], env, dir);
     assert.equal(quiet.stdout, '', 'without --format a sync prints nothing on stdout');
     assert.equal(quiet.status, 1, '--base-url overrides the config file: nothing listens there');
   } finally {

@@ -6,18 +6,15 @@
 // its value. The checks below never print a secret: a leak is named by its form's number.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFoundry } from '../sim/foundry.js';
 import { startLearnifier } from '../sim/learnifier.js';
 import { startHostile } from './hostile.js';
 import { sync, beginSync, redactSecrets, LearnerSyncError } from '../node.js';
+import { runCli } from './run-cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'js/cli/learner-sync.js');
 // Characters that URL-encoding, JSON-escaping and base64 each change.
 const FOUNDRY_ID = 'sim-client';
 const FOUNDRY_SECRET = 'Zq+9/Kx=SECRETV"al\\ue-77f3';
@@ -57,16 +54,6 @@ function leak(text, secrets) {
 const FOUNDRY_SECRETS = [FOUNDRY_SECRET, `${FOUNDRY_ID}:${FOUNDRY_SECRET}`, 'sim-token-1'];
 const LEARNIFIER_SECRETS = [LEARNIFIER_SECRET, `${LEARNIFIER_KEY}:${LEARNIFIER_SECRET}`];
 
-function cli(args, env) {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 let dir;
 before(() => {
@@ -94,7 +81,7 @@ const LEARNIFIER_ENV = { LEARNIFIER_KEY, LEARNIFIER_SECRET };
 /** Runs the CLI's sync against the hostile proxy; checks stdout, stderr and the report file. */
 async function cliRun(platform, hostile, env, secrets, extra = []) {
   const report = join(dir, `${platform}-${Date.now()}.json`);
-  const r = await cli(['sync', '--platform', platform, '--base-url', hostile.url, '--source', join(dir, 'hr.csv'), '--report', report, '--format', 'json', ...extra], env);
+  const r = await runCli(['sync', '--platform', platform, '--base-url', hostile.url, '--source', join(dir, 'hr.csv'), '--report', report, '--format', 'json', ...extra], env);
   const saved = readFileSync(report, 'utf8');
   for (const [what, text] of Object.entries({ stdout: r.stdout, stderr: r.stderr, report: saved })) {
     assert.equal(leak(text, secrets), null, `${platform}: ${what}`);

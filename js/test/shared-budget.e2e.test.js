@@ -6,15 +6,13 @@
 // Prints the figures (README, "Sharing the organisation's budget").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFoundry } from '../sim/foundry.js';
 import { assertNoDuplicates, busiestWindow } from './sim-checks.js';
+import { runCli } from './run-cli.js';
 
-const CLI = fileURLToPath(new URL('../cli/learner-sync.js', import.meta.url));
 const SECRET = 'Zq9-sekrit-Wv4';
 const LIMIT = 40;
 const WINDOW_MS = 4000;
@@ -27,16 +25,6 @@ function learners(prefix, n) {
   return rows.join('\n') + '\n';
 }
 
-function runCli(args, env) {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('two CLI syncs of one organisation share its budget: never past it together, at least 40% each, both done', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ls-shared-'));
@@ -54,8 +42,8 @@ test('two CLI syncs of one organisation share its budget: never past it together
     const started = Date.now();
     const [a, b] = await Promise.all([runCli(args('a'), env), runCli(args('b'), env)]);
     const wall = (Date.now() - started) / 1000;
-    assert.equal(a.code, 0, a.stderr);
-    assert.equal(b.code, 0, b.stderr);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
 
     const log = sim.log();
     const times = log.map((r) => r.at);
@@ -113,7 +101,7 @@ test('the CLI: a budget folder or state file that cannot be used stops the sync 
     // A file where the folder should be.
     writeFileSync(join(dir, 'not-a-folder'), 'x');
     let r = await runCli([...base, '--budget-dir', join(dir, 'not-a-folder')], env);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /shared budget's state file .* cannot be (made|used).*--no-shared-budget/s);
     // A state file written by a newer learner-sync: refused, never overwritten.
     const budgetDir = join(dir, 'budget');
@@ -123,7 +111,7 @@ test('the CLI: a budget folder or state file that cannot be used stops the sync 
     mkdirSync(budgetDir);
     writeFileSync(file, '{"learnerSyncBudget":7}');
     r = await runCli([...base, '--budget-dir', budgetDir], env);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /written by a newer learner-sync \(format 7; this one reads 1\)/);
     assert.equal(readFileSync(file, 'utf8'), '{"learnerSyncBudget":7}');
     assert.equal(sim.stats().requests, 0, 'nothing sent');
@@ -131,15 +119,15 @@ test('the CLI: a budget folder or state file that cannot be used stops the sync 
     // The manual case, and pacing alone: no state file.
     const other = join(dir, 'other');
     r = await runCli([...base, '--budget-dir', other, '--rate-share', '0.5'], env);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     writeFileSync(join(dir, 'a.csv'), learners('b', 2));
     r = await runCli([...base, '--budget-dir', other, '--no-shared-budget'], env);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     assert.ok(!readdirSync(dir).includes('other'), 'no state file made');
     // The environment variable places it.
     writeFileSync(join(dir, 'a.csv'), learners('c', 2));
     r = await runCli(base, { ...env, LEARNER_SYNC_BUDGET_DIR: join(dir, 'from-env') });
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readdirSync(join(dir, 'from-env')), [budgetFile(join(dir, 'from-env'), sim.url).split('/').pop()]);
   } finally {
     await sim.close();
